@@ -1,0 +1,79 @@
+# ndspy: one Makefile for the binary, the tests, the demo and the benchmarks.
+# Everything built lands in build/. `make deps` installs the Debian packages
+# that are missing (as root); all, check and demo depend on it.
+
+CC       ?= gcc
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
+LDLIBS   += -lelf -lm
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+PYTHON   ?= /usr/bin/python3
+VERSION  := 0.1.0
+
+B := build
+DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev \
+            libcmocka-dev clang llvm bpftool python3-numpy gdb util-linux
+
+DECODE_SRC := $(wildcard decode/*.c)
+AGENT_SRC  := $(wildcard agent/*.c)
+DECODE_OBJ := $(DECODE_SRC:%.c=$(B)/%.o)
+AGENT_OBJ  := $(AGENT_SRC:%.c=$(B)/%.o)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+UNIT_LIB   := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+
+.PHONY: all deps check demo bench install clean
+
+all: deps $(B)/ndspy
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "ndspy: missing Debian packages:$$missing (run 'make deps' as root)" >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "make deps: installing$$missing"; \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+$(B)/ndspy: $(AGENT_OBJ) $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libdecode.a: $(DECODE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(UNIT_LIB) $(B)/libdecode.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIB) $(B)/libdecode.a -lcmocka -lm
+
+$(B)/bench/rawread: tests/bench/rawread.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
+check: deps $(B)/ndspy $(UNIT_BIN)
+	@PYTHON=$(PYTHON) bash tests/run.sh $(UNIT_BIN)
+
+demo: deps $(B)/ndspy
+	@PYTHON=$(PYTHON) bash tests/demo.sh
+
+bench: deps $(B)/ndspy $(B)/bench/rawread
+	@PYTHON=$(PYTHON) bash tests/bench/save.sh
+
+install: $(B)/ndspy
+	install -D -m 0755 $(B)/ndspy $(DESTDIR)$(PREFIX)/bin/ndspy
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,90 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+bool cli_verbose;
+
+int cli_exit_code(const struct nd_err *e)
+{
+	switch (e->code) {
+	case ND_OK:
+		return EXIT_OK;
+	case ND_EUSAGE:
+		return EXIT_USAGE;
+	case ND_ETARGET:
+		return EXIT_TARGET;
+	default:
+		return EXIT_OBJECT;
+	}
+}
+
+int cli_error(const struct nd_err *e)
+{
+	fprintf(stderr, "ndspy: %s\n", e->msg);
+	return cli_exit_code(e);
+}
+
+void cli_verbosef(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!cli_verbose)
+		return;
+	va_start(ap, fmt);
+	fputs("ndspy: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+int cli_parse_address(const char *s, uint64_t *out, struct nd_err *e)
+{
+	char *end;
+	int base = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10;
+
+	errno = 0;
+	if (s[0] < '0' || s[0] > '9')
+		goto bad;
+	unsigned long long v = strtoull(s, &end, base);
+	if (*end || errno || (base == 16 && end == s + 2))
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	return nd_fail(e, ND_EUSAGE,
+		       "'%s' is not an address (give it in decimal as id() "
+		       "prints it, or as 0x-hex)",
+		       s);
+}
+
+int cli_parse_count(const char *opt, const char *s, int64_t *out,
+		    struct nd_err *e)
+{
+	char *end;
+
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || errno || v < 0)
+		return nd_fail(e, ND_EUSAGE, "%s wants a count, not '%s'", opt, s);
+	*out = v;
+	return 0;
+}
+
+bool cli_write_stdout(const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(1, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}

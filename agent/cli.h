@@ -1,0 +1,34 @@
+/* What every subcommand shares: exit codes, error printing, timings. */
+#ifndef NDSPY_CLI_H
+#define NDSPY_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../decode/err.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_OBJECT = 1, /* not an array, or could not be decoded */
+	EXIT_USAGE = 2,
+	EXIT_TARGET = 3, /* cannot open: no such process, permission, ... */
+};
+
+extern bool cli_verbose;
+
+/* "ndspy: <message>" on stderr; returns the exit code for e. */
+int cli_error(const struct nd_err *e);
+int cli_exit_code(const struct nd_err *e);
+void cli_verbosef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "0x7f..", or decimal as id() prints it: strict, whole string. */
+int cli_parse_address(const char *s, uint64_t *out, struct nd_err *e);
+/* A non-negative count for --data and the like. */
+int cli_parse_count(const char *opt, const char *s, int64_t *out,
+		    struct nd_err *e);
+/* Writes all of buf to fd 1; false if stdout is gone. */
+bool cli_write_stdout(const char *buf, size_t len);
+
+int cmd_show(int argc, char **argv);
+
+#endif

@@ -1,0 +1,214 @@
+/* ndspy show TARGET OBJECT...: decode arrays by address. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../decode/buf.h"
+#include "../decode/format.h"
+#include "../decode/ndarray.h"
+#include "../decode/repr.h"
+#include "cli.h"
+#include "freeze.h"
+#include "npy_file.h"
+#include "target.h"
+
+static const char usage[] =
+	"usage: ndspy show [options] TARGET OBJECT...\n"
+	"\n"
+	"Show NumPy arrays of a running process as NumPy itself describes them:\n"
+	"the values as repr() prints them, dtype, shape, strides, flags, the base\n"
+	"chain, __array_interface__ and the memory that holds the data.\n"
+	"\n"
+	"  TARGET           a process ID\n"
+	"  OBJECT           an array's address: decimal as id() prints it, or 0x-hex\n"
+	"\n"
+	"options:\n"
+	"  --json           one JSON object per array (JSON Lines), as in DESIGN.md\n"
+	"  --data N         values to show: with --json, the first N elements in C\n"
+	"                   order (\"values\"); in text, summarise the repr past N\n"
+	"                   elements as NumPy does past 1000 (the default); 0 hides it\n"
+	"  --save FILE.npy  also write the array as np.save would (one OBJECT only)\n"
+	"  --no-pause       read without stopping the process (no pause at all, but\n"
+	"                   an array changing meanwhile may read inconsistently)\n"
+	"  -v, --verbose    say what was found and how long the process was paused\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"The process is paused (all threads, with ptrace) only while its arrays\n"
+	"are read, and always released, also on errors and Ctrl-C.\n"
+	"\n"
+	"exit status: 0 ok; 1 an OBJECT is not an array or could not be read;\n"
+	"2 usage; 3 the target cannot be opened (no such process, permission,\n"
+	"not Python, no NumPy)\n";
+
+struct show_opts {
+	bool json, pause;
+	int64_t data; /* -1: not given */
+	const char *save;
+};
+
+static int parse(int argc, char **argv, struct show_opts *o, int *first,
+		 struct nd_err *e)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"data", required_argument, NULL, 'd'},
+		{"save", required_argument, NULL, 's'},
+		{"no-pause", no_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	*o = (struct show_opts){.pause = true, .data = -1};
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			o->json = true;
+			break;
+		case 'd':
+			if (cli_parse_count("--data", optarg, &o->data, e))
+				return -1;
+			break;
+		case 's':
+			o->save = optarg;
+			break;
+		case 'n':
+			o->pause = false;
+			break;
+		case 'v':
+			cli_verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(EXIT_OK);
+		case ':':
+			return nd_fail(e, ND_EUSAGE, "%s needs an argument",
+				       argv[optind - 1]);
+		default:
+			return nd_fail(e, ND_EUSAGE,
+				       "unknown option '%s' (see ndspy show --help)",
+				       argv[optind - 1]);
+		}
+	}
+	*first = optind;
+	if (argc - optind < 2)
+		return nd_fail(e, ND_EUSAGE,
+			       "show needs a TARGET and at least one OBJECT "
+			       "(see ndspy show --help)");
+	if (o->save && argc - optind != 2)
+		return nd_fail(e, ND_EUSAGE, "--save takes exactly one OBJECT");
+	return 0;
+}
+
+/* One object: decoded, formatted into out, saved if asked. Errors go into
+ * out_err (not printed yet: the target may still be paused). */
+static int show_one(struct target *t, uint64_t addr,
+		    const struct show_opts *o, struct npy_file *save,
+		    struct nd_buf *out, struct nd_err *e)
+{
+	struct nd_array a;
+	struct nd_region mem;
+	int rc;
+
+	if (!maps_find(&t->maps, addr))
+		return nd_fail(e, ND_EREAD,
+			       "0x%" PRIx64 ": address not mapped in process %d",
+			       addr, (int)t->pid);
+	rc = nd_array_decode(&t->ctx, addr, &a, e);
+	if (rc == 0) {
+		target_region(t, a.data, &mem);
+		if (o->json)
+			rc = nd_format_json(&t->ctx, &a, &mem, o->data, out, e);
+		else
+			rc = nd_format_text(&t->ctx, &a, &mem,
+					    o->data < 0 ? ND_REPR_THRESHOLD : o->data,
+					    out, e);
+		if (rc == 0 && save)
+			rc = npy_file_save(save, &t->ctx, t->mem, &a, e);
+	}
+	nd_array_free(&a);
+	return rc;
+}
+
+int cmd_show(int argc, char **argv)
+{
+	struct show_opts o;
+	struct nd_err e = {0};
+	struct target t;
+	struct npy_file save;
+	struct freeze fz = {0};
+	pid_t pid;
+	int first = 0, status = EXIT_OK;
+
+	if (parse(argc, argv, &o, &first, &e) ||
+	    target_parse(argv[first], &pid, &e))
+		return cli_error(&e);
+	int nobj = argc - first - 1;
+	uint64_t *addrs = calloc((size_t)nobj, sizeof(*addrs));
+	struct nd_err *errs = calloc((size_t)nobj, sizeof(*errs));
+	struct nd_buf *outs = calloc((size_t)nobj, sizeof(*outs));
+	if (!addrs || !errs || !outs) {
+		nd_fail(&e, ND_ENOMEM, "out of memory");
+		return cli_error(&e);
+	}
+	for (int i = 0; i < nobj; i++)
+		if (cli_parse_address(argv[first + 1 + i], &addrs[i], &e))
+			return cli_error(&e);
+	/* an unwritable destination is reported before the target is touched */
+	if (o.save && npy_file_create(&save, o.save, &e))
+		return cli_error(&e);
+	if (target_open(pid, &t, &e)) {
+		if (o.save)
+			npy_file_abort(&save);
+		return cli_error(&e);
+	}
+	cli_verbosef("process %d: Python %d.%d.%d (%s), NumPy %s (%d.x layout, "
+		     "_multiarray_umath at %s); ndarray type 0x%" PRIx64
+		     ", dtype type 0x%" PRIx64 "; memory read with %s",
+		     (int)pid, t.rt.py_major, t.rt.py_minor, t.rt.py_micro,
+		     t.rt.py_path, t.rt.np_version[0] ? t.rt.np_version : "?",
+		     t.rt.np_major, t.rt.np_path, t.rt.array_type,
+		     t.rt.descr_type, t.mem->how);
+	if (o.pause && freeze_all(&fz, pid, &e)) {
+		if (o.save)
+			npy_file_abort(&save);
+		target_close(&t);
+		return cli_error(&e);
+	}
+	int nthreads = fz.n;
+	for (int i = 0; i < nobj; i++)
+		show_one(&t, addrs[i], &o, o.save ? &save : NULL, &outs[i],
+			 &errs[i]);
+	if (o.pause) {
+		thaw_all(&fz);
+		cli_verbosef("process %d paused for %.3f ms (%d threads%s)",
+			     (int)pid, (double)fz.pause_ns / 1e6, nthreads,
+			     fz.not_stopped ? ", some did not stop in time" : "");
+	}
+	if (o.save && errs[0].code)
+		npy_file_abort(&save);
+	/* print only now: the target runs again while we write */
+	for (int i = 0; i < nobj; i++) {
+		if (outs[i].len) {
+			if (i && !o.json)
+				cli_write_stdout("\n", 1);
+			cli_write_stdout(outs[i].p, outs[i].len);
+		}
+		if (errs[i].code) {
+			int code = cli_error(&errs[i]);
+			if (code > status)
+				status = code;
+		}
+		nd_buf_free(&outs[i]);
+	}
+	target_close(&t);
+	free(addrs);
+	free(errs);
+	free(outs);
+	return status;
+}

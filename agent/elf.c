@@ -1,0 +1,109 @@
+#include "elf.h"
+
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "files.h"
+
+/* The lowest mapping of the same file: its offset pins the bias. */
+static const struct region *first_mapping(const struct maps *m,
+					  const struct region *r)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->r[i].inode == r->inode && m->r[i].path && r->path &&
+		    strcmp(m->r[i].path, r->path) == 0)
+			return &m->r[i];
+	return r;
+}
+
+int elf_obj_open(pid_t pid, const struct maps *m, const struct region *r,
+		 struct elf_obj *o, struct nd_err *e)
+{
+	const struct region *low = first_mapping(m, r);
+	size_t nph;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return nd_fail(e, ND_ETARGET, "libelf: %s", elf_errmsg(-1));
+	int rc = target_file_open(pid, low, o->path, sizeof(o->path), &o->fd, e);
+	if (rc)
+		return rc;
+	Elf *elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &nph)) {
+		if (elf)
+			elf_end(elf);
+		close(o->fd);
+		return nd_fail(e, ND_ETARGET, "%s: not an ELF object", low->path);
+	}
+	o->elf = elf;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		uint64_t pstart = ph.p_offset & ~0xfffULL;
+		if (low->offset >= pstart && low->offset < ph.p_offset + ph.p_filesz) {
+			/* vaddr of the mapped file offset, minus where it is */
+			uint64_t vaddr = ph.p_vaddr - ph.p_offset + low->offset;
+			o->bias = low->start - vaddr;
+			return 0;
+		}
+	}
+	elf_obj_close(o);
+	return nd_fail(e, ND_ETARGET, "%s: no loadable segment at offset 0x%llx",
+		       low->path, (unsigned long long)low->offset);
+}
+
+void elf_obj_close(struct elf_obj *o)
+{
+	if (o->elf)
+		elf_end(o->elf);
+	if (o->fd >= 0)
+		close(o->fd);
+	o->elf = NULL;
+	o->fd = -1;
+}
+
+static bool lookup(Elf *elf, Elf64_Word type, const char *name,
+		   GElf_Sym *out)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type ||
+		    !sh.sh_entsize)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; data && i < n; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(data, (int)i, &sym) ||
+			    sym.st_shndx == SHN_UNDEF)
+				continue;
+			const char *s = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (s && strcmp(s, name) == 0) {
+				*out = sym;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+bool elf_obj_symbol(struct elf_obj *o, const char *name, uint64_t *addr,
+		    uint64_t *size)
+{
+	GElf_Sym sym;
+
+	if (!lookup(o->elf, SHT_DYNSYM, name, &sym) &&
+	    !lookup(o->elf, SHT_SYMTAB, name, &sym))
+		return false;
+	*addr = sym.st_value + o->bias;
+	if (size)
+		*size = sym.st_size;
+	return true;
+}

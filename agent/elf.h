@@ -1,0 +1,28 @@
+/* Symbols of a mapped ELF object (libelf): .dynsym, then .symtab, with the
+ * load bias that turns a symbol's value into a target address. */
+#ifndef NDSPY_ELF_H
+#define NDSPY_ELF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../decode/err.h"
+#include "maps.h"
+
+struct elf_obj {
+	int fd;
+	void *elf; /* Elf * */
+	uint64_t bias;
+	char path[4200];
+};
+
+/* Opens the file behind the mapped object that contains region r and
+ * computes its load bias from the lowest mapping of that file. */
+int elf_obj_open(pid_t pid, const struct maps *m, const struct region *r,
+		 struct elf_obj *o, struct nd_err *e);
+void elf_obj_close(struct elf_obj *o);
+/* Target address of a defined symbol; false when absent. */
+bool elf_obj_symbol(struct elf_obj *o, const char *name, uint64_t *addr,
+		    uint64_t *size);
+
+#endif

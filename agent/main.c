@@ -1,0 +1,45 @@
+/* ndspy: look inside NumPy arrays of other processes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef NDSPY_VERSION
+#define NDSPY_VERSION "0.1.0"
+#endif
+
+static const char usage[] =
+	"usage: ndspy [--version] [--help] COMMAND [ARGS]\n"
+	"\n"
+	"Look inside the NumPy arrays of another process, as NumPy itself\n"
+	"describes them, without stopping it for more than a moment.\n"
+	"\n"
+	"commands:\n"
+	"  show TARGET OBJECT...   decode arrays by address (id() or 0x-hex)\n"
+	"\n"
+	"Run 'ndspy COMMAND --help' for a command's options.\n"
+	"\n"
+	"exit status: 0 ok; 1 an object is not an array or could not be read;\n"
+	"2 usage; 3 the target cannot be opened\n";
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("ndspy %s\n", NDSPY_VERSION);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "show") == 0)
+		return cmd_show(argc - 1, argv + 1);
+	fprintf(stderr, "ndspy: unknown command '%s' (see ndspy --help)\n",
+		argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,37 @@
+/* A source of target memory. Live processes now; core files (issue 5) will
+ * implement the same interface. */
+#ifndef NDSPY_MEM_H
+#define NDSPY_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../decode/err.h"
+
+struct mem_iov {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+	int status; /* 0 read in full, or -errno */
+};
+
+struct mem {
+	/* 0 when all len bytes were read, -EFAULT (or -errno) otherwise */
+	int (*read)(struct mem *m, uint64_t addr, void *buf, size_t len);
+	/* Reads many ranges in as few calls as possible; each iov gets its
+	 * own status. Returns the number read in full. */
+	size_t (*readv)(struct mem *m, struct mem_iov *iov, size_t n);
+	void (*close)(struct mem *m);
+	const char *how; /* "process_vm_readv" or "/proc/PID/mem" */
+};
+
+/* probe_addr: an address known to be readable, used to find out whether
+ * process_vm_readv is allowed or /proc/PID/mem must serve instead. */
+int mem_live_open(pid_t pid, uint64_t probe_addr, struct mem **out,
+		  struct nd_err *e);
+
+/* The decoder's read callback over a mem. */
+int mem_read_cb(void *ctx, uint64_t addr, void *buf, size_t len);
+
+#endif

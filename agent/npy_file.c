@@ -1,0 +1,140 @@
+#define _GNU_SOURCE
+#include "npy_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../decode/npy.h"
+#include "freeze.h"
+
+#define COPY_CHUNK (8u << 20)
+
+int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
+{
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	snprintf(f->tmp, sizeof(f->tmp), "%s.ndspy-XXXXXX", path);
+	f->fd = mkostemp(f->tmp, O_CLOEXEC);
+	if (f->fd < 0) {
+		int err = errno;
+		f->tmp[0] = '\0';
+		return nd_fail(e, ND_EUSAGE, "cannot write %s: %s", path,
+			       strerror(err));
+	}
+	/* the mode np.save's open() would give: 0666 less the umask */
+	mode_t mask = umask(0);
+	umask(mask);
+	fchmod(f->fd, 0666 & ~mask);
+	f->progress = isatty(2);
+	return 0;
+}
+
+static void progress(struct npy_file *f)
+{
+	uint64_t t = now_ns();
+
+	if (!f->progress || t - f->t0_ns < 1000000000ULL ||
+	    t - f->last_progress_ns < 100000000ULL)
+		return;
+	f->last_progress_ns = t;
+	fprintf(stderr, "\rsaving %s: %llu / %llu MiB", f->path,
+		(unsigned long long)(f->written >> 20),
+		(unsigned long long)(f->total >> 20));
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int sink_write(void *ctx, const void *buf, size_t len)
+{
+	struct npy_file *f = ctx;
+
+	if (write_all(f->fd, buf, len)) {
+		f->err = errno;
+		return -1;
+	}
+	f->written += len;
+	progress(f);
+	return 0;
+}
+
+/* Target memory to the file in large chunks: one process_vm_readv and one
+ * write per chunk. */
+static int sink_copy(void *ctx, uint64_t addr, size_t len)
+{
+	struct npy_file *f = ctx;
+	char *buf = malloc(len < COPY_CHUNK ? (len ? len : 1) : COPY_CHUNK);
+
+	if (!buf)
+		return -ND_ENOMEM;
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+		if (f->mem->read(f->mem, addr + off, buf, n)) {
+			free(buf);
+			return -ND_EREAD;
+		}
+		if (sink_write(f, buf, n)) {
+			free(buf);
+			return -ND_EIO;
+		}
+		off += n;
+	}
+	free(buf);
+	return 0;
+}
+
+int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
+		  const struct nd_array *a, struct nd_err *e)
+{
+	struct nd_sink sink = {.write = sink_write, .copy = sink_copy, .ctx = f};
+
+	f->mem = mem;
+	f->total = (uint64_t)a->nbytes;
+	f->t0_ns = now_ns();
+	int rc = nd_npy_write(c, a, &sink, e);
+	if (f->last_progress_ns)
+		fputc('\n', stderr);
+	if (rc == 0 && close(f->fd) != 0)
+		f->err = errno, rc = -ND_EIO;
+	f->fd = -1;
+	if (rc == 0 && rename(f->tmp, f->path) != 0)
+		f->err = errno, rc = -ND_EIO;
+	if (rc == -ND_EIO) {
+		/* say which file and why, not just that the sink failed */
+		nd_err_clear(e);
+		rc = nd_fail(e, ND_EIO, "cannot write %.200s: %s", f->path,
+			     strerror(f->err));
+	}
+	if (rc == 0)
+		f->tmp[0] = '\0';
+	return rc;
+}
+
+void npy_file_abort(struct npy_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->tmp[0])
+		unlink(f->tmp);
+	f->tmp[0] = '\0';
+}

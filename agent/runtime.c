@@ -1,0 +1,342 @@
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../decode/pyobj.h"
+#include "elf.h"
+#include "files.h"
+
+#define MAX_SCAN (256u << 20) /* bytes of one .so we are willing to read */
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* "python3.11", "libpython3.11.so.1.0", "python3.9d": major and minor. */
+static int version_from_name(const char *name, int *major, int *minor)
+{
+	const char *p = strstr(name, "python");
+
+	if (!p || sscanf(p, "python%d.%d", major, minor) != 2)
+		return -1;
+	return 0;
+}
+
+static const struct region *find_interpreter(pid_t pid, const struct maps *m,
+					     struct elf_obj *o)
+{
+	const struct region *cand[2] = {NULL, NULL}; /* libpython, binary */
+	char exe[4200];
+	ssize_t n;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	char link[4200];
+	n = readlink(exe, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct region *r = &m->r[i];
+		if (r->kind != R_FILE)
+			continue;
+		const char *b = base_name(r->path);
+		int ma, mi;
+		if (strncmp(b, "libpython", 9) == 0 && !cand[0] &&
+		    version_from_name(b, &ma, &mi) == 0)
+			cand[0] = r;
+		else if (!cand[1] && (strncmp(b, "python", 6) == 0 ||
+				      strcmp(r->path, link) == 0))
+			cand[1] = r;
+	}
+	/* The object that defines PyType_Type is the interpreter; a python
+	 * binary linked to libpython only imports it. */
+	for (int i = 0; i < 2; i++) {
+		uint64_t a;
+		if (!cand[i] || elf_obj_open(pid, m, cand[i], o, NULL))
+			continue;
+		if (elf_obj_symbol(o, "PyType_Type", &a, NULL))
+			return cand[i];
+		elf_obj_close(o);
+	}
+	return NULL;
+}
+
+static int find_python(pid_t pid, const struct maps *m, struct mem *mem,
+		       struct runtime *rt, struct nd_err *e)
+{
+	struct elf_obj o;
+	const struct region *r = find_interpreter(pid, m, &o);
+	uint64_t addr;
+
+	if (!r)
+		return nd_fail(e, ND_ETARGET,
+			       "process %d: not a Python process (no libpython "
+			       "or python binary mapped)",
+			       (int)pid);
+	snprintf(rt->py_path, sizeof(rt->py_path), "%s", r->path);
+	elf_obj_symbol(&o, "PyType_Type", &rt->type_type, NULL);
+	uint32_t hex = 0;
+	if (elf_obj_symbol(&o, "Py_Version", &addr, NULL) &&
+	    mem->read(mem, addr, &hex, sizeof(hex)) == 0 && hex) {
+		rt->py_major = (int)(hex >> 24);
+		rt->py_minor = (int)((hex >> 16) & 0xff);
+		rt->py_micro = (int)((hex >> 8) & 0xff);
+	} else if (version_from_name(base_name(r->path), &rt->py_major,
+				     &rt->py_minor)) {
+		elf_obj_close(&o);
+		return nd_fail(e, ND_ETARGET,
+			       "process %d: cannot tell the version of Python "
+			       "in %s",
+			       (int)pid, r->path);
+	}
+	elf_obj_close(&o);
+	rt->py = nd_pylayout_find(rt->py_major, rt->py_minor);
+	if (!rt->py)
+		return nd_fail(e, ND_ETARGET,
+			       "process %d: Python %d.%d is not supported "
+			       "(supported: %s)",
+			       (int)pid, rt->py_major, rt->py_minor,
+			       nd_layout_supported_python());
+	return 0;
+}
+
+static bool same_file(const struct region *a, const struct region *b)
+{
+	return a->inode == b->inode && a->path && b->path &&
+	       strcmp(a->path, b->path) == 0;
+}
+
+/* Addresses where NUL-terminated `s` sits in the read-only mappings of so. */
+static size_t find_strings(const struct maps *m, struct mem *mem,
+			   const struct region *so, const char *s,
+			   uint64_t *out, size_t max)
+{
+	size_t n = 0, len = strlen(s) + 1;
+
+	for (size_t i = 0; i < m->n && n < max; i++) {
+		const struct region *r = &m->r[i];
+		if (!same_file(r, so) || r->perms[0] != 'r' || r->perms[1] == 'w')
+			continue;
+		size_t size = (size_t)(r->end - r->start);
+		if (size > MAX_SCAN)
+			continue;
+		char *buf = malloc(size);
+		if (!buf)
+			continue;
+		if (mem->read(mem, r->start, buf, size) == 0) {
+			const char *p = buf, *end = buf + size;
+			while (n < max && (p = memmem(p, (size_t)(end - p), s, len))) {
+				out[n++] = r->start + (uint64_t)(p - buf);
+				p += len;
+			}
+		}
+		free(buf);
+	}
+	return n;
+}
+
+/* A static type object whose tp_name is one of the strings: its tp_name
+ * slot sits in the object's writable data. */
+static uint64_t find_type(const struct maps *m, struct mem *mem,
+			  struct nd_ctx *c, const struct region *so,
+			  const char *name)
+{
+	uint64_t strs[8];
+	size_t ns = find_strings(m, mem, so, name, strs, 8);
+
+	for (size_t i = 0; i < m->n && ns; i++) {
+		const struct region *r = &m->r[i];
+		if (!same_file(r, so) || r->perms[1] != 'w')
+			continue;
+		size_t size = (size_t)(r->end - r->start);
+		if (size > MAX_SCAN)
+			continue;
+		uint64_t *w = malloc(size);
+		if (!w)
+			continue;
+		if (mem->read(mem, r->start, w, size) != 0) {
+			free(w);
+			continue;
+		}
+		for (size_t k = 0; k < size / 8; k++) {
+			for (size_t j = 0; j < ns; j++) {
+				if (w[k] != strs[j] || k * 8 < (size_t)c->py->tp_name)
+					continue;
+				uint64_t type = r->start + k * 8 -
+						(uint64_t)c->py->tp_name;
+				const char *got;
+				if (nd_py_type_name(c, type, &got, NULL) == 0 &&
+				    strcmp(got, name) == 0) {
+					free(w);
+					return type;
+				}
+			}
+		}
+		free(w);
+	}
+	return 0;
+}
+
+static int read_small(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The quoted text after the first of the keys, e.g. version = "1.19.5". */
+static bool quoted_after(const char *text, const char *const *keys,
+			 char *out, size_t cap)
+{
+	for (; *keys; keys++) {
+		const char *p = strstr(text, *keys);
+		if (!p)
+			continue;
+		p += strlen(*keys);
+		while (*p == ' ' || *p == '=' || *p == ':')
+			p++;
+		if (*p != '"' && *p != '\'')
+			continue;
+		const char *q = strchr(p + 1, *p);
+		if (!q || (size_t)(q - p - 1) >= cap || !strchr("0123456789", p[1]))
+			continue;
+		snprintf(out, cap, "%.*s", (int)(q - p - 1), p + 1);
+		return true;
+	}
+	return false;
+}
+
+/* numpy/version.py, numpy/_version.py (versioneer), then the
+ * numpy-X.dist-info / .egg-info directory name beside the package. */
+static void numpy_version(const char *resolved_so, const char *mapped_so,
+			  char *out, size_t cap)
+{
+	static const char *const py_keys[] = {"\nversion", "\n__version__",
+					      "\nshort_version", NULL};
+	static const char *const json_keys[] = {"\"version\"", NULL};
+	char dir[4200], path[4400], text[16384];
+
+	out[0] = '\0';
+	/* .../numpy/core/_multiarray_umath.so or .../numpy/_core/... */
+	snprintf(dir, sizeof(dir), "%s", mapped_so);
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			return;
+		*slash = '\0';
+	}
+	char want[4300];
+	snprintf(want, sizeof(want), "%s/version.py", dir);
+	target_path(resolved_so, mapped_so, want, path, sizeof(path));
+	if (read_small(path, text, sizeof(text)) == 0 &&
+	    quoted_after(text, py_keys, out, cap))
+		return;
+	snprintf(want, sizeof(want), "%s/_version.py", dir);
+	target_path(resolved_so, mapped_so, want, path, sizeof(path));
+	if (read_small(path, text, sizeof(text)) == 0 &&
+	    quoted_after(text, json_keys, out, cap))
+		return;
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	target_path(resolved_so, mapped_so, dir, path, sizeof(path));
+	DIR *d = opendir(path);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		const char *dash = de->d_name + 6;
+		if (strncmp(de->d_name, "numpy-", 6) || !strchr("0123456789", *dash))
+			continue;
+		const char *end = strstr(dash, ".dist-info");
+		if (!end)
+			end = strstr(dash, ".egg-info");
+		if (end && (size_t)(end - dash) < cap &&
+		    !memchr(dash, '-', (size_t)(end - dash))) {
+			snprintf(out, cap, "%.*s", (int)(end - dash), dash);
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+static int find_numpy(pid_t pid, const struct maps *m, struct mem *mem,
+		      struct runtime *rt, struct nd_err *e)
+{
+	const struct region *so = NULL;
+
+	for (size_t i = 0; i < m->n && !so; i++)
+		if (m->r[i].kind == R_FILE &&
+		    strncmp(base_name(m->r[i].path), "_multiarray_umath", 17) == 0)
+			so = &m->r[i];
+	if (!so)
+		return nd_fail(e, ND_ETARGET,
+			       "process %d: Python %d.%d without NumPy (numpy's "
+			       "_multiarray_umath is not loaded)",
+			       (int)pid, rt->py_major, rt->py_minor);
+	snprintf(rt->np_path, sizeof(rt->np_path), "%s", so->path);
+
+	/* Type names are read through a context that knows Python's layout;
+	 * NumPy's is not needed for that yet. */
+	struct nd_ctx c = {.rd = {mem_read_cb, mem}, .py = rt->py};
+	rt->array_type = find_type(m, mem, &c, so, "numpy.ndarray");
+	rt->descr_type = find_type(m, mem, &c, so, "numpy.dtype");
+	if (!rt->array_type || !rt->descr_type)
+		return nd_fail(e, ND_ETARGET,
+			       "process %d: NumPy is loaded but its ndarray and "
+			       "dtype types were not found in %s",
+			       (int)pid, so->path);
+	if (!rt->type_type)
+		mem->read(mem, rt->array_type + 8, &rt->type_type, 8);
+
+	char resolved[4200];
+	int fd;
+	if (target_file_open(pid, so, resolved, sizeof(resolved), &fd, NULL) == 0) {
+		close(fd);
+		numpy_version(resolved, so->path, rt->np_version,
+			      sizeof(rt->np_version));
+	}
+	/* The dtype object's size is the layout's fingerprint: 96 bytes in
+	 * 1.x, 88 in 2.x. It outranks what files say. */
+	int64_t basicsize = 0;
+	mem->read(mem, rt->descr_type + (uint64_t)rt->py->tp_basicsize,
+		  &basicsize, 8);
+	for (int major = 1; major <= 2; major++) {
+		const struct nd_nplayout *L = nd_nplayout_find(major);
+		if (L && L->d_basicsize == basicsize) {
+			rt->np = L;
+			rt->np_major = major;
+		}
+	}
+	if (!rt->np)
+		return nd_fail(e, ND_ETARGET,
+			       "process %d: NumPy %s has a dtype layout we do not "
+			       "know (%" PRId64 "-byte descriptors; supported: %s)",
+			       (int)pid, rt->np_version[0] ? rt->np_version : "?",
+			       basicsize, nd_layout_supported_numpy());
+	return 0;
+}
+
+int runtime_discover(pid_t pid, const struct maps *m, struct mem *mem,
+		     struct runtime *rt, struct nd_err *e)
+{
+	memset(rt, 0, sizeof(*rt));
+	int rc = find_python(pid, m, mem, rt, e);
+	if (rc)
+		return rc;
+	return find_numpy(pid, m, mem, rt, e);
+}

@@ -1,0 +1,31 @@
+/* Finding CPython and NumPy inside a target: versions, the interpreter
+ * object, and the type objects the decoder recognises. Works without debug
+ * symbols: NumPy's types are found through their tp_name strings. */
+#ifndef NDSPY_RUNTIME_H
+#define NDSPY_RUNTIME_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../decode/err.h"
+#include "../decode/layout.h"
+#include "maps.h"
+#include "mem.h"
+
+struct runtime {
+	int py_major, py_minor, py_micro;
+	char py_path[4200];    /* the python binary or libpython, as mapped */
+	uint64_t type_type;    /* &PyType_Type */
+	char np_version[32];   /* "" when no file tells */
+	int np_major;
+	char np_path[4200];    /* _multiarray_umath, as mapped */
+	uint64_t array_type;   /* &PyArray_Type */
+	uint64_t descr_type;   /* &PyArrayDescr_Type */
+	const struct nd_pylayout *py;
+	const struct nd_nplayout *np;
+};
+
+int runtime_discover(pid_t pid, const struct maps *m, struct mem *mem,
+		     struct runtime *rt, struct nd_err *e);
+
+#endif

@@ -1,0 +1,89 @@
+#include "target.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int target_parse(const char *spec, pid_t *pid, struct nd_err *e)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(spec, &end, 10);
+	if (!*spec || *end || errno || v <= 0 || v > 0x3fffffff)
+		return nd_fail(e, ND_EUSAGE,
+			       "'%s' is not a process ID (core files are not "
+			       "supported yet)",
+			       spec);
+	*pid = (pid_t)v;
+	return 0;
+}
+
+int target_open(pid_t pid, struct target *t, struct nd_err *e)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return nd_fail(e, ND_ETARGET, "process %d: no such process",
+			       (int)pid);
+	int rc = maps_read(pid, &t->maps, e);
+	if (rc) {
+		if (e->code == ND_ETARGET && strstr(e->msg, "Permission")) {
+			nd_err_clear(e);
+			return nd_fail(e, ND_ETARGET,
+				       "process %d: permission denied reading "
+				       "its memory map (needs root or "
+				       "CAP_SYS_PTRACE)",
+				       (int)pid);
+		}
+		return rc;
+	}
+	uint64_t probe = 0;
+	for (size_t i = 0; i < t->maps.n && !probe; i++)
+		if (t->maps.r[i].perms[0] == 'r' && t->maps.r[i].kind != R_OTHER)
+			probe = t->maps.r[i].start;
+	if ((rc = mem_live_open(pid, probe, &t->mem, e)) ||
+	    (rc = runtime_discover(pid, &t->maps, t->mem, &t->rt, e))) {
+		target_close(t);
+		return rc;
+	}
+	t->ctx.rd.read = mem_read_cb;
+	t->ctx.rd.ctx = t->mem;
+	t->ctx.py = t->rt.py;
+	t->ctx.np = t->rt.np;
+	t->ctx.array_type = t->rt.array_type;
+	t->ctx.descr_type = t->rt.descr_type;
+	t->ctx.type_type = t->rt.type_type;
+	int major = 0, minor = 0;
+	if (sscanf(t->rt.np_version, "%d.%d", &major, &minor) == 2)
+		t->ctx.numpy_version = major * 100 + minor;
+	return 0;
+}
+
+void target_close(struct target *t)
+{
+	if (t->mem)
+		t->mem->close(t->mem);
+	t->mem = NULL;
+	maps_free(&t->maps);
+}
+
+void target_region(const struct target *t, uint64_t addr,
+		   struct nd_region *out)
+{
+	const struct region *r = maps_find(&t->maps, addr);
+
+	memset(out, 0, sizeof(*out));
+	if (!r) {
+		out->kind = "unmapped";
+		return;
+	}
+	out->kind = region_kind_name(r->kind);
+	out->start = r->start;
+	out->end = r->end;
+	out->offset = r->offset;
+	out->path = r->kind == R_FILE ? r->path : NULL;
+	memcpy(out->perms, r->perms, sizeof(out->perms));
+}

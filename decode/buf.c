@@ -1,0 +1,211 @@
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void nd_buf_free(struct nd_buf *b)
+{
+	free(b->p);
+	*b = (struct nd_buf){0};
+}
+
+void nd_buf_reset(struct nd_buf *b)
+{
+	b->len = 0;
+	b->oom = false;
+}
+
+static bool reserve(struct nd_buf *b, size_t more)
+{
+	if (b->oom)
+		return false;
+	if (more > SIZE_MAX / 2 - b->len) {
+		b->oom = true;
+		return false;
+	}
+	if (b->len + more + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + more + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return false;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	return true;
+}
+
+void nd_buf_add(struct nd_buf *b, const void *data, size_t len)
+{
+	if (!reserve(b, len))
+		return;
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+}
+
+void nd_buf_puts(struct nd_buf *b, const char *s)
+{
+	nd_buf_add(b, s, strlen(s));
+}
+
+void nd_buf_putc(struct nd_buf *b, char c)
+{
+	nd_buf_add(b, &c, 1);
+}
+
+void nd_buf_spaces(struct nd_buf *b, size_t n)
+{
+	if (!reserve(b, n))
+		return;
+	memset(b->p + b->len, ' ', n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char small[256];
+
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		nd_buf_add(b, small, (size_t)n);
+		return;
+	}
+	if (!reserve(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t avail)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void nd_buf_json_str(struct nd_buf *b, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	nd_buf_putc(b, '"');
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		if (c == '"' || c == '\\') {
+			nd_buf_putc(b, '\\');
+			nd_buf_putc(b, (char)c);
+			i++;
+		} else if (c < 0x20) {
+			nd_buf_printf(b, "\\u%04x", c);
+			i++;
+		} else {
+			size_t n = utf8_seq(s + i, len - i);
+			if (n == 0) {
+				/* Keep the output valid JSON whatever the target held. */
+				nd_buf_puts(b, "\\ufffd");
+				i++;
+			} else {
+				nd_buf_add(b, s + i, n);
+				i += n;
+			}
+		}
+	}
+	nd_buf_putc(b, '"');
+}
+
+void nd_buf_py_repr(struct nd_buf *b, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char q = (strchr(str, '\'') && !strchr(str, '"')) ? '"' : '\'';
+
+	nd_buf_putc(b, q);
+	for (; *s; s++) {
+		unsigned char c = *s;
+		if (c == (unsigned char)q || c == '\\') {
+			nd_buf_putc(b, '\\');
+			nd_buf_putc(b, (char)c);
+		} else if (c == '\n') {
+			nd_buf_puts(b, "\\n");
+		} else if (c == '\r') {
+			nd_buf_puts(b, "\\r");
+		} else if (c == '\t') {
+			nd_buf_puts(b, "\\t");
+		} else if (c < 0x20 || c == 0x7f) {
+			nd_buf_printf(b, "\\x%02x", c);
+		} else {
+			nd_buf_putc(b, (char)c);
+		}
+	}
+	nd_buf_putc(b, q);
+}
+
+size_t nd_utf8_encode(char *out, uint32_t cp)
+{
+	if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+const char *nd_buf_str(struct nd_buf *b)
+{
+	return (b->p && !b->oom) ? b->p : "";
+}

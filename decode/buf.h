@@ -1,0 +1,34 @@
+/* A growable byte buffer. Running out of memory is sticky (buf->oom) so that
+ * formatting code can append freely and check once at the end. */
+#ifndef ND_BUF_H
+#define ND_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nd_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+void nd_buf_free(struct nd_buf *b);
+void nd_buf_reset(struct nd_buf *b);
+void nd_buf_add(struct nd_buf *b, const void *data, size_t len);
+void nd_buf_puts(struct nd_buf *b, const char *s);
+void nd_buf_putc(struct nd_buf *b, char c);
+void nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void nd_buf_spaces(struct nd_buf *b, size_t n);
+/* Appends s as a JSON string literal (quotes included). */
+void nd_buf_json_str(struct nd_buf *b, const char *s, size_t len);
+/* Appends s as Python's repr() of a str would show it. */
+void nd_buf_py_repr(struct nd_buf *b, const char *s);
+/* Encodes a code point as UTF-8 into out (up to 4 bytes); invalid code
+ * points (surrogates, > U+10FFFF) become U+FFFD. Returns the length. */
+size_t nd_utf8_encode(char *out, uint32_t cp);
+/* NUL-terminated view of the content ("" when empty or after oom). */
+const char *nd_buf_str(struct nd_buf *b);
+
+#endif

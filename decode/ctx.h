@@ -1,0 +1,48 @@
+/* What the decoder knows about one target: how to read its memory, which
+ * layouts apply, and the addresses of the few type objects it recognises.
+ * Filled by agent/ (or by a unit test with a synthetic image). */
+#ifndef ND_CTX_H
+#define ND_CTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "layout.h"
+
+/* Reads len bytes at addr into buf; 0 on success, negative when any byte
+ * could not be read. The only way decode/ touches the target. */
+typedef int (*nd_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+
+struct nd_reader {
+	nd_read_fn read;
+	void *ctx;
+};
+
+#define ND_TYPECACHE 64
+
+struct nd_typecache_entry {
+	uint64_t type;
+	char name[96];
+};
+
+struct nd_ctx {
+	struct nd_reader rd;
+	const struct nd_pylayout *py;
+	const struct nd_nplayout *np;
+	uint64_t array_type; /* &PyArray_Type */
+	uint64_t descr_type; /* &PyArrayDescr_Type */
+	uint64_t type_type;  /* &PyType_Type, 0 when unknown */
+	int numpy_version;   /* major * 100 + minor; 0 when unknown */
+	struct nd_typecache_entry tc[ND_TYPECACHE];
+};
+
+/* Upper bounds on what we accept from target memory. */
+#define ND_MAX_NAME 512      /* a type or field name */
+#define ND_MAX_FIELDS 4096   /* fields of one structured dtype */
+#define ND_MAX_DTYPE_DEPTH 32
+#define ND_MAX_DTYPE_NODES 65536
+#define ND_MAX_BASES 64      /* base chain length */
+#define ND_MAX_DICT 1048576  /* dict entries we are willing to walk */
+
+#endif

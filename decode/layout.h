@@ -1,0 +1,73 @@
+/* Where fields live in the target's objects, per CPython and NumPy version.
+ * The decoder never hard-codes an offset: it asks these tables. All targets are
+ * 64-bit little-endian (x86-64). */
+#ifndef ND_LAYOUT_H
+#define ND_LAYOUT_H
+
+#include <stdint.h>
+
+enum nd_long_repr {
+	ND_LONG_OB_SIZE, /* <= 3.11: sign and digit count in ob_size */
+	ND_LONG_LV_TAG,  /* >= 3.12: _PyLongValue.lv_tag */
+};
+
+enum nd_dict_repr {
+	ND_DICT_39, /* 3.9, 3.10: dk_size, dk_lookup, 24-byte entries */
+	ND_DICT_311, /* >= 3.11: log2 sizes, dk_kind, 16-byte unicode entries */
+};
+
+struct nd_pylayout {
+	int major, minor;
+	int refcnt_bits; /* 32 where the upper half holds flags (3.14) */
+	/* PyTypeObject */
+	int tp_name, tp_basicsize, tp_flags, tp_base, tp_mro;
+	/* PyTupleObject */
+	int tuple_item;
+	/* PyLongObject: digits follow the size or the tag */
+	enum nd_long_repr long_repr;
+	int long_digits;
+	/* PyFloatObject */
+	int float_fval;
+	/* PyUnicodeObject */
+	int str_state, str_ascii_data, str_compact_data;
+	/* PyBytesObject, PyByteArrayObject */
+	int bytes_sval, bytearray_bytes, bytearray_start;
+	/* PyMemoryViewObject: the Py_buffer copy */
+	int mview_buf, mview_obj, mview_len;
+	/* mmap.mmap */
+	int mmap_data, mmap_size;
+	/* ctypes CDataObject */
+	int cdata_ptr, cdata_size;
+	/* PyDictObject and its keys */
+	enum nd_dict_repr dict_repr;
+	int dict_used, dict_keys, dict_values;
+	int dict_split_values; /* values[] inside PyDictValues (3.13+: +8) */
+};
+
+struct nd_nplayout {
+	int major; /* 1 or 2 */
+	int maxdims;
+	/* PyArrayObject_fields */
+	int arr_data, arr_nd, arr_dims, arr_strides, arr_base, arr_descr, arr_flags;
+	/* PyArray_Descr (and _PyArray_LegacyDescr in 2.x) */
+	int d_typeobj, d_kind, d_type, d_byteorder, d_type_num;
+	int d_flags, d_flags_size;
+	int d_elsize, d_elsize_size;
+	int d_alignment, d_alignment_size;
+	int d_subarray, d_fields, d_names, d_metadata, d_c_metadata;
+	/* PyArrayDescr_Type.tp_basicsize: tells 1.x from 2.x in the target */
+	int d_basicsize;
+	/* type_num at and above which a descr has no legacy fields (2.x) */
+	int legacy_type_num_end;
+	/* PyArray_DatetimeDTypeMetaData.meta inside c_metadata */
+	int dt_meta_base, dt_meta_num;
+};
+
+/* NULL when the version is not one we know; see nd_layout_supported(). */
+const struct nd_pylayout *nd_pylayout_find(int major, int minor);
+const struct nd_nplayout *nd_nplayout_find(int numpy_major);
+/* "3.9-3.14" and "1.x, 2.x", for error messages. */
+const char *nd_layout_supported_python(void);
+const char *nd_layout_supported_numpy(void);
+
+#endif

@@ -1,0 +1,80 @@
+/* PyArrayObject: header fields, dtype, and the chain of base objects. */
+#ifndef ND_NDARRAY_H
+#define ND_NDARRAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "ctx.h"
+#include "dtype.h"
+
+#define ND_MAXDIMS 64 /* NumPy 2's NPY_MAXDIMS; 1.x allows 32 */
+
+#define ND_F_C_CONTIGUOUS 0x0001
+#define ND_F_F_CONTIGUOUS 0x0002
+#define ND_F_OWNDATA 0x0004
+#define ND_F_ALIGNED 0x0100
+#define ND_F_WRITEABLE 0x0400
+#define ND_F_WRITEBACKIFCOPY 0x2000
+
+enum nd_base_kind {
+	ND_BASE_ARRAY,
+	ND_BASE_BYTES,
+	ND_BASE_BYTEARRAY,
+	ND_BASE_MEMORYVIEW,
+	ND_BASE_MMAP,
+	ND_BASE_CTYPES,
+	ND_BASE_OTHER,
+};
+
+struct nd_base {
+	uint64_t addr;
+	const char *type;
+	enum nd_base_kind kind;
+	/* the buffer a non-array base exposes (0/-1 when not known) */
+	uint64_t buf;
+	int64_t len;
+	/* memoryview: the object that exported the buffer */
+	uint64_t obj;
+	const char *obj_type;
+	/* array bases */
+	uint64_t data;
+	uint32_t flags;
+};
+
+struct nd_array {
+	uint64_t addr, type;
+	const char *type_name;
+	int64_t refcnt;
+	int ndim;
+	int64_t shape[ND_MAXDIMS], strides[ND_MAXDIMS];
+	uint64_t data;
+	uint32_t flags;
+	struct nd_dtype *dtype;
+	int64_t size, nbytes;
+	/* lowest and highest byte any element touches, relative to data */
+	int64_t extent_lo, extent_hi;
+	int nbases;
+	struct nd_base *bases;
+	bool base_cycle; /* the chain came back to an object already seen */
+	struct nd_arena arena;
+};
+
+/* Decodes the ndarray (or subclass instance) at addr. On failure the error
+ * says what addr is instead, when that is readable. Free with
+ * nd_array_free() whatever the result. */
+int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *out,
+		    struct nd_err *e);
+void nd_array_free(struct nd_array *a);
+
+/* The names and bits of the six flags, in the order arr.flags prints them. */
+struct nd_flag_name {
+	const char *name;
+	uint32_t bit;
+};
+extern const struct nd_flag_name nd_flag_names[6];
+
+const char *nd_base_kind_name(enum nd_base_kind k);
+
+#endif

@@ -1,0 +1,456 @@
+#include "pyobj.h"
+
+#include "buf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PAGE 4096u
+#define MAX_REFCNT (1ULL << 48) /* beyond any real (or immortal) count */
+
+int nd_read(struct nd_ctx *c, uint64_t addr, void *buf, size_t len,
+	    struct nd_err *e, const char *what)
+{
+	if (len == 0)
+		return 0;
+	if (addr == 0 || addr + len < addr)
+		return nd_fail(e, ND_EREAD, "%s at 0x%" PRIx64 ": bad address",
+			       what, addr);
+	if (c->rd.read(c->rd.ctx, addr, buf, len) != 0)
+		return nd_fail(e, ND_EREAD,
+			       "%s at 0x%" PRIx64 ": memory not readable", what,
+			       addr);
+	return 0;
+}
+
+int nd_read_u64(struct nd_ctx *c, uint64_t addr, uint64_t *v,
+		struct nd_err *e, const char *what)
+{
+	return nd_read(c, addr, v, sizeof(*v), e, what);
+}
+
+int nd_read_cstr(struct nd_ctx *c, uint64_t addr, char *out, size_t cap,
+		 struct nd_err *e, const char *what)
+{
+	size_t got = 0;
+
+	while (got + 1 < cap) {
+		size_t want = PAGE - ((addr + got) % PAGE);
+		if (want > cap - 1 - got)
+			want = cap - 1 - got;
+		int rc = nd_read(c, addr + got, out + got, want, e, what);
+		if (rc)
+			return rc;
+		void *nul = memchr(out + got, '\0', want);
+		if (nul)
+			return 0;
+		got += want;
+	}
+	out[cap - 1] = '\0';
+	return nd_fail(e, ND_ELIMIT, "%s at 0x%" PRIx64 ": longer than %zu bytes",
+		       what, addr, cap - 1);
+}
+
+int nd_py_header(struct nd_ctx *c, uint64_t obj, int64_t *refcnt,
+		 uint64_t *type, struct nd_err *e)
+{
+	uint64_t h[2];
+
+	if (obj % 8)
+		return nd_fail(e, ND_ENOTARRAY,
+			       "0x%" PRIx64 " is not aligned like a Python object",
+			       obj);
+	int rc = nd_read(c, obj, h, sizeof(h), e, "object header");
+	if (rc)
+		return rc;
+	if (c->py->refcnt_bits == 32)
+		h[0] &= 0xffffffffu;
+	if (h[0] == 0 || h[0] >= MAX_REFCNT)
+		return nd_fail(e, ND_ECORRUPT,
+			       "0x%" PRIx64 ": refcount %" PRId64
+			       " is not that of a live object",
+			       obj, (int64_t)h[0]);
+	if (h[1] == 0 || h[1] % 8)
+		return nd_fail(e, ND_ECORRUPT,
+			       "0x%" PRIx64 ": type pointer 0x%" PRIx64
+			       " is not that of a live object",
+			       obj, h[1]);
+	if (refcnt)
+		*refcnt = (int64_t)h[0];
+	*type = h[1];
+	return 0;
+}
+
+/* Validates a type object once and remembers its name. */
+static int type_entry(struct nd_ctx *c, uint64_t type,
+		      struct nd_typecache_entry **out, struct nd_err *e)
+{
+	struct nd_typecache_entry *t = &c->tc[(type >> 3) % ND_TYPECACHE];
+	uint64_t meta, meta_flags, name_ptr;
+
+	if (t->type == type) {
+		*out = t;
+		return 0;
+	}
+	if (type % 8)
+		return nd_fail(e, ND_ECORRUPT,
+			       "type pointer 0x%" PRIx64 " is misaligned", type);
+	int rc = nd_py_header(c, type, NULL, &meta, e);
+	if (rc)
+		return rc;
+	rc = nd_read_u64(c, meta + (uint64_t)c->py->tp_flags, &meta_flags, e,
+			 "metatype flags");
+	if (rc)
+		return rc;
+	if (!(meta_flags & ND_TPFLAGS_TYPE))
+		return nd_fail(e, ND_ECORRUPT,
+			       "0x%" PRIx64 " is not a type object", type);
+	rc = nd_read_u64(c, type + (uint64_t)c->py->tp_name, &name_ptr, e,
+			 "tp_name");
+	if (rc)
+		return rc;
+	t->type = 0;
+	rc = nd_read_cstr(c, name_ptr, t->name, sizeof(t->name), e, "type name");
+	if (rc)
+		return rc;
+	t->type = type;
+	*out = t;
+	return 0;
+}
+
+int nd_py_type_name(struct nd_ctx *c, uint64_t type, const char **name,
+		    struct nd_err *e)
+{
+	struct nd_typecache_entry *t = NULL;
+	int rc = type_entry(c, type, &t, e);
+
+	if (rc == 0)
+		*name = t->name;
+	return rc;
+}
+
+int nd_py_type_flags(struct nd_ctx *c, uint64_t type, uint64_t *flags,
+		     struct nd_err *e)
+{
+	return nd_read_u64(c, type + (uint64_t)c->py->tp_flags, flags, e,
+			   "tp_flags");
+}
+
+int nd_py_is_subtype(struct nd_ctx *c, uint64_t type, uint64_t base,
+		     bool *yes, struct nd_err *e)
+{
+	/* Real hierarchies are a few levels deep; a longer walk is a loop. */
+	for (int depth = 0; depth < 64 && type; depth++) {
+		if (type == base) {
+			*yes = true;
+			return 0;
+		}
+		int rc = nd_read_u64(c, type + (uint64_t)c->py->tp_base, &type,
+				     e, "tp_base");
+		if (rc)
+			return rc;
+	}
+	*yes = false;
+	return 0;
+}
+
+void nd_py_describe(struct nd_ctx *c, uint64_t obj, char *out, size_t cap)
+{
+	uint64_t type;
+	const char *name;
+
+	out[0] = '\0';
+	if (nd_py_header(c, obj, NULL, &type, NULL) == 0 &&
+	    nd_py_type_name(c, type, &name, NULL) == 0)
+		snprintf(out, cap, "%s", name);
+}
+
+bool nd_py_is_none(struct nd_ctx *c, uint64_t obj)
+{
+	uint64_t type;
+	const char *name;
+
+	return nd_py_header(c, obj, NULL, &type, NULL) == 0 &&
+	       nd_py_type_name(c, type, &name, NULL) == 0 &&
+	       strcmp(name, "NoneType") == 0;
+}
+
+/* The object's type must carry one of the builtin fast-subclass flags. */
+static int check_kind(struct nd_ctx *c, uint64_t obj, uint64_t flag,
+		      const char *kind, struct nd_err *e)
+{
+	uint64_t type, flags;
+	int rc = nd_py_header(c, obj, NULL, &type, e);
+
+	if (rc)
+		return rc;
+	rc = nd_py_type_flags(c, type, &flags, e);
+	if (rc)
+		return rc;
+	if (!(flags & flag)) {
+		char tn[96];
+		nd_py_describe(c, obj, tn, sizeof(tn));
+		return nd_fail(e, ND_ECORRUPT,
+			       "0x%" PRIx64 ": expected a %s, found %s", obj,
+			       kind, tn[0] ? tn : "an unreadable object");
+	}
+	return 0;
+}
+
+int nd_py_tuple(struct nd_ctx *c, uint64_t obj, uint64_t *items, size_t max,
+		size_t *n, struct nd_err *e)
+{
+	int64_t size;
+	int rc = check_kind(c, obj, ND_TPFLAGS_TUPLE, "tuple", e);
+
+	if (rc)
+		return rc;
+	rc = nd_read(c, obj + 16, &size, sizeof(size), e, "tuple size");
+	if (rc)
+		return rc;
+	if (size < 0 || (uint64_t)size > max)
+		return nd_fail(e, size < 0 ? ND_ECORRUPT : ND_ELIMIT,
+			       "tuple at 0x%" PRIx64 ": %" PRId64
+			       " items (at most %zu accepted)",
+			       obj, size, max);
+	rc = nd_read(c, obj + (uint64_t)c->py->tuple_item, items,
+		     (size_t)size * sizeof(uint64_t), e, "tuple items");
+	if (rc)
+		return rc;
+	*n = (size_t)size;
+	return 0;
+}
+
+int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e)
+{
+	int64_t head;
+	uint32_t digits[3] = {0};
+	int64_t ndigits;
+	bool neg;
+	int rc = check_kind(c, obj, ND_TPFLAGS_LONG, "int", e);
+
+	if (rc)
+		return rc;
+	rc = nd_read(c, obj + 16, &head, sizeof(head), e, "int size");
+	if (rc)
+		return rc;
+	if (c->py->long_repr == ND_LONG_OB_SIZE) {
+		neg = head < 0;
+		ndigits = neg ? -head : head;
+	} else {
+		uint64_t tag = (uint64_t)head;
+		if ((tag & 3) == 3)
+			return nd_fail(e, ND_ECORRUPT,
+				       "int at 0x%" PRIx64 ": bad sign", obj);
+		neg = (tag & 3) == 2;
+		ndigits = (int64_t)(tag >> 3);
+	}
+	/* 30-bit digits: three hold 90 bits, enough to detect int64 overflow */
+	if (ndigits > 3)
+		return nd_fail(e, ND_ELIMIT,
+			       "int at 0x%" PRIx64 " does not fit in 64 bits", obj);
+	rc = nd_read(c, obj + (uint64_t)c->py->long_digits, digits,
+		     (size_t)ndigits * 4, e, "int digits");
+	if (rc)
+		return rc;
+	unsigned __int128 mag = 0;
+	for (int64_t i = ndigits - 1; i >= 0; i--)
+		mag = (mag << 30) | (digits[i] & 0x3fffffffu);
+	if (mag > ((unsigned __int128)INT64_MAX + (neg ? 1 : 0)))
+		return nd_fail(e, ND_ELIMIT,
+			       "int at 0x%" PRIx64 " does not fit in 64 bits", obj);
+	*v = neg ? (int64_t)(0 - (uint64_t)mag) : (int64_t)mag;
+	return 0;
+}
+
+int nd_py_float(struct nd_ctx *c, uint64_t obj, double *v, struct nd_err *e)
+{
+	return nd_read(c, obj + (uint64_t)c->py->float_fval, v, sizeof(*v), e,
+		       "float value");
+}
+
+int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
+	      struct nd_err *e)
+{
+	struct {
+		int64_t length;
+		int64_t hash;
+		uint32_t state;
+	} h;
+	unsigned char raw[1024];
+	int rc = check_kind(c, obj, ND_TPFLAGS_UNICODE, "str", e);
+
+	if (rc)
+		return rc;
+	rc = nd_read(c, obj + 16, &h, sizeof(h), e, "str header");
+	if (rc)
+		return rc;
+	unsigned kind = (h.state >> 2) & 7;
+	bool compact = (h.state >> 5) & 1, ascii = (h.state >> 6) & 1;
+	if (!compact)
+		return nd_fail(e, ND_EUNSUPPORTED,
+			       "str at 0x%" PRIx64 " uses the legacy layout", obj);
+	if ((kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1) ||
+	    h.length < 0)
+		return nd_fail(e, ND_ECORRUPT, "str at 0x%" PRIx64 ": bad header",
+			       obj);
+	/* Each code point takes at least one byte: refuse before reading. */
+	if ((uint64_t)h.length > cap - 1)
+		return nd_fail(e, ND_ELIMIT,
+			       "str at 0x%" PRIx64 ": %" PRId64
+			       " characters is longer than accepted",
+			       obj, h.length);
+	uint64_t data = obj + (uint64_t)(ascii ? c->py->str_ascii_data
+					       : c->py->str_compact_data);
+	size_t o = 0;
+	for (int64_t done = 0; done < h.length;) {
+		size_t n = sizeof(raw) / kind;
+		if ((int64_t)n > h.length - done)
+			n = (size_t)(h.length - done);
+		rc = nd_read(c, data + (uint64_t)done * kind, raw, n * kind, e,
+			     "str data");
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t cp;
+			if (kind == 1)
+				cp = raw[i];
+			else if (kind == 2)
+				cp = (uint32_t)raw[2 * i] |
+				     (uint32_t)raw[2 * i + 1] << 8;
+			else
+				memcpy(&cp, raw + 4 * i, 4);
+			char enc[4];
+			size_t k = nd_utf8_encode(enc, cp);
+			if (o + k > cap - 1)
+				return nd_fail(e, ND_ELIMIT,
+					       "str at 0x%" PRIx64
+					       " is longer than %zu bytes",
+					       obj, cap - 1);
+			memcpy(out + o, enc, k);
+			o += k;
+		}
+		done += (int64_t)n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+struct dict_shape {
+	uint64_t entries;  /* address of the first entry */
+	uint64_t values;   /* split table values[], or 0 */
+	int64_t nentries;
+	int entry_size;    /* 24: hash, key, value; 16: key, value */
+	int key_off;
+};
+
+static int dict_shape(struct nd_ctx *c, uint64_t dict, struct dict_shape *d,
+		      struct nd_err *e)
+{
+	uint64_t keys, values;
+	int rc = check_kind(c, dict, ND_TPFLAGS_DICT, "dict", e);
+
+	if (rc)
+		return rc;
+	if ((rc = nd_read_u64(c, dict + (uint64_t)c->py->dict_keys, &keys, e,
+			      "dict keys")) ||
+	    (rc = nd_read_u64(c, dict + (uint64_t)c->py->dict_values, &values,
+			      e, "dict values")))
+		return rc;
+	d->values = values ? values + (uint64_t)c->py->dict_split_values : 0;
+	if (c->py->dict_repr == ND_DICT_39) {
+		int64_t k[5]; /* refcnt, size, lookup, usable, nentries */
+		if ((rc = nd_read(c, keys, k, sizeof(k), e, "dict keys header")))
+			return rc;
+		int64_t size = k[1];
+		if (size < 8 || size > (1LL << 30) || (size & (size - 1)) ||
+		    k[4] < 0 || k[4] > size)
+			return nd_fail(e, ND_ECORRUPT,
+				       "dict at 0x%" PRIx64 ": bad keys table",
+				       dict);
+		int ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
+		d->entries = keys + 40 + (uint64_t)(size * ix);
+		d->nentries = k[4];
+		d->entry_size = 24;
+		d->key_off = 8;
+	} else {
+		struct {
+			int64_t refcnt;
+			uint8_t log2_size, log2_index_bytes, kind, pad;
+			uint32_t version;
+			int64_t usable, nentries;
+		} k;
+		if ((rc = nd_read(c, keys, &k, sizeof(k), e, "dict keys header")))
+			return rc;
+		if (k.log2_size < 3 || k.log2_size > 30 ||
+		    k.log2_index_bytes < k.log2_size ||
+		    k.log2_index_bytes > k.log2_size + 3 || k.kind > 2 ||
+		    k.nentries < 0 || k.nentries > (1LL << k.log2_size))
+			return nd_fail(e, ND_ECORRUPT,
+				       "dict at 0x%" PRIx64 ": bad keys table",
+				       dict);
+		d->entries = keys + 32 + (1ULL << k.log2_index_bytes);
+		d->nentries = k.nentries;
+		d->entry_size = k.kind == 0 ? 24 : 16;
+		d->key_off = k.kind == 0 ? 8 : 0;
+	}
+	if (d->nentries > ND_MAX_DICT)
+		return nd_fail(e, ND_ELIMIT,
+			       "dict at 0x%" PRIx64 ": %" PRId64 " entries", dict,
+			       d->nentries);
+	return 0;
+}
+
+int nd_py_dict_foreach(struct nd_ctx *c, uint64_t dict, nd_dict_fn fn,
+		       void *arg, struct nd_err *e)
+{
+	struct dict_shape d = {0};
+	uint64_t chunk[64 * 3];
+	int rc = dict_shape(c, dict, &d, e);
+
+	if (rc)
+		return rc;
+	const int64_t per = (int64_t)(sizeof(chunk) / (size_t)d.entry_size);
+	for (int64_t i = 0; i < d.nentries; i += per) {
+		int64_t n = d.nentries - i < per ? d.nentries - i : per;
+		rc = nd_read(c, d.entries + (uint64_t)(i * d.entry_size), chunk,
+			     (size_t)(n * d.entry_size), e, "dict entries");
+		if (rc)
+			return rc;
+		for (int64_t j = 0; j < n; j++) {
+			const char *ent = (const char *)chunk + j * d.entry_size;
+			uint64_t key, value;
+			memcpy(&key, ent + d.key_off, 8);
+			if (d.values) {
+				rc = nd_read_u64(c, d.values + (uint64_t)(i + j) * 8,
+						 &value, e, "dict value");
+				if (rc)
+					return rc;
+			} else {
+				memcpy(&value, ent + d.key_off + 8, 8);
+			}
+			if (!key || !value)
+				continue; /* deleted slot */
+			rc = fn(arg, key, value);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int nd_py_dict_len(struct nd_ctx *c, uint64_t dict, int64_t *n,
+		   struct nd_err *e)
+{
+	int rc = check_kind(c, dict, ND_TPFLAGS_DICT, "dict", e);
+
+	if (rc)
+		return rc;
+	rc = nd_read(c, dict + (uint64_t)c->py->dict_used, n, sizeof(*n), e,
+		     "dict size");
+	if (rc == 0 && (*n < 0 || *n > ND_MAX_DICT))
+		return nd_fail(e, ND_ECORRUPT,
+			       "dict at 0x%" PRIx64 ": bad size", dict);
+	return rc;
+}

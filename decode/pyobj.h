@@ -1,0 +1,69 @@
+/* Reading CPython objects of the target: headers, types, and the few builtin
+ * containers the decoder needs (tuple, int, float, str, dict). Each function
+ * checks what it reads and fails with a message rather than trusting it. */
+#ifndef ND_PYOBJ_H
+#define ND_PYOBJ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctx.h"
+
+/* tp_flags bits that identify builtin base classes (stable 3.9-3.14). */
+#define ND_TPFLAGS_LONG (1UL << 24)
+#define ND_TPFLAGS_LIST (1UL << 25)
+#define ND_TPFLAGS_TUPLE (1UL << 26)
+#define ND_TPFLAGS_BYTES (1UL << 27)
+#define ND_TPFLAGS_UNICODE (1UL << 28)
+#define ND_TPFLAGS_DICT (1UL << 29)
+#define ND_TPFLAGS_TYPE (1UL << 31)
+#define ND_TPFLAGS_HEAPTYPE (1UL << 9)
+
+/* Reads len bytes at addr; on failure the message names what was read. */
+int nd_read(struct nd_ctx *c, uint64_t addr, void *buf, size_t len,
+	    struct nd_err *e, const char *what);
+int nd_read_u64(struct nd_ctx *c, uint64_t addr, uint64_t *v,
+		struct nd_err *e, const char *what);
+/* A NUL-terminated string of at most cap-1 bytes, read without crossing into
+ * a page it does not need. */
+int nd_read_cstr(struct nd_ctx *c, uint64_t addr, char *out, size_t cap,
+		 struct nd_err *e, const char *what);
+
+/* The object's refcount and type, with sanity checks on both. */
+int nd_py_header(struct nd_ctx *c, uint64_t obj, int64_t *refcnt,
+		 uint64_t *type, struct nd_err *e);
+/* tp_name of a type object (cached per type address). */
+int nd_py_type_name(struct nd_ctx *c, uint64_t type, const char **name,
+		    struct nd_err *e);
+int nd_py_type_flags(struct nd_ctx *c, uint64_t type, uint64_t *flags,
+		     struct nd_err *e);
+/* Whether type is base or derives from it (tp_base chain, bounded). */
+int nd_py_is_subtype(struct nd_ctx *c, uint64_t type, uint64_t base,
+		     bool *yes, struct nd_err *e);
+/* Type name of obj for messages; "" if unreadable. Never fails. */
+void nd_py_describe(struct nd_ctx *c, uint64_t obj, char *out, size_t cap);
+
+/* Whether obj is None (by its type's name, so no address is needed). */
+bool nd_py_is_none(struct nd_ctx *c, uint64_t obj);
+
+/* Items of a tuple (or tuple subclass); fails if more than max. */
+int nd_py_tuple(struct nd_ctx *c, uint64_t obj, uint64_t *items, size_t max,
+		size_t *n, struct nd_err *e);
+/* A Python int that fits in int64. */
+int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e);
+int nd_py_float(struct nd_ctx *c, uint64_t obj, double *v, struct nd_err *e);
+/* A str as UTF-8 (at most cap-1 bytes; longer strings fail with ND_ELIMIT). */
+int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
+	      struct nd_err *e);
+
+/* Calls fn for each (key, value) of a dict, in insertion order; stops early
+ * when fn returns non-zero and returns that value. */
+typedef int (*nd_dict_fn)(void *arg, uint64_t key, uint64_t value);
+int nd_py_dict_foreach(struct nd_ctx *c, uint64_t dict, nd_dict_fn fn,
+		       void *arg, struct nd_err *e);
+/* Number of items in a dict. */
+int nd_py_dict_len(struct nd_ctx *c, uint64_t dict, int64_t *n,
+		   struct nd_err *e);
+
+#endif

@@ -1,0 +1,876 @@
+#include "repr.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numfmt.h"
+#include "pyobj.h"
+#include "values.h"
+
+#define LINE_WIDTH 75
+#define EDGE 3
+#define PRECISION 8
+#define MAX_SHOWN (1 << 20)      /* elements a preview will gather */
+#define MAX_ITEM (16 << 20)      /* item size a preview will read */
+
+/* ---- float text in the manner of numpy's dragon4 calls ---- */
+
+struct fparts {
+	char intp[136]; /* sign and integer digits (callers keep |v| < 1e16) */
+	char frac[64];  /* fractional digits */
+	char exp[16];   /* "+05" for scientific, "" otherwise */
+};
+
+static void trim_zeros(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && s[n - 1] == '0')
+		s[--n] = '\0';
+}
+
+/* Shortest digits, but at most `prec` after the point (rounded). */
+static void positional(long double v, int w, int prec, bool plus,
+		       struct fparts *p)
+{
+	struct nd_digits d;
+	char s[128];
+	const char *sign = signbit(v) ? "-" : plus ? "+" : "";
+
+	nd_shortest_digits(v, (enum nd_fwidth)w, &d);
+	int nfrac = d.ndigits - d.exp10;
+	if (nfrac > prec) {
+		snprintf(s, sizeof(s), "%.*Lf", prec, fabsl(v));
+		char *dot = strchr(s, '.');
+		if (dot)
+			*dot = '\0';
+		snprintf(p->intp, sizeof(p->intp), "%s%s", sign, s);
+		snprintf(p->frac, sizeof(p->frac), "%s", dot ? dot + 1 : "");
+		trim_zeros(p->frac);
+	} else if (d.exp10 <= 0) {
+		snprintf(p->intp, sizeof(p->intp), "%s0", sign);
+		snprintf(p->frac, sizeof(p->frac), "%0*d%s", -d.exp10, 0, d.d);
+		if (d.exp10 == 0)
+			snprintf(p->frac, sizeof(p->frac), "%s", d.d);
+	} else if (d.exp10 >= d.ndigits) {
+		snprintf(p->intp, sizeof(p->intp), "%s%s%0*d", sign, d.d,
+			 d.exp10 - d.ndigits, 0);
+		if (d.exp10 == d.ndigits)
+			snprintf(p->intp, sizeof(p->intp), "%s%s", sign, d.d);
+		p->frac[0] = '\0';
+	} else {
+		snprintf(p->intp, sizeof(p->intp), "%s%.*s", sign, d.exp10, d.d);
+		snprintf(p->frac, sizeof(p->frac), "%s", d.d + d.exp10);
+	}
+	if (v == 0)
+		p->frac[0] = '\0';
+	p->exp[0] = '\0';
+}
+
+static void scientific(long double v, int w, int prec, bool plus,
+		       struct fparts *p)
+{
+	struct nd_digits d;
+	const char *sign = signbit(v) ? "-" : plus ? "+" : "";
+	int e;
+
+	nd_shortest_digits(v, (enum nd_fwidth)w, &d);
+	if (d.ndigits - 1 > prec) {
+		char s[128];
+		snprintf(s, sizeof(s), "%.*Le", prec, fabsl(v));
+		char *ep = strchr(s, 'e');
+		e = atoi(ep + 1);
+		*ep = '\0';
+		char *dot = strchr(s, '.');
+		snprintf(p->intp, sizeof(p->intp), "%s%.1s", sign, s);
+		snprintf(p->frac, sizeof(p->frac), "%s", dot ? dot + 1 : "");
+		trim_zeros(p->frac);
+	} else {
+		snprintf(p->intp, sizeof(p->intp), "%s%c", sign, d.d[0]);
+		snprintf(p->frac, sizeof(p->frac), "%s", d.d + 1);
+		e = v == 0 ? 0 : d.exp10 - 1;
+	}
+	snprintf(p->exp, sizeof(p->exp), "%c%02d", e < 0 ? '-' : '+', abs(e));
+}
+
+void nd_py_float_repr(double v, struct nd_buf *b)
+{
+	struct nd_digits d;
+
+	if (isnan(v) || isinf(v)) {
+		nd_buf_puts(b, isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+		return;
+	}
+	nd_shortest_digits(v, ND_F64, &d);
+	int e = v == 0 ? 0 : d.exp10 - 1;
+	if (d.neg)
+		nd_buf_putc(b, '-');
+	if (e < -4 || e >= 16) {
+		nd_buf_printf(b, "%c", d.d[0]);
+		if (d.ndigits > 1)
+			nd_buf_printf(b, ".%s", d.d + 1);
+		nd_buf_printf(b, "e%c%02d", e < 0 ? '-' : '+', abs(e));
+		return;
+	}
+	struct fparts p;
+	positional(fabs(v), 8, 40, false, &p);
+	nd_buf_printf(b, "%s.%s", p.intp, p.frac[0] ? p.frac : "0");
+}
+
+/* ---- per-dtype element formatters (numpy.core.arrayprint) ---- */
+
+enum fkind { F_BOOL, F_INT, F_UINT, F_FLOAT, F_COMPLEX, F_DATETIME,
+	     F_TIMEDELTA, F_BYTES, F_STR, F_VOID, F_OBJECT, F_STRUCT,
+	     F_SUBARRAY };
+
+struct floatfmt {
+	bool exp;
+	bool plus;
+	int width;      /* item width in memory */
+	int precision;  /* max fractional digits */
+	int min_digits; /* zero-pad fraction to this (scientific) */
+	int pad_left, pad_right, exp_size;
+};
+
+struct fmt {
+	enum fkind kind;
+	const struct nd_dtype *d;
+	bool swap, zero_d;
+	int width;                  /* ints, time deltas, datetimes */
+	struct floatfmt re, im;
+	struct fmt *fields;         /* F_STRUCT: per field; F_SUBARRAY: [0] */
+	int nfields;
+};
+
+struct rctx {
+	struct nd_ctx *c;
+	struct nd_err *e;
+	int failed;
+};
+
+static size_t ulen(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static void float_fmt_build(struct floatfmt *f, const long double *v,
+			    size_t n, int width, bool plus)
+{
+	long double maxv = 0, minv = INFINITY;
+	bool any_nonzero = false, any_finite = false, any_nonfinite = false,
+	     neginf = false;
+	struct fparts p;
+
+	memset(f, 0, sizeof(*f));
+	f->width = width;
+	f->plus = plus;
+	f->precision = PRECISION;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(v[i])) {
+			any_nonfinite = true;
+			neginf |= isinf(v[i]) && v[i] < 0;
+			continue;
+		}
+		any_finite = true;
+		long double a = fabsl(v[i]);
+		if (a != 0) {
+			any_nonzero = true;
+			maxv = a > maxv ? a : maxv;
+			minv = a < minv ? a : minv;
+		}
+	}
+	if (any_nonzero &&
+	    (maxv >= 1e8 || minv < 0.0001 || maxv / minv > 1000.))
+		f->exp = true;
+	if (!any_finite) {
+		f->exp_size = -1;
+	} else if (f->exp) {
+		int maxfrac = 0, maxint = 0, maxexp = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!isfinite(v[i]))
+				continue;
+			scientific(v[i], width, PRECISION, plus, &p);
+			maxfrac = (int)strlen(p.frac) > maxfrac ? (int)strlen(p.frac) : maxfrac;
+			maxint = (int)strlen(p.intp) > maxint ? (int)strlen(p.intp) : maxint;
+			maxexp = (int)strlen(p.exp) > maxexp ? (int)strlen(p.exp) : maxexp;
+		}
+		f->exp_size = maxexp - 1;
+		f->precision = f->min_digits = maxfrac;
+		f->pad_left = maxint;
+		f->pad_right = f->exp_size + 2 + f->precision;
+	} else {
+		int maxfrac = 0, maxint = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!isfinite(v[i]))
+				continue;
+			positional(v[i], width, PRECISION, plus, &p);
+			maxfrac = (int)strlen(p.frac) > maxfrac ? (int)strlen(p.frac) : maxfrac;
+			maxint = (int)strlen(p.intp) > maxint ? (int)strlen(p.intp) : maxint;
+		}
+		f->pad_left = maxint;
+		f->pad_right = maxfrac;
+		f->exp_size = -1;
+	}
+	if (any_nonfinite) {
+		int offset = f->pad_right + 1;
+		int inflen = 3 + (neginf || plus);
+		int nanlen = 3 + plus;
+		if (nanlen - offset > f->pad_left)
+			f->pad_left = nanlen - offset;
+		if (inflen - offset > f->pad_left)
+			f->pad_left = inflen - offset;
+	}
+}
+
+static void float_fmt(const struct floatfmt *f, long double v,
+		      struct nd_buf *b)
+{
+	struct fparts p;
+
+	if (!isfinite(v)) {
+		const char *s = isnan(v) ? (f->plus ? "+nan" : "nan")
+			      : v < 0    ? "-inf"
+			      : f->plus  ? "+inf" : "inf";
+		int pad = f->pad_left + f->pad_right + 1 - (int)strlen(s);
+		nd_buf_spaces(b, pad > 0 ? (size_t)pad : 0);
+		nd_buf_puts(b, s);
+		return;
+	}
+	if (f->exp) {
+		scientific(v, f->width, f->precision, f->plus, &p);
+		if ((int)strlen(p.frac) < f->min_digits) {
+			/* dragon4's min_digits: more digits of the exact value,
+			 * not zeros (they differ for subnormals) */
+			char t[128];
+			snprintf(t, sizeof(t), "%.*Le", f->min_digits, fabsl(v));
+			char *dot = strchr(t, '.'), *ep = strchr(t, 'e');
+			if (dot && ep && ep > dot) {
+				snprintf(p.frac, sizeof(p.frac), "%.*s",
+					 (int)(ep - dot - 1), dot + 1);
+				int e = atoi(ep + 1);
+				snprintf(p.exp, sizeof(p.exp), "%c%02d",
+					 e < 0 ? '-' : '+', abs(e));
+				p.intp[strlen(p.intp) - 1] = t[0];
+			}
+		}
+		int pl = f->pad_left - (int)strlen(p.intp);
+		nd_buf_spaces(b, pl > 0 ? (size_t)pl : 0);
+		nd_buf_printf(b, "%s.%s", p.intp, p.frac);
+		nd_buf_printf(b, "e%c%0*d", p.exp[0], f->exp_size,
+			      atoi(p.exp + 1));
+		return;
+	}
+	positional(v, f->width, f->precision, f->plus, &p);
+	int pl = f->pad_left - (int)strlen(p.intp);
+	nd_buf_spaces(b, pl > 0 ? (size_t)pl : 0);
+	nd_buf_printf(b, "%s.%s", p.intp, p.frac);
+	int pr = f->pad_right - (int)strlen(p.frac);
+	nd_buf_spaces(b, pr > 0 ? (size_t)pr : 0);
+}
+
+static void bytes_repr(const unsigned char *p, int64_t n, bool strip,
+		       struct nd_buf *b)
+{
+	if (strip)
+		while (n > 0 && p[n - 1] == 0)
+			n--;
+	if (n <= 0)
+		n = 0;
+	bool sq = memchr(p, '\'', (size_t)n) != NULL;
+	bool dq = memchr(p, '"', (size_t)n) != NULL;
+	char q = sq && !dq ? '"' : '\'';
+	nd_buf_printf(b, "b%c", q);
+	for (int64_t i = 0; i < n; i++) {
+		unsigned char ch = p[i];
+		if (ch == q || ch == '\\')
+			nd_buf_printf(b, "\\%c", ch);
+		else if (ch == '\n')
+			nd_buf_puts(b, "\\n");
+		else if (ch == '\r')
+			nd_buf_puts(b, "\\r");
+		else if (ch == '\t')
+			nd_buf_puts(b, "\\t");
+		else if (ch < 0x20 || ch >= 0x7f)
+			nd_buf_printf(b, "\\x%02x", ch);
+		else
+			nd_buf_putc(b, (char)ch);
+	}
+	nd_buf_putc(b, q);
+}
+
+static void str_repr(const unsigned char *p, int64_t size, bool swap,
+		     struct nd_buf *b)
+{
+	struct nd_buf t = {0};
+	int64_t n = size / 4;
+
+	while (n > 0 && nd_load_u(p + 4 * (n - 1), 4, swap) == 0)
+		n--;
+	for (int64_t i = 0; i < n; i++) {
+		char enc[4];
+		nd_buf_add(&t, enc,
+			   nd_utf8_encode(enc, (uint32_t)nd_load_u(p + 4 * i, 4,
+								   swap)));
+	}
+	nd_buf_py_repr(b, nd_buf_str(&t));
+	nd_buf_free(&t);
+}
+
+static void object_repr(struct nd_ctx *c, uint64_t obj, struct nd_buf *b)
+{
+	uint64_t type;
+	const char *name;
+	char s[4096];
+	int64_t iv;
+	double fv;
+
+	if (obj == 0) {
+		nd_buf_puts(b, "NULL");
+		return;
+	}
+	if (nd_py_header(c, obj, NULL, &type, NULL) ||
+	    nd_py_type_name(c, type, &name, NULL)) {
+		nd_buf_printf(b, "<unreadable object at 0x%" PRIx64 ">", obj);
+		return;
+	}
+	if (strcmp(name, "NoneType") == 0)
+		nd_buf_puts(b, "None");
+	else if (strcmp(name, "bool") == 0 && !nd_py_long(c, obj, &iv, NULL))
+		nd_buf_puts(b, iv ? "True" : "False");
+	else if (strcmp(name, "int") == 0 && !nd_py_long(c, obj, &iv, NULL))
+		nd_buf_printf(b, "%" PRId64, iv);
+	else if (strcmp(name, "float") == 0 && !nd_py_float(c, obj, &fv, NULL))
+		nd_py_float_repr(fv, b);
+	else if (strcmp(name, "str") == 0 &&
+		 !nd_py_str(c, obj, s, sizeof(s), NULL))
+		nd_buf_py_repr(b, s);
+	else
+		nd_buf_printf(b, "<%s object at 0x%" PRIx64 ">", name, obj);
+}
+
+/* Elements a formatter is built over: n item pointers. */
+struct column {
+	const unsigned char **p;
+	size_t n;
+};
+
+static void fmt_free(struct fmt *f)
+{
+	for (int i = 0; i < f->nfields; i++)
+		fmt_free(&f->fields[i]);
+	free(f->fields);
+}
+
+static int fmt_build(struct rctx *r, struct fmt *f, const struct nd_dtype *d,
+		     struct column col);
+
+static int sub_column(struct column col, int64_t off, int64_t count,
+		      int64_t step, struct column *out)
+{
+	size_t n = col.n * (size_t)count;
+
+	out->p = malloc((n ? n : 1) * sizeof(*out->p));
+	if (!out->p)
+		return -1;
+	out->n = n;
+	for (size_t i = 0; i < col.n; i++)
+		for (int64_t j = 0; j < count; j++)
+			out->p[i * (size_t)count + (size_t)j] =
+				col.p[i] + off + j * step;
+	return 0;
+}
+
+static int build_children(struct rctx *r, struct fmt *f,
+			  const struct nd_dtype *d, struct column col)
+{
+	int n = d->nfields ? d->nfields : 1;
+
+	f->fields = calloc((size_t)n, sizeof(*f->fields));
+	if (!f->fields)
+		return -1;
+	f->nfields = n;
+	for (int i = 0; i < n; i++) {
+		struct column sub;
+		const struct nd_dtype *fd;
+		int rc;
+		if (d->nfields) {
+			fd = d->fields[i].dtype;
+			rc = sub_column(col, d->fields[i].offset, 1, 0, &sub);
+		} else {
+			int64_t count = d->sub_base->elsize
+						? d->elsize / d->sub_base->elsize
+						: 0;
+			fd = d->sub_base;
+			rc = sub_column(col, 0, count, fd->elsize, &sub);
+		}
+		if (rc)
+			return -1;
+		rc = fmt_build(r, &f->fields[i], fd, sub);
+		free(sub.p);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int fmt_build(struct rctx *r, struct fmt *f, const struct nd_dtype *d,
+		     struct column col)
+{
+	int size = (int)d->elsize;
+	char s[80];
+
+	memset(f, 0, sizeof(*f));
+	f->d = d;
+	f->swap = nd_item_swapped(d);
+	if (d->nfields || d->sub_base) {
+		f->kind = d->nfields ? F_STRUCT : F_SUBARRAY;
+		return build_children(r, f, d, col);
+	}
+	switch (d->kind) {
+	case 'b':
+		f->kind = F_BOOL;
+		return 0;
+	case 'i':
+	case 'u':
+	case 'm':
+		f->kind = d->kind == 'i' ? F_INT : d->kind == 'u' ? F_UINT
+						       : F_TIMEDELTA;
+		for (size_t i = 0; i < col.n; i++) {
+			int64_t v = nd_load_i(col.p[i], size, f->swap);
+			if (f->kind == F_UINT)
+				snprintf(s, sizeof(s), "%" PRIu64,
+					 nd_load_u(col.p[i], size, f->swap));
+			else if (f->kind == F_TIMEDELTA && v == ND_NAT)
+				snprintf(s, sizeof(s), "'NaT'");
+			else
+				snprintf(s, sizeof(s), "%" PRId64, v);
+			if ((int)strlen(s) > f->width)
+				f->width = (int)strlen(s);
+		}
+		return 0;
+	case 'f':
+	case 'c': {
+		int w = d->kind == 'c' ? size / 2 : size;
+		long double *re = malloc((col.n ? col.n : 1) * sizeof(*re));
+		long double *im = malloc((col.n ? col.n : 1) * sizeof(*im));
+		if (!re || !im) {
+			free(re);
+			free(im);
+			return -1;
+		}
+		for (size_t i = 0; i < col.n; i++) {
+			re[i] = nd_load_f(col.p[i], w, f->swap);
+			im[i] = d->kind == 'c' ? nd_load_f(col.p[i] + w, w, f->swap)
+					       : 0;
+		}
+		f->kind = d->kind == 'c' ? F_COMPLEX : F_FLOAT;
+		float_fmt_build(&f->re, re, col.n, w, false);
+		if (d->kind == 'c')
+			float_fmt_build(&f->im, im, col.n, w, true);
+		free(re);
+		free(im);
+		return 0;
+	}
+	case 'M':
+		f->kind = F_DATETIME;
+		for (size_t i = 0; i < col.n; i++) {
+			int64_t v = nd_load_i(col.p[i], 8, f->swap);
+			nd_fmt_datetime(v, d->dt_unit, d->dt_num, s, sizeof(s));
+			if ((int)strlen(s) + 2 > f->width)
+				f->width = (int)strlen(s) + 2;
+		}
+		return 0;
+	case 'S':
+		f->kind = F_BYTES;
+		return 0;
+	case 'U':
+		f->kind = F_STR;
+		return 0;
+	case 'O':
+		f->kind = F_OBJECT;
+		return 0;
+	default:
+		f->kind = F_VOID;
+		return 0;
+	}
+}
+
+static void fmt_item(struct rctx *r, const struct fmt *f,
+		     const unsigned char *p, struct nd_buf *b);
+
+/* numpy's SubArrayFormat: nested lists over the field's own shape */
+static void subarray_item(struct rctx *r, const struct fmt *f,
+			  const int64_t *shape, int ndim,
+			  const unsigned char *p, struct nd_buf *b)
+{
+	const struct nd_dtype *base = f->d->sub_base;
+
+	if (ndim == 0) {
+		fmt_item(r, &f->fields[0], p, b);
+		return;
+	}
+	int64_t inner = base->elsize;
+	for (int i = 1; i < ndim; i++)
+		inner *= shape[i];
+	nd_buf_putc(b, '[');
+	for (int64_t i = 0; i < shape[0]; i++) {
+		if (i)
+			nd_buf_puts(b, ", ");
+		subarray_item(r, f, shape + 1, ndim - 1, p + i * inner, b);
+	}
+	nd_buf_putc(b, ']');
+}
+
+static void fmt_item(struct rctx *r, const struct fmt *f,
+		     const unsigned char *p, struct nd_buf *b)
+{
+	const struct nd_dtype *d = f->d;
+	int size = (int)d->elsize;
+	char s[80];
+
+	switch (f->kind) {
+	case F_BOOL:
+		nd_buf_puts(b, p[0] ? (f->zero_d ? "True" : " True") : "False");
+		break;
+	case F_INT:
+	case F_UINT:
+	case F_TIMEDELTA: {
+		int64_t v = nd_load_i(p, size, f->swap);
+		if (f->kind == F_UINT)
+			snprintf(s, sizeof(s), "%" PRIu64, nd_load_u(p, size, f->swap));
+		else if (f->kind == F_TIMEDELTA && v == ND_NAT)
+			snprintf(s, sizeof(s), "'NaT'");
+		else
+			snprintf(s, sizeof(s), "%" PRId64, v);
+		nd_buf_printf(b, "%*s", f->width, s);
+		break;
+	}
+	case F_FLOAT:
+		float_fmt(&f->re, nd_load_f(p, size, f->swap), b);
+		break;
+	case F_COMPLEX: {
+		struct nd_buf im = {0};
+		float_fmt(&f->re, nd_load_f(p, size / 2, f->swap), b);
+		float_fmt(&f->im, nd_load_f(p + size / 2, size / 2, f->swap), &im);
+		const char *is = nd_buf_str(&im);
+		size_t keep = strlen(is);
+		while (keep > 0 && is[keep - 1] == ' ')
+			keep--;
+		nd_buf_add(b, is, keep);
+		nd_buf_putc(b, 'j');
+		nd_buf_puts(b, is + keep);
+		nd_buf_free(&im);
+		break;
+	}
+	case F_DATETIME: {
+		char q[96];
+		nd_fmt_datetime(nd_load_i(p, 8, f->swap), d->dt_unit, d->dt_num,
+				s, sizeof(s));
+		snprintf(q, sizeof(q), "'%s'", s);
+		nd_buf_printf(b, "%*s", f->width, q);
+		break;
+	}
+	case F_BYTES:
+		bytes_repr(p, size, true, b);
+		break;
+	case F_STR:
+		str_repr(p, size, f->swap, b);
+		break;
+	case F_VOID:
+		bytes_repr(p, size, false, b);
+		break;
+	case F_OBJECT:
+		object_repr(r->c, nd_load_u(p, 8, false), b);
+		break;
+	case F_STRUCT:
+		nd_buf_putc(b, '(');
+		for (int i = 0; i < f->nfields; i++) {
+			if (i)
+				nd_buf_puts(b, ", ");
+			fmt_item(r, &f->fields[i], p + d->fields[i].offset, b);
+		}
+		if (f->nfields == 1)
+			nd_buf_putc(b, ',');
+		nd_buf_putc(b, ')');
+		break;
+	case F_SUBARRAY:
+		subarray_item(r, f, d->sub_shape, d->sub_ndim, p, b);
+		break;
+	}
+}
+
+/* ---- numpy's _formatArray ---- */
+
+struct layout {
+	struct rctx *r;
+	const struct nd_array *a;
+	const struct fmt *f;
+	const unsigned char *items; /* gathered, C order over shown indices */
+	int64_t shown[ND_MAXDIMS];  /* shown positions per axis */
+	bool summary[ND_MAXDIMS];
+	size_t stride[ND_MAXDIMS];  /* flat index step per shown position */
+};
+
+static void extend_line(struct nd_buf *s, struct nd_buf *line,
+			const char *word, size_t width, size_t prefix_len)
+{
+	size_t ll = ulen(nd_buf_str(line));
+	bool wrap = ll + ulen(word) > width && ll > prefix_len;
+
+	if (wrap) {
+		size_t n = line->len;
+		while (n > 0 && line->p[n - 1] == ' ')
+			n--;
+		nd_buf_add(s, line->p, n);
+		nd_buf_putc(s, '\n');
+		nd_buf_reset(line);
+		nd_buf_spaces(line, prefix_len);
+	}
+	nd_buf_puts(line, word);
+}
+
+static void recurse(struct layout *L, int axis, size_t flat, size_t hang,
+		    size_t width, struct nd_buf *out)
+{
+	const struct nd_array *a = L->a;
+	int left = a->ndim - axis;
+
+	if (left == 0) {
+		fmt_item(L->r, L->f, L->items + flat * (size_t)a->dtype->elsize,
+			 out);
+		return;
+	}
+	int64_t m = L->shown[axis];
+	bool summary = L->summary[axis];
+	int64_t lead = summary ? EDGE : 0;
+	size_t step = L->stride[axis];
+	struct nd_buf s = {0}, word = {0};
+
+	if (left == 1) {
+		struct nd_buf line = {0};
+		size_t elem_width = width - 1; /* max(len(','), len(']')) */
+		nd_buf_spaces(&line, hang);
+		for (int64_t i = 0; i < m; i++) {
+			if (summary && i == lead) {
+				extend_line(&s, &line, "...", elem_width, hang);
+				nd_buf_puts(&line, ", ");
+			}
+			nd_buf_reset(&word);
+			recurse(L, axis + 1, flat + (size_t)i * step, hang + 1,
+				width - 1, &word);
+			extend_line(&s, &line, nd_buf_str(&word), elem_width,
+				    hang);
+			if (i != m - 1)
+				nd_buf_puts(&line, ", ");
+		}
+		nd_buf_add(&s, line.p, line.len);
+		nd_buf_free(&line);
+	} else {
+		for (int64_t i = 0; i < m; i++) {
+			if (summary && i == lead) {
+				nd_buf_spaces(&s, hang);
+				nd_buf_puts(&s, "...,");
+				for (int k = 0; k < left - 1; k++)
+					nd_buf_putc(&s, '\n');
+			}
+			nd_buf_spaces(&s, hang);
+			nd_buf_reset(&word);
+			recurse(L, axis + 1, flat + (size_t)i * step, hang + 1,
+				width - 1, &word);
+			nd_buf_puts(&s, nd_buf_str(&word));
+			if (i != m - 1) {
+				nd_buf_putc(&s, ',');
+				for (int k = 0; k < left - 1; k++)
+					nd_buf_putc(&s, '\n');
+			}
+		}
+	}
+	nd_buf_putc(out, '[');
+	const char *body = nd_buf_str(&s);
+	nd_buf_puts(out, strlen(body) >= hang ? body + hang : body);
+	nd_buf_putc(out, ']');
+	nd_buf_free(&s);
+	nd_buf_free(&word);
+}
+
+/* Shown positions and the item bytes behind them, in C order. */
+static int gather(struct rctx *r, struct layout *L, int64_t threshold,
+		  unsigned char **items)
+{
+	const struct nd_array *a = L->a;
+	bool summarise = a->size > threshold;
+	int64_t count = 1;
+	size_t elsize = (size_t)a->dtype->elsize;
+	int64_t pos[ND_MAXDIMS] = {0};
+
+	for (int k = 0; k < a->ndim; k++) {
+		L->summary[k] = summarise && a->shape[k] > 2 * EDGE;
+		L->shown[k] = L->summary[k] ? 2 * EDGE : a->shape[k];
+		if (__builtin_mul_overflow(count, L->shown[k], &count) ||
+		    count > MAX_SHOWN)
+			return nd_fail(r->e, ND_ELIMIT,
+				       "too many elements to preview");
+	}
+	for (int k = a->ndim - 1; k >= 0; k--)
+		L->stride[k] = k == a->ndim - 1 ? 1
+				: L->stride[k + 1] * (size_t)L->shown[k + 1];
+	if (elsize > MAX_ITEM || (size_t)count * elsize > (256u << 20))
+		return nd_fail(r->e, ND_ELIMIT, "items too large to preview");
+	*items = malloc((size_t)count * elsize + 1);
+	if (!*items)
+		return nd_fail(r->e, ND_ENOMEM, "out of memory");
+	struct nd_items it;
+	nd_items_init(&it, r->c, a);
+	int rc = 0;
+	for (int64_t n = 0; n < count && !rc; n++) {
+		uint64_t addr = a->data;
+		for (int k = 0; k < a->ndim; k++) {
+			int64_t idx = L->summary[k] && pos[k] >= EDGE
+					      ? a->shape[k] - 2 * EDGE + pos[k]
+					      : pos[k];
+			addr += (uint64_t)(idx * a->strides[k]);
+		}
+		rc = nd_items_read(&it, addr, *items + (size_t)n * elsize,
+				   elsize, r->e);
+		for (int k = a->ndim - 1; k >= 0; k--) {
+			if (++pos[k] < L->shown[k])
+				break;
+			pos[k] = 0;
+		}
+	}
+	nd_items_free(&it);
+	return rc;
+}
+
+static bool is_recarray(const struct nd_array *a)
+{
+	const char *dot = strrchr(a->type_name, '.');
+	const char *name = dot ? dot + 1 : a->type_name;
+
+	return strcmp(name, "recarray") == 0 && a->dtype->nfields;
+}
+
+static void class_prefix(const struct nd_array *a, struct nd_buf *b)
+{
+	const char *dot = strrchr(a->type_name, '.');
+
+	if (is_recarray(a))
+		nd_buf_puts(b, "rec.array(");
+	else if (strcmp(a->type_name, "numpy.ndarray") == 0)
+		nd_buf_puts(b, "array(");
+	else
+		nd_buf_printf(b, "%s(", dot ? dot + 1 : a->type_name);
+}
+
+static void shape_repr(const struct nd_array *a, struct nd_buf *b)
+{
+	nd_buf_putc(b, '(');
+	for (int i = 0; i < a->ndim; i++)
+		nd_buf_printf(b, "%s%" PRId64, i ? ", " : "", a->shape[i]);
+	if (a->ndim == 1)
+		nd_buf_putc(b, ',');
+	nd_buf_putc(b, ')');
+}
+
+/* The bracketed values, as array2string gives them. */
+static int body(struct rctx *r, const struct nd_array *a, int64_t threshold,
+		size_t prefix_len, struct nd_buf *out)
+{
+	struct layout L = {.r = r, .a = a};
+	unsigned char *items = NULL;
+	struct fmt f;
+
+	if (a->size == 0) {
+		nd_buf_puts(out, "[]");
+		return 0;
+	}
+	int rc = gather(r, &L, threshold, &items);
+	size_t n = 1;
+	for (int k = 0; k < a->ndim && !rc; k++)
+		n *= (size_t)L.shown[k];
+	struct column col = {.n = n, .p = rc ? NULL : malloc(n * sizeof(*col.p))};
+	if (!rc && !col.p)
+		rc = nd_fail(r->e, ND_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < n; i++)
+		col.p[i] = items + i * (size_t)a->dtype->elsize;
+	if (!rc && fmt_build(r, &f, a->dtype, col)) {
+		fmt_free(&f);
+		rc = nd_fail(r->e, ND_ENOMEM, "out of memory");
+	}
+	free(col.p);
+	if (!rc) {
+		f.zero_d = a->ndim == 0;
+		L.f = &f;
+		L.items = items;
+		/* continuation lines line up after "array([" */
+		recurse(&L, 0, 0, prefix_len + 1, LINE_WIDTH - 1, out);
+		fmt_free(&f);
+	}
+	free(items);
+	return rc;
+}
+
+int nd_repr(struct nd_ctx *c, const struct nd_array *a, int64_t threshold,
+	    struct nd_buf *out, struct nd_err *e)
+{
+	struct rctx r = {.c = c, .e = e};
+	struct nd_print_rules rules = nd_print_rules_for(c);
+	struct nd_buf s = {0}, extras = {0};
+
+	class_prefix(a, &s);
+	size_t prefix_len = s.len;
+	int rc = body(&r, a, threshold, prefix_len, &s);
+	if (rc) {
+		nd_buf_free(&s);
+		return rc;
+	}
+	if (is_recarray(a)) {
+		/* numpy.recarray.__repr__: the dtype always on its own line */
+		nd_buf_puts(&s, ",\n");
+		nd_buf_spaces(&s, prefix_len);
+		nd_buf_puts(&s, "dtype=");
+		nd_dtype_struct_str(a->dtype, true, &rules, &s);
+		nd_buf_putc(&s, ')');
+		goto done;
+	}
+	if ((a->size == 0 && !(a->ndim == 1 && a->shape[0] == 0)) ||
+	    (rules.shape_when_summarised && a->size > threshold)) {
+		nd_buf_puts(&extras, "shape=");
+		shape_repr(a, &extras);
+	}
+	struct nd_buf dt = {0};
+	nd_dtype_array_suffix(a->dtype, a->size > 0, &rules, &dt);
+	if (dt.len) {
+		if (extras.len)
+			nd_buf_puts(&extras, ", ");
+		nd_buf_add(&extras, dt.p, dt.len);
+	}
+	nd_buf_free(&dt);
+	if (extras.len) {
+		/* wrap the extras to their own line if they would overflow */
+		nd_buf_putc(&s, ',');
+		const char *all = nd_buf_str(&s);
+		const char *nl = strrchr(all, '\n');
+		size_t last = ulen(nl ? nl + 1 : all);
+		if (last + ulen(nd_buf_str(&extras)) + 1 + 1 > LINE_WIDTH) {
+			nd_buf_putc(&s, '\n');
+			nd_buf_spaces(&s, prefix_len);
+		} else {
+			nd_buf_putc(&s, ' ');
+		}
+		nd_buf_add(&s, extras.p, extras.len);
+	}
+	nd_buf_putc(&s, ')');
+done:
+	nd_buf_add(out, s.p, s.len);
+	nd_buf_free(&s);
+	nd_buf_free(&extras);
+	return out->oom ? nd_fail(e, ND_ENOMEM, "out of memory") : 0;
+}

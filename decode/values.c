@@ -1,0 +1,368 @@
+#include "values.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numfmt.h"
+#include "pyobj.h"
+
+
+void nd_cursor_init(struct nd_cursor *cur, const struct nd_array *a)
+{
+	memset(cur->idx, 0, sizeof(cur->idx));
+	cur->a = a;
+	cur->addr = a->data;
+	cur->left = a->size;
+}
+
+bool nd_cursor_next(struct nd_cursor *cur, uint64_t *addr)
+{
+	const struct nd_array *a = cur->a;
+
+	if (cur->left <= 0)
+		return false;
+	*addr = cur->addr;
+	cur->left--;
+	for (int k = a->ndim - 1; k >= 0; k--) {
+		cur->addr += (uint64_t)a->strides[k];
+		if (++cur->idx[k] < a->shape[k])
+			break;
+		cur->addr -= (uint64_t)(a->strides[k] * a->shape[k]);
+		cur->idx[k] = 0;
+	}
+	return true;
+}
+
+void nd_items_init(struct nd_items *it, struct nd_ctx *c,
+		   const struct nd_array *a)
+{
+	memset(it, 0, sizeof(*it));
+	it->c = c;
+	it->cap = 64 * 1024;
+	it->lo = a->data + (uint64_t)a->extent_lo;
+	it->hi = a->data + (uint64_t)a->extent_hi;
+}
+
+void nd_items_free(struct nd_items *it)
+{
+	free(it->win);
+	it->win = NULL;
+	it->len = 0;
+}
+
+int nd_items_read(struct nd_items *it, uint64_t addr, void *buf, size_t len,
+		  struct nd_err *e)
+{
+	if (it->len && addr >= it->base && addr - it->base <= it->len &&
+	    len <= it->len - (addr - it->base)) {
+		memcpy(buf, it->win + (addr - it->base), len);
+		return 0;
+	}
+	if (!it->win)
+		it->win = malloc(it->cap);
+	if (it->win && len <= it->cap / 2 && addr >= it->lo &&
+	    addr + len <= it->hi) {
+		/* Centre the window so that both stride directions reuse it. */
+		uint64_t half = it->cap / 2;
+		uint64_t start = addr > it->lo + half - len ? addr + len - half
+							    : it->lo;
+		uint64_t end = start + it->cap < it->hi ? start + it->cap : it->hi;
+		it->len = 0;
+		if (it->c->rd.read(it->c->rd.ctx, start, it->win,
+				   (size_t)(end - start)) == 0) {
+			it->base = start;
+			it->len = (size_t)(end - start);
+			memcpy(buf, it->win + (addr - start), len);
+			return 0;
+		}
+	}
+	return nd_read(it->c, addr, buf, len, e, "array data");
+}
+
+bool nd_item_swapped(const struct nd_dtype *d)
+{
+	return d->byteorder == '>';
+}
+
+static void load(unsigned char *dst, const unsigned char *p, int size,
+		 bool swap)
+{
+	if (!swap) {
+		memcpy(dst, p, (size_t)size);
+		return;
+	}
+	for (int i = 0; i < size; i++)
+		dst[i] = p[size - 1 - i];
+}
+
+uint64_t nd_load_u(const unsigned char *p, int size, bool swap)
+{
+	unsigned char b[8] = {0};
+
+	if (size > 8)
+		size = 8;
+	load(b, p, size, swap);
+	uint64_t v;
+	memcpy(&v, b, 8);
+	return v;
+}
+
+int64_t nd_load_i(const unsigned char *p, int size, bool swap)
+{
+	uint64_t v = nd_load_u(p, size, swap);
+
+	if (size < 8 && size > 0 && (v >> (size * 8 - 1)) & 1)
+		v |= ~0ULL << (size * 8);
+	return (int64_t)v;
+}
+
+long double nd_load_f(const unsigned char *p, int size, bool swap)
+{
+	unsigned char b[16] = {0};
+
+	load(b, p, size > 16 ? 16 : size, swap);
+	switch (size) {
+	case 2: {
+		uint16_t h;
+		memcpy(&h, b, 2);
+		return nd_half_to_double(h);
+	}
+	case 4: {
+		float f;
+		memcpy(&f, b, 4);
+		return f;
+	}
+	case 8: {
+		double f;
+		memcpy(&f, b, 8);
+		return f;
+	}
+	default: {
+		long double f;
+		memcpy(&f, b, sizeof(f));
+		return f;
+	}
+	}
+}
+
+static void json_float(long double v, int size, struct nd_buf *b)
+{
+	char s[64];
+
+	nd_fmt_shortest(v, (enum nd_fwidth)size, s, sizeof(s));
+	if (s[0] == 'n' || s[0] == 'i' || s[1] == 'i')
+		nd_buf_printf(b, "\"%s\"", s); /* JSON has no NaN/Infinity */
+	else if (strpbrk(s, ".e"))
+		nd_buf_puts(b, s);
+	else
+		nd_buf_printf(b, "%s.0", s); /* stays a float when parsed */
+}
+
+static void json_chars(const unsigned char *p, int64_t n, bool ucs4,
+		       bool swap, struct nd_buf *b)
+{
+	struct nd_buf t = {0};
+	int64_t count = ucs4 ? n / 4 : n;
+
+	/* NumPy drops trailing NULs of S and U items */
+	while (count > 0) {
+		uint32_t cp = ucs4 ? (uint32_t)nd_load_u(p + 4 * (count - 1), 4, swap)
+				   : p[count - 1];
+		if (cp)
+			break;
+		count--;
+	}
+	for (int64_t i = 0; i < count; i++) {
+		char enc[4];
+		uint32_t cp = ucs4 ? (uint32_t)nd_load_u(p + 4 * i, 4, swap) : p[i];
+		nd_buf_add(&t, enc, nd_utf8_encode(enc, cp));
+	}
+	nd_buf_json_str(b, t.p ? t.p : "", t.len);
+	nd_buf_free(&t);
+}
+
+void nd_pyobject_json(struct nd_ctx *c, uint64_t obj, struct nd_buf *b)
+{
+	uint64_t type;
+	const char *name;
+	char s[4096];
+	int64_t iv;
+	double fv;
+
+	if (obj == 0) {
+		nd_buf_puts(b, "null");
+		return;
+	}
+	if (nd_py_header(c, obj, NULL, &type, NULL) ||
+	    nd_py_type_name(c, type, &name, NULL)) {
+		nd_buf_printf(b, "{\"address\": %" PRIu64 ", \"type\": null}", obj);
+		return;
+	}
+	if (strcmp(name, "NoneType") == 0) {
+		nd_buf_puts(b, "null");
+		return;
+	}
+	if (strcmp(name, "bool") == 0 && nd_py_long(c, obj, &iv, NULL) == 0) {
+		nd_buf_puts(b, iv ? "true" : "false");
+		return;
+	}
+	if (strcmp(name, "int") == 0 && nd_py_long(c, obj, &iv, NULL) == 0) {
+		nd_buf_printf(b, "%" PRId64, iv);
+		return;
+	}
+	if (strcmp(name, "float") == 0 && nd_py_float(c, obj, &fv, NULL) == 0) {
+		json_float(fv, 8, b);
+		return;
+	}
+	if (strcmp(name, "str") == 0 &&
+	    nd_py_str(c, obj, s, sizeof(s), NULL) == 0) {
+		nd_buf_json_str(b, s, strlen(s));
+		return;
+	}
+	nd_buf_printf(b, "{\"address\": %" PRIu64 ", \"type\": ", obj);
+	nd_buf_json_str(b, name, strlen(name));
+	nd_buf_putc(b, '}');
+}
+
+static void sub_json(struct nd_ctx *c, const struct nd_dtype *base,
+		     const int64_t *shape, int ndim, const unsigned char *item,
+		     struct nd_buf *b)
+{
+	if (ndim == 0) {
+		nd_item_json(c, base, item, b);
+		return;
+	}
+	int64_t inner = base->elsize;
+	for (int i = 1; i < ndim; i++)
+		inner *= shape[i];
+	nd_buf_putc(b, '[');
+	for (int64_t i = 0; i < shape[0]; i++) {
+		if (i)
+			nd_buf_puts(b, ", ");
+		sub_json(c, base, shape + 1, ndim - 1, item + i * inner, b);
+	}
+	nd_buf_putc(b, ']');
+}
+
+void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
+		  const unsigned char *item, struct nd_buf *b)
+{
+	bool swap = nd_item_swapped(d);
+	int size = (int)d->elsize;
+
+	if (d->nfields) {
+		nd_buf_putc(b, '[');
+		for (int i = 0; i < d->nfields; i++) {
+			if (i)
+				nd_buf_puts(b, ", ");
+			nd_item_json(c, d->fields[i].dtype,
+				     item + d->fields[i].offset, b);
+		}
+		nd_buf_putc(b, ']');
+		return;
+	}
+	if (d->sub_base) {
+		sub_json(c, d->sub_base, d->sub_shape, d->sub_ndim, item, b);
+		return;
+	}
+	switch (d->kind) {
+	case 'b':
+		nd_buf_puts(b, item[0] ? "true" : "false");
+		return;
+	case 'i':
+		if (size <= 8) {
+			nd_buf_printf(b, "%" PRId64, nd_load_i(item, size, swap));
+			return;
+		}
+		break;
+	case 'u':
+		if (size <= 8) {
+			nd_buf_printf(b, "%" PRIu64, nd_load_u(item, size, swap));
+			return;
+		}
+		break;
+	case 'f':
+		if (size == 2 || size == 4 || size == 8 || size == 16) {
+			json_float(nd_load_f(item, size, swap), size, b);
+			return;
+		}
+		break;
+	case 'c':
+		if (size == 4 || size == 8 || size == 16 || size == 32) {
+			nd_buf_putc(b, '[');
+			json_float(nd_load_f(item, size / 2, swap), size / 2, b);
+			nd_buf_puts(b, ", ");
+			json_float(nd_load_f(item + size / 2, size / 2, swap),
+				   size / 2, b);
+			nd_buf_putc(b, ']');
+			return;
+		}
+		break;
+	case 'M':
+	case 'm':
+		if (size == 8) {
+			int64_t v = nd_load_i(item, 8, swap);
+			char s[80];
+			if (v == ND_NAT) {
+				nd_buf_puts(b, "\"NaT\"");
+			} else if (d->kind == 'm' || d->dt_unit == ND_DT_GENERIC) {
+				nd_buf_printf(b, "%" PRId64, v);
+			} else {
+				nd_fmt_datetime(v, d->dt_unit, d->dt_num, s,
+						sizeof(s));
+				nd_buf_printf(b, "\"%s\"", s);
+			}
+			return;
+		}
+		break;
+	case 'S':
+		json_chars(item, size, false, false, b);
+		return;
+	case 'U':
+		json_chars(item, size, true, swap, b);
+		return;
+	case 'O':
+		if (size == 8) {
+			nd_pyobject_json(c, nd_load_u(item, 8, false), b);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	/* void and anything else: the raw bytes in hex */
+	nd_buf_putc(b, '"');
+	for (int i = 0; i < size; i++)
+		nd_buf_printf(b, "%02x", item[i]);
+	nd_buf_putc(b, '"');
+}
+
+int nd_values_json(struct nd_ctx *c, const struct nd_array *a, int64_t n,
+		   struct nd_buf *b, struct nd_err *e)
+{
+	struct nd_cursor cur;
+	struct nd_items it;
+	uint64_t addr;
+	int rc = 0;
+	size_t size = (size_t)a->dtype->elsize;
+	unsigned char *item = malloc(size ? size : 1);
+
+	if (!item)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	nd_cursor_init(&cur, a);
+	nd_items_init(&it, c, a);
+	nd_buf_putc(b, '[');
+	for (int64_t i = 0; i < n && nd_cursor_next(&cur, &addr); i++) {
+		rc = nd_items_read(&it, addr, item, size, e);
+		if (rc)
+			break;
+		if (i)
+			nd_buf_puts(b, ", ");
+		nd_item_json(c, a->dtype, item, b);
+	}
+	nd_buf_putc(b, ']');
+	nd_items_free(&it);
+	free(item);
+	return rc;
+}

@@ -1,0 +1,61 @@
+/* Element access: walking an array in C order through its strides, reading
+ * items through a window cache, and turning items into values (JSON). */
+#ifndef ND_VALUES_H
+#define ND_VALUES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "ctx.h"
+#include "ndarray.h"
+
+/* Addresses of elements in C order. */
+struct nd_cursor {
+	const struct nd_array *a;
+	int64_t idx[ND_MAXDIMS];
+	uint64_t addr;
+	int64_t left;
+};
+
+void nd_cursor_init(struct nd_cursor *cur, const struct nd_array *a);
+bool nd_cursor_next(struct nd_cursor *cur, uint64_t *addr);
+
+/* Reads items through a 64 KiB window so neighbouring elements cost one
+ * read; falls back to exact reads where the window would cross into
+ * unreadable memory. */
+struct nd_items {
+	struct nd_ctx *c;
+	uint64_t lo, hi; /* the window never leaves [lo, hi) */
+	size_t cap;      /* window size, 64 KiB unless the caller sets it */
+	unsigned char *win;
+	uint64_t base;
+	size_t len;
+};
+
+/* Items of array a: windows stay inside the bytes its elements cover. */
+void nd_items_init(struct nd_items *it, struct nd_ctx *c,
+		   const struct nd_array *a);
+void nd_items_free(struct nd_items *it);
+int nd_items_read(struct nd_items *it, uint64_t addr, void *buf, size_t len,
+		  struct nd_err *e);
+
+/* Integer and float loads from item bytes in the dtype's byte order. */
+bool nd_item_swapped(const struct nd_dtype *d);
+int64_t nd_load_i(const unsigned char *p, int size, bool swap);
+uint64_t nd_load_u(const unsigned char *p, int size, bool swap);
+/* kind 'f' items of 2, 4, 8 or 16 bytes. */
+long double nd_load_f(const unsigned char *p, int size, bool swap);
+
+/* One item as a JSON value (see DESIGN.md: numbers, booleans, [re, im],
+ * strings for S/U/datetime, lists for structured items). */
+void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
+		  const unsigned char *item, struct nd_buf *b);
+/* Python object of an object array as JSON: int, float, str, bool, None, or
+ * {"address": A, "type": T}. */
+void nd_pyobject_json(struct nd_ctx *c, uint64_t obj, struct nd_buf *b);
+/* The first n elements in C order as a JSON list. */
+int nd_values_json(struct nd_ctx *c, const struct nd_array *a, int64_t n,
+		   struct nd_buf *b, struct nd_err *e);
+
+#endif

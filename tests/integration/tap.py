@@ -1,0 +1,100 @@
+"""A little TAP producer shared by the integration suites, and the zoo
+process they all inspect."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+NDSPY = os.environ.get("NDSPY", os.path.join(ROOT, "build", "ndspy"))
+
+
+class Tap:
+    def __init__(self, suite):
+        self.suite = suite
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        print("%s %d - %s: %s" % ("ok" if cond else "not ok", self.n,
+                                   self.suite, name))
+        if not cond:
+            self.failed += 1
+            for line in str(diag or "").splitlines()[:40]:
+                print("#   " + line)
+        sys.stdout.flush()
+        return cond
+
+    def skip(self, name, why):
+        self.n += 1
+        print("ok %d - %s: %s # SKIP %s" % (self.n, self.suite, name, why))
+
+    def done(self):
+        print("1..%d" % self.n)
+        sys.stdout.flush()
+        return 1 if self.failed else 0
+
+
+def ndspy(*args, timeout=60, env=None):
+    """Runs ndspy; returns (exit status, stdout, stderr)."""
+    p = subprocess.run([NDSPY] + [str(a) for a in args], capture_output=True,
+                       timeout=timeout, env=env)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), \
+        p.stderr.decode("utf-8", "replace")
+
+
+class Zoo:
+    """The zoo process: started with `python` (a host interpreter, or a
+    command prefix such as chroot), alive until stop()."""
+
+    def __init__(self, python=None):
+        self.dir = tempfile.mkdtemp(prefix="ndspy-test-")
+        python = python or os.environ.get("PYTHON", "/usr/bin/python3")
+        self.proc = subprocess.Popen(
+            python.split() + [os.path.join(HERE, "zoo.py"),
+                              os.path.join(self.dir, "truth.json"), self.dir],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.proc.stdout.readline()
+        if line.strip() != b"ready":
+            self.stop()
+            raise RuntimeError("zoo did not start: %r" % line)
+        with open(os.path.join(self.dir, "truth.json")) as f:
+            self.truth = json.load(f)
+        self.pid = self.truth["pid"]
+
+    def state(self):
+        """(State letter, TracerPid) of every thread, from /proc."""
+        out = []
+        for tid in os.listdir("/proc/%d/task" % self.pid):
+            st = {}
+            with open("/proc/%d/task/%s/status" % (self.pid, tid)) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    st[k] = v.strip()
+            out.append((st["State"][0], int(st["TracerPid"])))
+        return out
+
+    def running_untraced(self):
+        return all(s in "RS" and tracer == 0 for s, tracer in self.state())
+
+    def stop(self):
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(pred, timeout=5.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
