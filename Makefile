@@ -5,7 +5,7 @@
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
-LDLIBS   += -lelf -lm
+LDLIBS   += -lelf -lm -pthread
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 PYTHON   ?= /usr/bin/python3
@@ -68,7 +68,7 @@ demo: deps $(B)/ndspy
 	@PYTHON=$(PYTHON) bash tests/demo.sh
 
 bench: deps $(B)/ndspy $(B)/bench/rawread
-	@PYTHON=$(PYTHON) bash tests/bench/save.sh
+	@$(PYTHON) tests/bench/bench_save.py
 
 install: $(B)/ndspy
 	install -D -m 0755 $(B)/ndspy $(DESTDIR)$(PREFIX)/bin/ndspy

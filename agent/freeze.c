@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "freeze.h"
 
+#include "cleanup.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -14,9 +16,6 @@
 #include <unistd.h>
 
 #define STOP_TIMEOUT_NS (500 * 1000000ULL)
-
-/* The one freeze a signal handler must undo. */
-static struct freeze *volatile active;
 
 uint64_t now_ns(void)
 {
@@ -49,30 +48,9 @@ static void release(struct freeze *f)
 	f->n = 0;
 }
 
-static void on_signal(int sig)
+static void release_cb(void *arg)
 {
-	struct freeze *f = active;
-
-	if (f) {
-		active = NULL;
-		release(f);
-	}
-	/* SA_RESETHAND restored the default action: die of the same signal */
-	raise(sig);
-}
-
-static void install_handlers(void)
-{
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE,
-				   SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	release(arg);
 }
 
 static bool known(const struct freeze *f, pid_t tid)
@@ -155,8 +133,7 @@ int freeze_all(struct freeze *f, pid_t pid, struct nd_err *e)
 
 	memset(f, 0, sizeof(*f));
 	f->pid = pid;
-	install_handlers();
-	active = f;
+	f->cleanup = cleanup_push(release_cb, f);
 	f->t0_ns = now_ns();
 	/* threads started while we seize are not traced: list until stable */
 	for (int round = 0; round < 100; round++) {
@@ -208,7 +185,8 @@ int freeze_all(struct freeze *f, pid_t pid, struct nd_err *e)
 
 void thaw_all(struct freeze *f)
 {
-	active = NULL;
+	cleanup_pop(f->cleanup);
+	f->cleanup = -1;
 	if (f->n)
 		f->pause_ns = now_ns() - f->t0_ns;
 	release(f);

@@ -20,6 +20,7 @@ struct freeze {
 	int n, cap;
 	uint64_t t0_ns, pause_ns; /* when frozen, and for how long */
 	int not_stopped;          /* threads that did not stop in time */
+	int cleanup;              /* slot releasing us on a signal */
 };
 
 /* Seizes and interrupts all threads, waiting (bounded) until each stops. */

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +12,17 @@
 #include <unistd.h>
 
 #include "../decode/npy.h"
+#include "cleanup.h"
 #include "freeze.h"
 
 #define COPY_CHUNK (8u << 20)
+#define RING_CHUNK (256u << 10) /* stays in L2 between the two copies */
+#define RING_MIN (4u << 20)     /* below this a thread is not worth it */
+
+static void unlink_tmp(void *path)
+{
+	unlink(path);
+}
 
 int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
 {
@@ -32,6 +42,7 @@ int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
 	umask(mask);
 	fchmod(f->fd, 0666 & ~mask);
 	f->progress = isatty(2);
+	f->cleanup = cleanup_push(unlink_tmp, f->tmp);
 	return 0;
 }
 
@@ -77,11 +88,9 @@ static int sink_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
-/* Target memory to the file in large chunks: one process_vm_readv and one
- * write per chunk. */
-static int sink_copy(void *ctx, uint64_t addr, size_t len)
+/* The write() path: one process_vm_readv and one write per chunk. */
+static int copy_by_write(struct npy_file *f, uint64_t addr, size_t len)
 {
-	struct npy_file *f = ctx;
 	char *buf = malloc(len < COPY_CHUNK ? (len ? len : 1) : COPY_CHUNK);
 
 	if (!buf)
@@ -100,6 +109,94 @@ static int sink_copy(void *ctx, uint64_t addr, size_t len)
 	}
 	free(buf);
 	return 0;
+}
+
+#define RING 8
+
+/* A reader thread fills a ring of L2-sized buffers with process_vm_readv
+ * while this thread writes them out: the two copies overlap on two cores. */
+struct ring {
+	struct npy_file *f;
+	uint64_t src;
+	size_t len;
+	char *buf[RING];
+	size_t n[RING];
+	int full[RING]; /* 1 filled, 0 free; -ND_EREAD when the read failed */
+	int stop;       /* the writer gave up */
+};
+
+static void wait_while(int *flag, int value, int *stop)
+{
+	for (unsigned spins = 0;
+	     __atomic_load_n(flag, __ATOMIC_ACQUIRE) == value &&
+	     !__atomic_load_n(stop, __ATOMIC_ACQUIRE);
+	     spins++)
+		if (spins > 1000)
+			sched_yield();
+}
+
+static void *ring_reader(void *arg)
+{
+	struct ring *r = arg;
+	size_t off = 0;
+
+	for (int i = 0; off < r->len; i = (i + 1) % RING) {
+		wait_while(&r->full[i], 1, &r->stop);
+		if (__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
+			break;
+		size_t n = r->len - off < RING_CHUNK ? r->len - off : RING_CHUNK;
+		int rc = r->f->mem->read(r->f->mem, r->src + off, r->buf[i], n);
+		r->n[i] = n;
+		__atomic_store_n(&r->full[i], rc ? -ND_EREAD : 1, __ATOMIC_RELEASE);
+		if (rc)
+			break;
+		off += n;
+	}
+	return NULL;
+}
+
+static int copy_by_ring(struct npy_file *f, uint64_t addr, size_t len)
+{
+	struct ring r = {.f = f, .src = addr, .len = len};
+	pthread_t th;
+	int rc = 0;
+	char *mem = malloc((size_t)RING * RING_CHUNK);
+
+	if (!mem)
+		return 1;
+	for (int i = 0; i < RING; i++)
+		r.buf[i] = mem + (size_t)i * RING_CHUNK;
+	if (pthread_create(&th, NULL, ring_reader, &r)) {
+		free(mem);
+		return 1;
+	}
+	size_t off = 0;
+	for (int i = 0; off < len && !rc; i = (i + 1) % RING) {
+		wait_while(&r.full[i], 0, &r.stop);
+		int state = __atomic_load_n(&r.full[i], __ATOMIC_ACQUIRE);
+		if (state < 0)
+			rc = state;
+		else if (sink_write(f, r.buf[i], r.n[i]))
+			rc = -ND_EIO;
+		off += r.n[i];
+		__atomic_store_n(&r.full[i], 0, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	free(mem);
+	return rc;
+}
+
+static int sink_copy(void *ctx, uint64_t addr, size_t len)
+{
+	struct npy_file *f = ctx;
+
+	/* reserving the blocks up front spares ext4 work per page */
+	if (len >= RING_MIN)
+		fallocate(f->fd, FALLOC_FL_KEEP_SIZE, (off_t)f->written,
+			  (off_t)len);
+	int rc = len >= RING_MIN ? copy_by_ring(f, addr, len) : 1;
+	return rc == 1 ? copy_by_write(f, addr, len) : rc;
 }
 
 int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
@@ -124,8 +221,10 @@ int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
 		rc = nd_fail(e, ND_EIO, "cannot write %.200s: %s", f->path,
 			     strerror(f->err));
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		f->tmp[0] = '\0';
+		cleanup_pop(f->cleanup);
+	}
 	return rc;
 }
 
@@ -137,4 +236,5 @@ void npy_file_abort(struct npy_file *f)
 	if (f->tmp[0])
 		unlink(f->tmp);
 	f->tmp[0] = '\0';
+	cleanup_pop(f->cleanup);
 }

@@ -14,6 +14,7 @@ struct npy_file {
 	char path[4096], tmp[4200];
 	int fd;
 	int err; /* errno of the failed write */
+	int cleanup; /* slot removing tmp on a signal */
 	struct mem *mem;
 	uint64_t written, total;
 	uint64_t t0_ns, last_progress_ns;

@@ -47,6 +47,13 @@ int target_open(pid_t pid, struct target *t, struct nd_err *e)
 	if ((rc = mem_live_open(pid, probe, &t->mem, e)) ||
 	    (rc = runtime_discover(pid, &t->maps, t->mem, &t->rt, e))) {
 		target_close(t);
+		if (kill(pid, 0) != 0 && errno == ESRCH) {
+			/* it exited while we looked: say that, not what the
+			 * half-gone memory suggested */
+			nd_err_clear(e);
+			return nd_fail(e, ND_ETARGET, "process %d exited",
+				       (int)pid);
+		}
 		return rc;
 	}
 	t->ctx.rd.read = mem_read_cb;

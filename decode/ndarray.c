@@ -271,7 +271,8 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 		return rc;
 	if (!is_array)
 		return nd_fail(e, ND_ENOTARRAY,
-			       "0x%" PRIx64 " is a %s, not a numpy.ndarray",
+			       "0x%" PRIx64 " holds a Python %s, not a "
+			       "numpy.ndarray",
 			       addr, name);
 	a->type = type;
 	a->type_name = nd_arena_strdup(&a->arena, name);

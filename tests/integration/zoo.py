@@ -252,7 +252,8 @@ def main():
            "python": "%d.%d.%d" % sys.version_info[:3],
            "numpy": np.__version__,
            "objects": {},
-           "not_arrays": {"dict": id(KEEP), "int": id(NVALUES)}}
+           "not_arrays": {"list": id(KEEP), "int": id(NVALUES), "dict": id(Z),
+                          "str": id(truth_path)}}
     for name in Z:
         a = Z[name]
         t = out["objects"][name] = truth(a)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make demo`: start a small Python+NumPy process, then look inside it from
+# outside with ndspy, the way a person debugging it would.
+set -eu
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-/usr/bin/python3}
+NDSPY=build/ndspy
+ids=$(mktemp) script=$(mktemp --suffix=.py)
+trap 'kill "$pid" 2>/dev/null; rm -f "$ids" "$script"' EXIT
+
+cat >"$script" <<'PY'
+import sys, time
+import numpy as np
+x = np.array([1, 2, 3], dtype=np.int32)           # the notebook's first array
+grid = np.arange(12.0).reshape(3, 4)
+column = grid[:, 1]                               # a strided view of grid
+people = np.array([("Ada", 36, 1.70), ("Alan", 41, 1.80)],
+                  dtype=[("name", "U8"), ("age", "<i4"), ("height", ">f8")])
+print(id(x), id(column), id(people))
+time.sleep(600)
+PY
+"$PYTHON" -u "$script" >"$ids" &
+pid=$!
+for _ in $(seq 100); do [ -s "$ids" ] && break; sleep 0.05; done
+read -r x column people <"$ids"
+
+run() { echo "\$ $*"; "$@"; echo; }
+echo "A Python process (pid $pid) holds some arrays; ndspy reads them from outside."
+echo
+run $NDSPY show "$pid" "$x"
+run $NDSPY show "$pid" "$column"
+run $NDSPY show --json --data 2 "$pid" "$people"
+run $NDSPY show "$pid" "$people" --save /tmp/ndspy-demo-people.npy --data 0
+echo "\$ $PYTHON -c \"import numpy as np; print(repr(np.load('/tmp/ndspy-demo-people.npy')))\""
+"$PYTHON" -c "import numpy as np; print(repr(np.load('/tmp/ndspy-demo-people.npy')))"
+rm -f /tmp/ndspy-demo-people.npy

@@ -1,0 +1,196 @@
+"""Bad input to `ndspy show`: each a one-line error with the exit status of
+DESIGN.md, never a crash, and the target always left running."""
+import os
+import pwd
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from tap import Tap, Zoo, ndspy, NDSPY
+
+NOT_PYTHON = ["sleep", "300"]
+NO_NUMPY = ["-c", "import time; time.sleep(300)"]
+
+
+def one_line(se):
+    return len(se.strip().splitlines()) == 1 and se.startswith("ndspy: ")
+
+
+def expect(t, name, args, code, words):
+    rc, so, se = ndspy(*args)
+    t.ok(rc == code and one_line(se) and all(w in se for w in words),
+         "%s: exit %d, one line naming %s" % (name, code, words),
+         "exit %d\nstdout: %s\nstderr: %s" % (rc, so[:300], se))
+
+
+def writable_regions(pid):
+    out = []
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if parts[1].startswith("rw"):
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                out.append((lo, hi))
+    return out
+
+
+BIG = """
+import sys, numpy as np
+a = np.ones(32 * 1024 * 1024)
+print(id(a), flush=True)
+sys.stdin.read()
+"""
+
+
+def interrupted_save(t, python):
+    """SIGINT and SIGTERM in the middle of a long --save: the target runs
+    on, untraced, and no partial file is left behind."""
+    p = subprocess.Popen([python, "-c", BIG], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    addr = p.stdout.readline().strip().decode()
+    out = os.path.join(tempfile.mkdtemp(prefix="ndspy-sig-"), "a.npy")
+    bad = []
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            for delay in (0.005, 0.02, 0.05):
+                n = subprocess.Popen([NDSPY, "show", str(p.pid), addr,
+                                      "--data", "0", "--save", out],
+                                     stderr=subprocess.DEVNULL)
+                time.sleep(delay)
+                n.send_signal(sig)
+                n.wait()
+                with open("/proc/%d/status" % p.pid) as f:
+                    st = dict(l.split(":", 1) for l in f)
+                left = [x for x in os.listdir(os.path.dirname(out))
+                        if x != "a.npy"]
+                if st["State"].split()[0] not in "RS" or \
+                        int(st["TracerPid"]) != 0 or left:
+                    bad.append((sig, delay, st["State"], st["TracerPid"],
+                                left))
+    finally:
+        p.stdin.close()
+        p.wait()
+        shutil.rmtree(os.path.dirname(out), ignore_errors=True)
+    t.ok(not bad, "SIGINT/SIGTERM during --save: target runs untraced, no "
+         "partial file", bad)
+
+
+def main():
+    t = Tap("errors")
+    python = os.environ.get("PYTHON", "/usr/bin/python3")
+
+    rc, so, _ = ndspy("--help")
+    t.ok(rc == 0 and "show" in so, "--help", so)
+    rc, so, _ = ndspy("show", "--help")
+    t.ok(rc == 0 and "--save" in so and "--no-pause" in so, "show --help", so)
+    rc, so, _ = ndspy("--version")
+    t.ok(rc == 0 and so.startswith("ndspy "), "--version", so)
+    rc, _, se = ndspy()
+    t.ok(rc == 2 and "usage" in se, "no command: usage, exit 2", se)
+    expect(t, "unknown command", ["frobnicate"], 2, ["unknown command"])
+    expect(t, "unknown option", ["show", "--frob", "1", "2"], 2,
+           ["unknown option"])
+    expect(t, "missing OBJECT", ["show", "1"], 2, ["OBJECT"])
+    expect(t, "bad --data", ["show", "--data", "x", "1", "2"], 2, ["--data"])
+    expect(t, "TARGET not a PID", ["show", "abc", "0x10"], 2,
+           ["not a process ID"])
+
+    # a process that is gone
+    p = subprocess.Popen(["true"])
+    p.wait()
+    expect(t, "no such process", ["show", p.pid, "0x1000"], 3,
+           ["no such process"])
+
+    # a process without Python, and a Python without NumPy
+    sleeper = subprocess.Popen(NOT_PYTHON)
+    nonumpy = subprocess.Popen([python] + NO_NUMPY)
+    time.sleep(0.3)
+    try:
+        expect(t, "not a Python process", ["show", sleeper.pid, "0x1000"], 3,
+               ["not a Python process"])
+        expect(t, "Python without NumPy", ["show", nonumpy.pid, "0x1000"], 3,
+               ["without NumPy"])
+    finally:
+        sleeper.kill()
+        nonumpy.kill()
+
+    interrupted_save(t, python)
+
+    zoo = Zoo()
+    try:
+        pid = zoo.pid
+        objs = zoo.truth["objects"]
+        some = objs["nb_int32"]
+        for bad in ("xyz", "0x", "12abc", "0x1g", "", "1.5"):
+            expect(t, "malformed OBJECT %r" % bad, ["show", pid, bad], 2,
+                   ["not an address"])
+        expect(t, "unmapped address", ["show", pid, "0x10"], 1,
+               ["not mapped"])
+        expect(t, "negative OBJECT", ["show", pid, "-5"], 2, ["-5"])
+        for kind, addr in sorted(zoo.truth["not_arrays"].items()):
+            expect(t, "a %s is not an array" % kind, ["show", pid, addr], 1,
+                   ["holds a Python %s, not a numpy.ndarray" % kind])
+        expect(t, "data pointer is not an object",
+               ["show", pid, some["data"]], 1, [])
+        expect(t, "unwritable --save",
+               ["show", pid, some["address"], "--save",
+                "/nonexistent-dir/x.npy"], 2, ["cannot write", "/nonexistent-dir"])
+        expect(t, "--save with two objects",
+               ["show", pid, some["address"], some["address"], "--save",
+                "/tmp/x.npy"], 2, ["exactly one"])
+        t.ok(not os.path.exists("/nonexistent-dir/x.npy"),
+             "nothing written for a refused --save")
+
+        # mixed: a good and a bad object -> both reported, exit 1
+        rc, so, se = ndspy("show", "--json", pid, some["address"], "0x10")
+        t.ok(rc == 1 and so.count("\n") == 1 and "not mapped" in se,
+             "a good and a bad OBJECT: the good one printed, exit 1", se)
+
+        # garbage: random addresses inside writable memory, and absurd ones
+        random.seed(1234)
+        regions = writable_regions(pid)
+        addrs = [random.randrange(lo, hi) & ~7 for lo, hi in
+                 random.sample(regions, min(len(regions), 40))
+                 for _ in range(5)]
+        addrs += [0, 1, 2**47, 2**63, 2**64 - 8]
+        crashes = []
+        for a in addrs:
+            rc, so, se = ndspy("show", pid, a, "--data", "50", timeout=20)
+            if rc not in (0, 1) or (rc == 1 and not one_line(se)):
+                crashes.append((hex(a), rc, se[:200]))
+        t.ok(not crashes, "%d garbage addresses: exit 0 or 1, one-line "
+             "errors" % len(addrs), crashes)
+        t.ok(zoo.proc.poll() is None and zoo.running_untraced(),
+             "the zoo is alive, running and untraced", zoo.state())
+
+        # permission: an unprivileged user cannot open a root process
+        user = None
+        for name in ("nobody", "daemon"):
+            try:
+                user = pwd.getpwnam(name)
+                break
+            except KeyError:
+                pass
+        setpriv = shutil.which("setpriv")
+        if os.geteuid() != 0 or not user or not setpriv:
+            t.skip("permission denied", "needs root, setpriv and 'nobody'")
+        else:
+            p = subprocess.run(
+                [setpriv, "--reuid=%d" % user.pw_uid,
+                 "--regid=%d" % user.pw_gid, "--clear-groups",
+                 "--inh-caps=-all", NDSPY, "show", str(pid),
+                 str(some["address"])], capture_output=True)
+            se = p.stderr.decode()
+            t.ok(p.returncode == 3 and one_line(se) and "permission" in se,
+                 "unprivileged user: exit 3, permission denied", se)
+    finally:
+        zoo.stop()
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
