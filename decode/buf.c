@@ -1,5 +1,6 @@
 #include "buf.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,19 @@ void nd_buf_reset(struct nd_buf *b)
 {
 	b->len = 0;
 	b->oom = false;
+}
+
+static bool reserve(struct nd_buf *b, size_t more);
+
+void nd_buf_ints(struct nd_buf *b, const int64_t *v, int n,
+		 enum nd_style style)
+{
+	nd_buf_putc(b, style == ND_STYLE_JSON ? '[' : '(');
+	for (int i = 0; i < n; i++)
+		nd_buf_printf(b, "%s%" PRId64, i ? ", " : "", v[i]);
+	if (style == ND_STYLE_PY && n == 1)
+		nd_buf_putc(b, ',');
+	nd_buf_putc(b, style == ND_STYLE_JSON ? ']' : ')');
 }
 
 static bool reserve(struct nd_buf *b, size_t more)

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* JSON lists, or Python tuples ("(3,)") for text that mirrors repr(). */
+enum nd_style { ND_STYLE_JSON, ND_STYLE_PY };
+
 struct nd_buf {
 	char *p;
 	size_t len, cap;
@@ -21,6 +24,9 @@ void nd_buf_putc(struct nd_buf *b, char c);
 void nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void nd_buf_spaces(struct nd_buf *b, size_t n);
+/* A list of integers: [3, 4] in JSON, (3, 4) or (3,) as Python. */
+void nd_buf_ints(struct nd_buf *b, const int64_t *v, int n,
+		 enum nd_style style);
 /* Appends s as a JSON string literal (quotes included). */
 void nd_buf_json_str(struct nd_buf *b, const char *s, size_t len);
 /* Appends s as Python's repr() of a str would show it. */

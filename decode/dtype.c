@@ -412,17 +412,6 @@ static void put_typestr(struct nd_buf *b, const struct nd_dtype *d,
 	nd_buf_free(&t);
 }
 
-static void put_shape(struct nd_buf *b, const int64_t *shape, int n,
-		      enum nd_style style)
-{
-	nd_buf_putc(b, style == ND_STYLE_JSON ? '[' : '(');
-	for (int i = 0; i < n; i++)
-		nd_buf_printf(b, "%s%" PRId64, i ? ", " : "", shape[i]);
-	if (style == ND_STYLE_PY && n == 1)
-		nd_buf_putc(b, ',');
-	nd_buf_putc(b, style == ND_STYLE_JSON ? ']' : ')');
-}
-
 static void descr_any(const struct nd_dtype *d, struct nd_buf *b,
 		      enum nd_style style);
 
@@ -473,7 +462,7 @@ void nd_dtype_descr_list(const struct nd_dtype *d, struct nd_buf *b,
 		if (f->dtype->sub_base) {
 			descr_any(f->dtype->sub_base, b, style);
 			nd_buf_puts(b, ", ");
-			put_shape(b, f->dtype->sub_shape, f->dtype->sub_ndim,
+			nd_buf_ints(b, f->dtype->sub_shape, f->dtype->sub_ndim,
 				  style);
 		} else {
 			descr_any(f->dtype, b, style);
@@ -498,7 +487,7 @@ static void descr_any(const struct nd_dtype *d, struct nd_buf *b,
 		nd_buf_puts(b, style == ND_STYLE_JSON ? "[" : "(");
 		descr_any(d->sub_base, b, style);
 		nd_buf_puts(b, ", ");
-		put_shape(b, d->sub_shape, d->sub_ndim, style);
+		nd_buf_ints(b, d->sub_shape, d->sub_ndim, style);
 		nd_buf_puts(b, style == ND_STYLE_JSON ? "]" : ")");
 	} else {
 		put_typestr(b, d, style);
@@ -617,7 +606,7 @@ static void field_format(const struct nd_dtype *f, bool paren, const struct nd_p
 		nd_buf_putc(b, '(');
 	field_type_repr(f->sub_base, r, b);
 	nd_buf_puts(b, ", ");
-	put_shape(b, f->sub_shape, f->sub_ndim, ND_STYLE_PY);
+	nd_buf_ints(b, f->sub_shape, f->sub_ndim, ND_STYLE_PY);
 	if (paren)
 		nd_buf_putc(b, ')');
 }

@@ -46,8 +46,6 @@ struct nd_dtype {
 	const char *scalar_type; /* tp_name of dtype.type, e.g. numpy.record */
 };
 
-enum nd_style { ND_STYLE_JSON, ND_STYLE_PY };
-
 /* How the target's NumPy version prints (repr rules changed over time). */
 struct nd_print_rules {
 	bool order_matters;         /* 2.0+: non-native dtypes are shown */

@@ -6,17 +6,6 @@
 #include "repr.h"
 #include "values.h"
 
-static void int_list(struct nd_buf *b, const int64_t *v, int n,
-		     enum nd_style style)
-{
-	nd_buf_putc(b, style == ND_STYLE_JSON ? '[' : '(');
-	for (int i = 0; i < n; i++)
-		nd_buf_printf(b, "%s%" PRId64, i ? ", " : "", v[i]);
-	if (style == ND_STYLE_PY && n == 1)
-		nd_buf_putc(b, ',');
-	nd_buf_putc(b, style == ND_STYLE_JSON ? ']' : ')');
-}
-
 static void jstr(struct nd_buf *b, const char *s)
 {
 	nd_buf_json_str(b, s, strlen(s));
@@ -40,7 +29,7 @@ void nd_format_iface(const struct nd_array *a, enum nd_style style,
 	if (a->flags & ND_F_C_CONTIGUOUS)
 		nd_buf_puts(b, json ? "null" : "None");
 	else
-		int_list(b, a->strides, a->ndim, style);
+		nd_buf_ints(b, a->strides, a->ndim, style);
 	nd_buf_puts(b, json ? ", \"descr\": " : ", 'descr': ");
 	nd_dtype_iface_descr(a->dtype, b, style);
 	nd_buf_puts(b, json ? ", \"typestr\": " : ", 'typestr': ");
@@ -49,7 +38,7 @@ void nd_format_iface(const struct nd_array *a, enum nd_style style,
 	else
 		nd_buf_py_repr(b, nd_buf_str(&ts));
 	nd_buf_puts(b, json ? ", \"shape\": " : ", 'shape': ");
-	int_list(b, a->shape, a->ndim, style);
+	nd_buf_ints(b, a->shape, a->ndim, style);
 	nd_buf_puts(b, json ? ", \"version\": 3}" : ", 'version': 3}");
 	nd_buf_free(&ts);
 }
@@ -126,9 +115,9 @@ int nd_format_json(struct nd_ctx *c, const struct nd_array *a,
 	jstr(b, a->type_name);
 	nd_buf_printf(b, ", \"refcnt\": %" PRId64 ", \"ndim\": %d, \"shape\": ",
 		      a->refcnt, a->ndim);
-	int_list(b, a->shape, a->ndim, ND_STYLE_JSON);
+	nd_buf_ints(b, a->shape, a->ndim, ND_STYLE_JSON);
 	nd_buf_puts(b, ", \"strides\": ");
-	int_list(b, a->strides, a->ndim, ND_STYLE_JSON);
+	nd_buf_ints(b, a->strides, a->ndim, ND_STYLE_JSON);
 	nd_buf_printf(b, ", \"size\": %" PRId64 ", \"nbytes\": %" PRId64
 			 ", \"data\": %" PRIu64 ", \"dtype\": ",
 		      a->size, a->nbytes, a->data);
@@ -245,9 +234,9 @@ int nd_format_text(struct nd_ctx *c, const struct nd_array *a,
 		      a->dtype->elsize, a->dtype->alignment,
 		      a->dtype->byteorder, a->dtype->type_num);
 	nd_buf_puts(b, "  shape     ");
-	int_list(b, a->shape, a->ndim, ND_STYLE_PY);
+	nd_buf_ints(b, a->shape, a->ndim, ND_STYLE_PY);
 	nd_buf_puts(b, "\n  strides   ");
-	int_list(b, a->strides, a->ndim, ND_STYLE_PY);
+	nd_buf_ints(b, a->strides, a->ndim, ND_STYLE_PY);
 	nd_buf_printf(b, "\n  size      %" PRId64 " elements, %" PRId64 " bytes\n",
 		      a->size, a->nbytes);
 	if (mem)

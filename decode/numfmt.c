@@ -116,6 +116,37 @@ void nd_shortest_digits(long double v, enum nd_fwidth w, struct nd_digits *o)
 	o->exp10 = atoi(c + 1) + 1;
 }
 
+void nd_fmt_py_float(double v, char *out, size_t cap)
+{
+	struct nd_digits d;
+
+	if (isnan(v) || isinf(v)) {
+		snprintf(out, cap, "%s", isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+		return;
+	}
+	nd_shortest_digits(v, ND_F64, &d);
+	const char *sign = d.neg ? "-" : "";
+	int e = v == 0 ? 0 : d.exp10 - 1;
+	if (e < -4 || e >= 16) {
+		/* 1e-05, 1.5e+300 */
+		snprintf(out, cap, "%s%c%s%s%c%02d", sign, d.d[0],
+			 d.ndigits > 1 ? "." : "", d.d + 1, e < 0 ? '-' : '+',
+			 abs(e));
+	} else if (d.exp10 <= 0) {
+		/* 0.00123: zeros after the point, then the digits */
+		snprintf(out, cap, "%s0.%0*d%s", sign, -d.exp10, 0, d.d);
+		if (d.exp10 == 0)
+			snprintf(out, cap, "%s0.%s", sign, d.d);
+	} else if (d.exp10 >= d.ndigits) {
+		/* 1200.0 */
+		snprintf(out, cap, "%s%s%0*d.0", sign, d.d, d.exp10 - d.ndigits, 0);
+		if (d.exp10 == d.ndigits)
+			snprintf(out, cap, "%s%s.0", sign, d.d);
+	} else {
+		snprintf(out, cap, "%s%.*s.%s", sign, d.exp10, d.d, d.d + d.exp10);
+	}
+}
+
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
 static void civil(int64_t days, int64_t *y, int *m, int *d)
 {

@@ -27,6 +27,9 @@ struct nd_digits {
 };
 void nd_shortest_digits(long double v, enum nd_fwidth w, struct nd_digits *out);
 
+/* Python's repr() of a float: shortest digits, "1e-05", "1e+16", "2.0". */
+void nd_fmt_py_float(double v, char *out, size_t cap);
+
 #define ND_NAT INT64_MIN
 
 /* A datetime64 value in `unit` times `num` as NumPy's datetime_as_string

@@ -176,6 +176,30 @@ bool nd_py_is_none(struct nd_ctx *c, uint64_t obj)
 	       strcmp(name, "NoneType") == 0;
 }
 
+void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *v)
+{
+	uint64_t type;
+	const char *name;
+
+	v->kind = ND_PY_UNREADABLE;
+	if (!obj || nd_py_header(c, obj, NULL, &type, NULL) ||
+	    nd_py_type_name(c, type, &name, NULL))
+		return;
+	v->type = name;
+	v->kind = ND_PY_OTHER;
+	if (strcmp(name, "NoneType") == 0)
+		v->kind = ND_PY_NONE;
+	else if (strcmp(name, "bool") == 0 && !nd_py_long(c, obj, &v->i, NULL))
+		v->kind = ND_PY_BOOL;
+	else if (strcmp(name, "int") == 0 && !nd_py_long(c, obj, &v->i, NULL))
+		v->kind = ND_PY_INT;
+	else if (strcmp(name, "float") == 0 && !nd_py_float(c, obj, &v->f, NULL))
+		v->kind = ND_PY_FLOAT;
+	else if (strcmp(name, "str") == 0 &&
+		 !nd_py_str(c, obj, v->s, sizeof(v->s), NULL))
+		v->kind = ND_PY_STR;
+}
+
 /* The object's type must carry one of the builtin fast-subclass flags. */
 static int check_kind(struct nd_ctx *c, uint64_t obj, uint64_t flag,
 		      const char *kind, struct nd_err *e)

@@ -57,6 +57,20 @@ int nd_py_float(struct nd_ctx *c, uint64_t obj, double *v, struct nd_err *e);
 int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
 	      struct nd_err *e);
 
+/* The value of a simple object (an element of an object array), for
+ * printing: None, bool, int (64-bit), float, str (up to 4 KiB), or just its
+ * type. */
+enum nd_pykind { ND_PY_UNREADABLE, ND_PY_NONE, ND_PY_BOOL, ND_PY_INT,
+		 ND_PY_FLOAT, ND_PY_STR, ND_PY_OTHER };
+struct nd_pyvalue {
+	enum nd_pykind kind;
+	const char *type; /* tp_name, for ND_PY_OTHER */
+	int64_t i;
+	double f;
+	char s[4096];
+};
+void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *v);
+
 /* Calls fn for each (key, value) of a dict, in insertion order; stops early
  * when fn returns non-zero and returns that value. */
 typedef int (*nd_dict_fn)(void *arg, uint64_t key, uint64_t value);

@@ -96,30 +96,6 @@ static void scientific(long double v, int w, int prec, bool plus,
 	snprintf(p->exp, sizeof(p->exp), "%c%02d", e < 0 ? '-' : '+', abs(e));
 }
 
-void nd_py_float_repr(double v, struct nd_buf *b)
-{
-	struct nd_digits d;
-
-	if (isnan(v) || isinf(v)) {
-		nd_buf_puts(b, isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
-		return;
-	}
-	nd_shortest_digits(v, ND_F64, &d);
-	int e = v == 0 ? 0 : d.exp10 - 1;
-	if (d.neg)
-		nd_buf_putc(b, '-');
-	if (e < -4 || e >= 16) {
-		nd_buf_printf(b, "%c", d.d[0]);
-		if (d.ndigits > 1)
-			nd_buf_printf(b, ".%s", d.d + 1);
-		nd_buf_printf(b, "e%c%02d", e < 0 ? '-' : '+', abs(e));
-		return;
-	}
-	struct fparts p;
-	positional(fabs(v), 8, 40, false, &p);
-	nd_buf_printf(b, "%s.%s", p.intp, p.frac[0] ? p.frac : "0");
-}
-
 /* ---- per-dtype element formatters (numpy.core.arrayprint) ---- */
 
 enum fkind { F_BOOL, F_INT, F_UINT, F_FLOAT, F_COMPLEX, F_DATETIME,
@@ -323,38 +299,6 @@ static void str_repr(const unsigned char *p, int64_t size, bool swap,
 	nd_buf_free(&t);
 }
 
-static void object_repr(struct nd_ctx *c, uint64_t obj, struct nd_buf *b)
-{
-	uint64_t type;
-	const char *name;
-	char s[4096];
-	int64_t iv;
-	double fv;
-
-	if (obj == 0) {
-		nd_buf_puts(b, "NULL");
-		return;
-	}
-	if (nd_py_header(c, obj, NULL, &type, NULL) ||
-	    nd_py_type_name(c, type, &name, NULL)) {
-		nd_buf_printf(b, "<unreadable object at 0x%" PRIx64 ">", obj);
-		return;
-	}
-	if (strcmp(name, "NoneType") == 0)
-		nd_buf_puts(b, "None");
-	else if (strcmp(name, "bool") == 0 && !nd_py_long(c, obj, &iv, NULL))
-		nd_buf_puts(b, iv ? "True" : "False");
-	else if (strcmp(name, "int") == 0 && !nd_py_long(c, obj, &iv, NULL))
-		nd_buf_printf(b, "%" PRId64, iv);
-	else if (strcmp(name, "float") == 0 && !nd_py_float(c, obj, &fv, NULL))
-		nd_py_float_repr(fv, b);
-	else if (strcmp(name, "str") == 0 &&
-		 !nd_py_str(c, obj, s, sizeof(s), NULL))
-		nd_buf_py_repr(b, s);
-	else
-		nd_buf_printf(b, "<%s object at 0x%" PRIx64 ">", name, obj);
-}
-
 /* Elements a formatter is built over: n item pointers. */
 struct column {
 	const unsigned char **p;
@@ -505,27 +449,16 @@ static int fmt_build(struct rctx *r, struct fmt *f, const struct nd_dtype *d,
 static void fmt_item(struct rctx *r, const struct fmt *f,
 		     const unsigned char *p, struct nd_buf *b);
 
-/* numpy's SubArrayFormat: nested lists over the field's own shape */
-static void subarray_item(struct rctx *r, const struct fmt *f,
-			  const int64_t *shape, int ndim,
-			  const unsigned char *p, struct nd_buf *b)
-{
-	const struct nd_dtype *base = f->d->sub_base;
+struct repr_leaf {
+	struct rctx *r;
+	const struct fmt *f;
+};
 
-	if (ndim == 0) {
-		fmt_item(r, &f->fields[0], p, b);
-		return;
-	}
-	int64_t inner = base->elsize;
-	for (int i = 1; i < ndim; i++)
-		inner *= shape[i];
-	nd_buf_putc(b, '[');
-	for (int64_t i = 0; i < shape[0]; i++) {
-		if (i)
-			nd_buf_puts(b, ", ");
-		subarray_item(r, f, shape + 1, ndim - 1, p + i * inner, b);
-	}
-	nd_buf_putc(b, ']');
+static void repr_leaf(void *arg, const unsigned char *elem, struct nd_buf *b)
+{
+	struct repr_leaf *l = arg;
+
+	fmt_item(l->r, l->f, elem, b);
 }
 
 static void fmt_item(struct rctx *r, const struct fmt *f,
@@ -587,7 +520,7 @@ static void fmt_item(struct rctx *r, const struct fmt *f,
 		bytes_repr(p, size, false, b);
 		break;
 	case F_OBJECT:
-		object_repr(r->c, nd_load_u(p, 8, false), b);
+		nd_pyobject_write(r->c, nd_load_u(p, 8, false), ND_STYLE_PY, b);
 		break;
 	case F_STRUCT:
 		nd_buf_putc(b, '(');
@@ -600,9 +533,13 @@ static void fmt_item(struct rctx *r, const struct fmt *f,
 			nd_buf_putc(b, ',');
 		nd_buf_putc(b, ')');
 		break;
-	case F_SUBARRAY:
-		subarray_item(r, f, d->sub_shape, d->sub_ndim, p, b);
+	case F_SUBARRAY: {
+		/* numpy's SubArrayFormat: nested over the field's own shape */
+		struct repr_leaf l = {r, &f->fields[0]};
+		nd_nested_list(d->sub_base->elsize, d->sub_shape, d->sub_ndim, p,
+			       repr_leaf, &l, b);
 		break;
+	}
 	}
 }
 
@@ -769,16 +706,6 @@ static void class_prefix(const struct nd_array *a, struct nd_buf *b)
 		nd_buf_printf(b, "%s(", dot ? dot + 1 : a->type_name);
 }
 
-static void shape_repr(const struct nd_array *a, struct nd_buf *b)
-{
-	nd_buf_putc(b, '(');
-	for (int i = 0; i < a->ndim; i++)
-		nd_buf_printf(b, "%s%" PRId64, i ? ", " : "", a->shape[i]);
-	if (a->ndim == 1)
-		nd_buf_putc(b, ',');
-	nd_buf_putc(b, ')');
-}
-
 /* The bracketed values, as array2string gives them. */
 static int body(struct rctx *r, const struct nd_array *a, int64_t threshold,
 		size_t prefix_len, struct nd_buf *out)
@@ -843,7 +770,7 @@ int nd_repr(struct nd_ctx *c, const struct nd_array *a, int64_t threshold,
 	if ((a->size == 0 && !(a->ndim == 1 && a->shape[0] == 0)) ||
 	    (rules.shape_when_summarised && a->size > threshold)) {
 		nd_buf_puts(&extras, "shape=");
-		shape_repr(a, &extras);
+		nd_buf_ints(&extras, a->shape, a->ndim, ND_STYLE_PY);
 	}
 	struct nd_buf dt = {0};
 	nd_dtype_array_suffix(a->dtype, a->size > 0, &rules, &dt);

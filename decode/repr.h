@@ -16,7 +16,4 @@
 int nd_repr(struct nd_ctx *c, const struct nd_array *a, int64_t threshold,
 	    struct nd_buf *out, struct nd_err *e);
 
-/* Python's repr() of a float (shortest digits, "1e-05", "1.0"). */
-void nd_py_float_repr(double v, struct nd_buf *b);
-
 #endif

@@ -182,67 +182,90 @@ static void json_chars(const unsigned char *p, int64_t n, bool ucs4,
 	nd_buf_free(&t);
 }
 
-void nd_pyobject_json(struct nd_ctx *c, uint64_t obj, struct nd_buf *b)
+void nd_pyobject_write(struct nd_ctx *c, uint64_t obj, enum nd_style style,
+		       struct nd_buf *b)
 {
-	uint64_t type;
-	const char *name;
-	char s[4096];
-	int64_t iv;
-	double fv;
+	bool json = style == ND_STYLE_JSON;
+	struct nd_pyvalue v;
+	char f[64];
 
-	if (obj == 0) {
-		nd_buf_puts(b, "null");
+	nd_py_value(c, obj, &v);
+	switch (v.kind) {
+	case ND_PY_NONE:
+		nd_buf_puts(b, json ? "null" : "None");
 		return;
-	}
-	if (nd_py_header(c, obj, NULL, &type, NULL) ||
-	    nd_py_type_name(c, type, &name, NULL)) {
-		nd_buf_printf(b, "{\"address\": %" PRIu64 ", \"type\": null}", obj);
+	case ND_PY_BOOL:
+		nd_buf_puts(b, v.i ? (json ? "true" : "True")
+				   : (json ? "false" : "False"));
 		return;
-	}
-	if (strcmp(name, "NoneType") == 0) {
-		nd_buf_puts(b, "null");
+	case ND_PY_INT:
+		nd_buf_printf(b, "%" PRId64, v.i);
 		return;
-	}
-	if (strcmp(name, "bool") == 0 && nd_py_long(c, obj, &iv, NULL) == 0) {
-		nd_buf_puts(b, iv ? "true" : "false");
+	case ND_PY_FLOAT:
+		if (json) {
+			json_float(v.f, 8, b);
+		} else {
+			nd_fmt_py_float(v.f, f, sizeof(f));
+			nd_buf_puts(b, f);
+		}
 		return;
-	}
-	if (strcmp(name, "int") == 0 && nd_py_long(c, obj, &iv, NULL) == 0) {
-		nd_buf_printf(b, "%" PRId64, iv);
+	case ND_PY_STR:
+		if (json)
+			nd_buf_json_str(b, v.s, strlen(v.s));
+		else
+			nd_buf_py_repr(b, v.s);
 		return;
+	case ND_PY_UNREADABLE:
+	case ND_PY_OTHER:
+		break;
 	}
-	if (strcmp(name, "float") == 0 && nd_py_float(c, obj, &fv, NULL) == 0) {
-		json_float(fv, 8, b);
-		return;
+	if (!obj)
+		nd_buf_puts(b, json ? "null" : "NULL");
+	else if (json)
+		nd_buf_printf(b, "{\"address\": %" PRIu64 ", \"type\": ", obj);
+	else
+		nd_buf_printf(b, "<%s object at 0x%" PRIx64 ">",
+			      v.kind == ND_PY_OTHER ? v.type : "unreadable", obj);
+	if (obj && json) {
+		if (v.kind == ND_PY_OTHER)
+			nd_buf_json_str(b, v.type, strlen(v.type));
+		else
+			nd_buf_puts(b, "null");
+		nd_buf_putc(b, '}');
 	}
-	if (strcmp(name, "str") == 0 &&
-	    nd_py_str(c, obj, s, sizeof(s), NULL) == 0) {
-		nd_buf_json_str(b, s, strlen(s));
-		return;
-	}
-	nd_buf_printf(b, "{\"address\": %" PRIu64 ", \"type\": ", obj);
-	nd_buf_json_str(b, name, strlen(name));
-	nd_buf_putc(b, '}');
 }
 
-static void sub_json(struct nd_ctx *c, const struct nd_dtype *base,
-		     const int64_t *shape, int ndim, const unsigned char *item,
-		     struct nd_buf *b)
+void nd_nested_list(int64_t elsize, const int64_t *shape, int ndim,
+		    const unsigned char *item, nd_leaf_fn leaf, void *arg,
+		    struct nd_buf *b)
 {
 	if (ndim == 0) {
-		nd_item_json(c, base, item, b);
+		leaf(arg, item, b);
 		return;
 	}
-	int64_t inner = base->elsize;
+	int64_t inner = elsize;
 	for (int i = 1; i < ndim; i++)
 		inner *= shape[i];
 	nd_buf_putc(b, '[');
 	for (int64_t i = 0; i < shape[0]; i++) {
 		if (i)
 			nd_buf_puts(b, ", ");
-		sub_json(c, base, shape + 1, ndim - 1, item + i * inner, b);
+		nd_nested_list(elsize, shape + 1, ndim - 1, item + i * inner,
+			       leaf, arg, b);
 	}
 	nd_buf_putc(b, ']');
+}
+
+struct json_leaf {
+	struct nd_ctx *c;
+	const struct nd_dtype *d;
+};
+
+static void json_leaf(void *arg, const unsigned char *elem, struct nd_buf *b)
+{
+	struct json_leaf *l = arg;
+
+	nd_item_json(l->c, l->d, elem, b);
 }
 
 void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
@@ -263,7 +286,9 @@ void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
 		return;
 	}
 	if (d->sub_base) {
-		sub_json(c, d->sub_base, d->sub_shape, d->sub_ndim, item, b);
+		struct json_leaf l = {c, d->sub_base};
+		nd_nested_list(d->sub_base->elsize, d->sub_shape, d->sub_ndim,
+			       item, json_leaf, &l, b);
 		return;
 	}
 	switch (d->kind) {
@@ -324,7 +349,8 @@ void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
 		return;
 	case 'O':
 		if (size == 8) {
-			nd_pyobject_json(c, nd_load_u(item, 8, false), b);
+			nd_pyobject_write(c, nd_load_u(item, 8, false),
+					  ND_STYLE_JSON, b);
 			return;
 		}
 		break;

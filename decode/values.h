@@ -47,13 +47,23 @@ uint64_t nd_load_u(const unsigned char *p, int size, bool swap);
 /* kind 'f' items of 2, 4, 8 or 16 bytes. */
 long double nd_load_f(const unsigned char *p, int size, bool swap);
 
+/* A sub-array item as nested lists "[[a, b], [c, d]]" over shape, each
+ * element (elsize bytes apart) written by leaf. */
+typedef void (*nd_leaf_fn)(void *arg, const unsigned char *elem,
+			   struct nd_buf *b);
+void nd_nested_list(int64_t elsize, const int64_t *shape, int ndim,
+		    const unsigned char *item, nd_leaf_fn leaf, void *arg,
+		    struct nd_buf *b);
+
 /* One item as a JSON value (see DESIGN.md: numbers, booleans, [re, im],
  * strings for S/U/datetime, lists for structured items). */
 void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
 		  const unsigned char *item, struct nd_buf *b);
-/* Python object of an object array as JSON: int, float, str, bool, None, or
- * {"address": A, "type": T}. */
-void nd_pyobject_json(struct nd_ctx *c, uint64_t obj, struct nd_buf *b);
+/* An element of an object array: as JSON, its int, float, str, bool, None,
+ * or {"address": A, "type": T}; as Python, what repr() shows (or
+ * "<T object at 0x...>"). */
+void nd_pyobject_write(struct nd_ctx *c, uint64_t obj, enum nd_style style,
+		       struct nd_buf *b);
 /* The first n elements in C order as a JSON list. */
 int nd_values_json(struct nd_ctx *c, const struct nd_array *a, int64_t n,
 		   struct nd_buf *b, struct nd_err *e);
