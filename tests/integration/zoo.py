@@ -12,6 +12,7 @@ import mmap
 import os
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -72,6 +73,10 @@ def build(tmpdir):
     nested["z"] = [7, -8]
     nested["n"]["y"] = np.arange(12, dtype="f4").reshape(2, 2, 3)
     add("struct_nested", nested)
+    # headers np.save writes as version 3.0 (not latin-1) and 2.0 (> 64 KiB)
+    add("struct_unicode_name", np.zeros(2, dtype=[("\u4e2d", "<i4"), ("b", "u1")]))
+    add("struct_many_fields", np.zeros(2, dtype=[("field_%04d" % i, "u1")
+                                                 for i in range(3500)]))
     add("struct_offsets", np.zeros(2, dtype=np.dtype({"names": ["p", "q"], "formats": ["<i4", "<u2"], "offsets": [8, 0], "itemsize": 16})))
     add("big_endian_i4", np.arange(5, dtype=">i4"))
     add("big_endian_f8", np.array([1.5, -2.25, 1e300], dtype=">f8"))
@@ -259,8 +264,10 @@ def main():
         t = out["objects"][name] = truth(a)
         # what np.save makes of it (it refuses some, so must ndspy)
         try:
-            np.save(os.path.join(save_dir, name + ".npy"), a,
-                    allow_pickle=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "format 3.0" notices
+                np.save(os.path.join(save_dir, name + ".npy"), a,
+                        allow_pickle=False)
             t["saved"] = True
         except ValueError:
             t["saved"] = False
