@@ -8,7 +8,7 @@
 #include "../decode/buf.h"
 #include "../decode/format.h"
 #include "../decode/ndarray.h"
-#include "../decode/repr.h"
+#include "../decode/preview.h"
 #include "cli.h"
 #include "freeze.h"
 #include "npy_file.h"
@@ -105,34 +105,54 @@ static int parse(int argc, char **argv, struct show_opts *o, int *first,
 	return 0;
 }
 
-/* One object: decoded, formatted into out, saved if asked. Errors go into
- * out_err (not printed yet: the target may still be paused). */
-static int show_one(struct target *t, uint64_t addr,
-		    const struct show_opts *o, struct npy_file *save,
-		    struct nd_buf *out, struct nd_err *e)
-{
+/* One OBJECT: what is read while the target is paused, kept for printing
+ * after it runs again. */
+struct shown {
 	struct nd_array a;
+	bool decoded;
+	struct nd_preview p;
 	struct nd_region mem;
-	int rc;
+	struct nd_err err;
+};
 
-	if (!maps_find(&t->maps, addr))
-		return nd_fail(e, ND_EREAD,
-			       "0x%" PRIx64 ": address not mapped in process %d",
-			       addr, (int)t->pid);
-	rc = nd_array_decode(&t->ctx, addr, &a, e);
-	if (rc == 0) {
-		target_region(t, a.data, &mem);
-		if (o->json)
-			rc = nd_format_json(&t->ctx, &a, &mem, o->data, out, e);
-		else
-			rc = nd_format_text(&t->ctx, &a, &mem,
-					    o->data < 0 ? ND_REPR_THRESHOLD : o->data,
-					    out, e);
-		if (rc == 0 && save)
-			rc = npy_file_save(save, &t->ctx, t->mem, &a, e);
+static void read_one(struct target *t, uint64_t addr, const struct show_opts *o,
+		     struct npy_file *save, struct shown *x)
+{
+	if (!maps_find(&t->maps, addr)) {
+		nd_fail(&x->err, ND_EREAD,
+			"0x%" PRIx64 ": address not mapped in process %d", addr,
+			(int)t->pid);
+		return;
 	}
-	nd_array_free(&a);
-	return rc;
+	if (nd_array_decode(&t->ctx, addr, &x->a, &x->err))
+		return;
+	x->decoded = true;
+	target_region(t, x->a.data, &x->mem);
+	/* --data 0 shows no values; JSON has them only when asked for */
+	int64_t nvalues = o->json && o->data > 0 ? o->data : -1;
+	int64_t threshold = o->json ? 0 : o->data < 0 ? ND_REPR_THRESHOLD : o->data;
+	nd_preview_capture(&t->ctx, &x->a, nvalues, threshold, &x->p);
+	if (save)
+		npy_file_save(save, &t->ctx, t->mem, &x->a, &x->err);
+}
+
+static void print_one(struct shown *x, const struct show_opts *o,
+		      struct nd_buf *out)
+{
+	if (!x->decoded)
+		return;
+	/* the first error (a failed save, say) stays the one reported */
+	if (o->json)
+		nd_format_json(&x->a, &x->mem, &x->p, out, &x->err);
+	else
+		nd_format_text(&x->a, &x->mem, &x->p, out, &x->err);
+}
+
+static void free_one(struct shown *x)
+{
+	if (x->decoded)
+		nd_preview_free(&x->p);
+	nd_array_free(&x->a);
 }
 
 int cmd_show(int argc, char **argv)
@@ -150,9 +170,8 @@ int cmd_show(int argc, char **argv)
 		return cli_error(&e);
 	int nobj = argc - first - 1;
 	uint64_t *addrs = calloc((size_t)nobj, sizeof(*addrs));
-	struct nd_err *errs = calloc((size_t)nobj, sizeof(*errs));
-	struct nd_buf *outs = calloc((size_t)nobj, sizeof(*outs));
-	if (!addrs || !errs || !outs) {
+	struct shown *objs = calloc((size_t)nobj, sizeof(*objs));
+	if (!addrs || !objs) {
 		nd_fail(&e, ND_ENOMEM, "out of memory");
 		return cli_error(&e);
 	}
@@ -182,33 +201,34 @@ int cmd_show(int argc, char **argv)
 	}
 	int nthreads = fz.n;
 	for (int i = 0; i < nobj; i++)
-		show_one(&t, addrs[i], &o, o.save ? &save : NULL, &outs[i],
-			 &errs[i]);
+		read_one(&t, addrs[i], &o, o.save ? &save : NULL, &objs[i]);
 	if (o.pause) {
 		thaw_all(&fz);
 		cli_verbosef("process %d paused for %.3f ms (%d threads%s)",
 			     (int)pid, (double)fz.pause_ns / 1e6, nthreads,
 			     fz.not_stopped ? ", some did not stop in time" : "");
 	}
-	if (o.save && errs[0].code)
+	if (o.save && objs[0].err.code)
 		npy_file_abort(&save);
-	/* print only now: the target runs again while we write */
+	/* formatting and printing happen while the target runs again */
 	for (int i = 0; i < nobj; i++) {
-		if (outs[i].len) {
+		struct nd_buf out = {0};
+		print_one(&objs[i], &o, &out);
+		if (out.len) {
 			if (i && !o.json)
 				cli_write_stdout("\n", 1);
-			cli_write_stdout(outs[i].p, outs[i].len);
+			cli_write_stdout(out.p, out.len);
 		}
-		if (errs[i].code) {
-			int code = cli_error(&errs[i]);
+		nd_buf_free(&out);
+		if (objs[i].err.code) {
+			int code = cli_error(&objs[i].err);
 			if (code > status)
 				status = code;
 		}
-		nd_buf_free(&outs[i]);
+		free_one(&objs[i]);
 	}
 	target_close(&t);
 	free(addrs);
-	free(errs);
-	free(outs);
+	free(objs);
 	return status;
 }

@@ -167,30 +167,89 @@ void nd_buf_json_str(struct nd_buf *b, const char *str, size_t len)
 	nd_buf_putc(b, '"');
 }
 
-void nd_buf_py_repr(struct nd_buf *b, const char *str)
+/* Code points Python's str.isprintable() rejects, other than controls:
+ * format characters, separators other than the space, private use. */
+static bool unprintable(uint32_t cp)
+{
+	static const uint32_t ranges[][2] = {
+		{0xa0, 0xa0}, {0xad, 0xad}, {0x600, 0x605}, {0x61c, 0x61c},
+		{0x6dd, 0x6dd}, {0x70f, 0x70f}, {0x1680, 0x1680},
+		{0x180e, 0x180e}, {0x2000, 0x200f}, {0x2028, 0x202f},
+		{0x205f, 0x2064}, {0x2066, 0x206f}, {0x3000, 0x3000},
+		{0xd800, 0xf8ff}, {0xfeff, 0xfeff}, {0xfff9, 0xfffb},
+		{0x110bd, 0x110bd}, {0x1d173, 0x1d17a}, {0xe0001, 0xe0001},
+		{0xe0020, 0xe007f}, {0xf0000, 0x10ffff},
+	};
+
+	if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+		return true;
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return true;
+	return false;
+}
+
+static uint32_t utf8_decode(const unsigned char *s, size_t n)
+{
+	static const unsigned char mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	uint32_t cp = s[0] & mask[n];
+
+	for (size_t i = 1; i < n; i++)
+		cp = (cp << 6) | (s[i] & 0x3f);
+	return cp;
+}
+
+void nd_buf_py_repr_n(struct nd_buf *b, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	char q = (strchr(str, '\'') && !strchr(str, '"')) ? '"' : '\'';
+	bool sq = memchr(str, '\'', len) != NULL;
+	bool dq = memchr(str, '"', len) != NULL;
+	char q = sq && !dq ? '"' : '\'';
 
 	nd_buf_putc(b, q);
-	for (; *s; s++) {
-		unsigned char c = *s;
-		if (c == (unsigned char)q || c == '\\') {
-			nd_buf_putc(b, '\\');
-			nd_buf_putc(b, (char)c);
-		} else if (c == '\n') {
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(s + i, len - i);
+		uint32_t cp = n ? utf8_decode(s + i, n) : 0xfffd;
+		if (cp == (uint32_t)q || cp == '\\')
+			nd_buf_printf(b, "\\%c", (char)cp);
+		else if (cp == '\n')
 			nd_buf_puts(b, "\\n");
-		} else if (c == '\r') {
+		else if (cp == '\r')
 			nd_buf_puts(b, "\\r");
-		} else if (c == '\t') {
+		else if (cp == '\t')
 			nd_buf_puts(b, "\\t");
-		} else if (c < 0x20 || c == 0x7f) {
-			nd_buf_printf(b, "\\x%02x", c);
-		} else {
-			nd_buf_putc(b, (char)c);
-		}
+		else if (!unprintable(cp))
+			nd_buf_add(b, s + i, n ? n : 1);
+		else if (cp < 0x100)
+			nd_buf_printf(b, "\\x%02x", cp);
+		else if (cp < 0x10000)
+			nd_buf_printf(b, "\\u%04x", cp);
+		else
+			nd_buf_printf(b, "\\U%08x", cp);
+		i += n ? n : 1;
 	}
 	nd_buf_putc(b, q);
+}
+
+void nd_buf_py_repr(struct nd_buf *b, const char *str)
+{
+	nd_buf_py_repr_n(b, str, strlen(str));
+}
+
+void nd_buf_puts_safe(struct nd_buf *b, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t len = strlen(str);
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(s + i, len - i);
+		uint32_t cp = n ? utf8_decode(s + i, n) : 0xfffd;
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || !n)
+			nd_buf_printf(b, "\\x%02x", n ? cp : s[i]);
+		else
+			nd_buf_add(b, s + i, n);
+		i += n ? n : 1;
+	}
 }
 
 size_t nd_utf8_encode(char *out, uint32_t cp)

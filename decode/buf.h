@@ -29,8 +29,14 @@ void nd_buf_ints(struct nd_buf *b, const int64_t *v, int n,
 		 enum nd_style style);
 /* Appends s as a JSON string literal (quotes included). */
 void nd_buf_json_str(struct nd_buf *b, const char *s, size_t len);
-/* Appends s as Python's repr() of a str would show it. */
+/* Appends s as Python's repr() of a str would show it (quotes chosen as
+ * Python does, unprintable characters escaped). _n takes a length, for
+ * strings with NULs inside. */
 void nd_buf_py_repr(struct nd_buf *b, const char *s);
+void nd_buf_py_repr_n(struct nd_buf *b, const char *s, size_t len);
+/* Text from the target (type names, paths) made safe for a terminal:
+ * control characters become \xNN. */
+void nd_buf_puts_safe(struct nd_buf *b, const char *s);
 /* Encodes a code point as UTF-8 into out (up to 4 bytes); invalid code
  * points (surrogates, > U+10FFFF) become U+FFFD. Returns the length. */
 size_t nd_utf8_encode(char *out, uint32_t cp);

@@ -23,7 +23,7 @@ struct nd_reader {
 
 struct nd_typecache_entry {
 	uint64_t type;
-	char name[96];
+	char name[128];
 };
 
 struct nd_ctx {
@@ -41,7 +41,8 @@ struct nd_ctx {
 #define ND_MAX_NAME 512      /* a type or field name */
 #define ND_MAX_FIELDS 4096   /* fields of one structured dtype */
 #define ND_MAX_DTYPE_DEPTH 32
-#define ND_MAX_DTYPE_NODES 65536
+#define ND_MAX_DTYPE_NODES 65536   /* distinct dtypes in one tree */
+#define ND_MAX_DTYPE_EXPANDED (1 << 20) /* fields printed, sharing expanded */
 #define ND_MAX_BASES 64      /* base chain length */
 #define ND_MAX_DICT 1048576  /* dict entries we are willing to walk */
 

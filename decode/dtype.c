@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "dtype.h"
 
 #include <inttypes.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "pyobj.h"
+#include "values.h"
 
 static const char *const dt_units[] = {
 	"Y", "M", "W", "<invalid>", "D", "h", "m", "s", "ms", "us", "ns",
@@ -19,11 +21,20 @@ const char *nd_dt_unit_name(int unit)
 	return dt_units[unit];
 }
 
+/* Dtypes already decoded, by address: NumPy shares sub-dtypes, and a tree
+ * that repeats one 700-field dtype 100 times is decoded once. */
+struct memo {
+	uint64_t addr;
+	struct nd_dtype *d;
+};
+
 struct dstate {
 	struct nd_ctx *c;
 	struct nd_arena *a;
 	struct nd_err *e;
-	int nodes;
+	int nodes; /* distinct dtypes decoded */
+	struct memo *memo;
+	size_t memo_cap, memo_n;
 };
 
 static int decode(struct dstate *s, uint64_t addr, int depth,
@@ -112,24 +123,63 @@ static int decode_subarray(struct dstate *s, struct nd_dtype *d,
 struct fieldscan {
 	struct dstate *s;
 	struct nd_dtype *d;
+	int *order;      /* field indices sorted by name, for lookup */
 	uint64_t *value; /* per field: the (descr, offset[, title]) tuple */
 	char name[ND_MAX_NAME];
 };
 
+static int by_name(const void *a, const void *b, void *arg)
+{
+	const struct nd_field *f = arg;
+
+	return strcmp(f[*(const int *)a].name, f[*(const int *)b].name);
+}
+
 static int scan_field(void *arg, uint64_t key, uint64_t value)
 {
 	struct fieldscan *f = arg;
-	int rc = nd_py_str(f->s->c, key, f->name, sizeof(f->name), f->s->e);
+	int lo = 0, hi = f->d->nfields;
 
-	if (rc)
-		return rc;
-	for (int i = 0; i < f->d->nfields; i++) {
-		if (strcmp(f->d->fields[i].name, f->name) == 0) {
+	/* titles may be any object, and have entries of their own: only
+	 * str keys can be field names */
+	if (nd_py_str(f->s->c, key, f->name, sizeof(f->name), NULL, NULL))
+		return 0;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		int i = f->order[mid];
+		int cmp = strcmp(f->name, f->d->fields[i].name);
+		if (cmp == 0) {
 			f->value[i] = value;
 			return 0;
 		}
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
 	return 0; /* a title: its entry duplicates the named one */
+}
+
+/* A title as the descr shows it, in both styles: any Python object is
+ * allowed, most are str. */
+static int decode_title(struct dstate *s, struct nd_field *fld, uint64_t obj)
+{
+	struct nd_buf py = {0}, json = {0};
+	struct nd_pyvalue *v = malloc(sizeof(*v));
+
+	if (!v)
+		return nd_fail(s->e, ND_ENOMEM, "out of memory");
+	nd_py_value(s->c, obj, v);
+	nd_pyscalar_write(&v->v, obj, ND_STYLE_PY, &py);
+	nd_pyscalar_write(&v->v, obj, ND_STYLE_JSON, &json);
+	free(v);
+	fld->title_py = nd_arena_strdup(s->a, nd_buf_str(&py));
+	fld->title_json = nd_arena_strdup(s->a, nd_buf_str(&json));
+	nd_buf_free(&py);
+	nd_buf_free(&json);
+	if (!fld->title_py || !fld->title_json)
+		return nd_fail(s->e, ND_ENOMEM, "dtype too large");
+	return 0;
 }
 
 static int decode_field(struct dstate *s, struct nd_dtype *d,
@@ -137,7 +187,6 @@ static int decode_field(struct dstate *s, struct nd_dtype *d,
 {
 	uint64_t items[3];
 	size_t n;
-	char title[ND_MAX_NAME];
 	int rc = nd_py_tuple(s->c, value, items, 3, &n, s->e);
 
 	if (rc)
@@ -155,13 +204,8 @@ static int decode_field(struct dstate *s, struct nd_dtype *d,
 			       "dtype at 0x%" PRIx64
 			       ": field '%s' lies outside the item",
 			       d->addr, fld->name);
-	if (n == 3 && !nd_py_is_none(s->c, items[2])) {
-		rc = nd_py_str(s->c, items[2], title, sizeof(title), s->e);
-		if (rc)
-			return rc;
-		if (!(fld->title = nd_arena_strdup(s->a, title)))
-			return nd_fail(s->e, ND_ENOMEM, "dtype too large");
-	}
+	if (n == 3 && !nd_py_is_none(s->c, items[2]))
+		return decode_title(s, fld, items[2]);
 	return 0;
 }
 
@@ -170,6 +214,7 @@ static int decode_fields(struct dstate *s, struct nd_dtype *d, uint64_t names,
 {
 	uint64_t *items = malloc(ND_MAX_FIELDS * sizeof(uint64_t));
 	size_t n;
+	int64_t entries;
 
 	if (!items)
 		return nd_fail(s->e, ND_ENOMEM, "out of memory");
@@ -181,22 +226,33 @@ static int decode_fields(struct dstate *s, struct nd_dtype *d, uint64_t names,
 	d->nfields = (int)n;
 	d->fields = alloc(s, (n ? n : 1) * sizeof(*d->fields));
 	uint64_t *value = alloc(s, (n ? n : 1) * sizeof(uint64_t));
+	int *order = alloc(s, (n ? n : 1) * sizeof(int));
 	struct fieldscan *scan = alloc(s, sizeof(*scan));
-	for (size_t i = 0; i < n && d->fields && value && scan && !rc; i++) {
+	for (size_t i = 0; i < n && d->fields && value && order && scan && !rc;
+	     i++) {
 		rc = nd_py_str(s->c, items[i], scan->name, sizeof(scan->name),
-			       s->e);
+			       NULL, s->e);
 		if (!rc && !(d->fields[i].name =
 				     nd_arena_strdup(s->a, scan->name)))
 			rc = nd_fail(s->e, ND_ENOMEM, "dtype too large");
+		order[i] = (int)i;
 	}
 	free(items);
 	if (rc)
 		return rc;
-	if (!d->fields || !value || !scan)
+	if (!d->fields || !value || !order || !scan)
 		return -ND_ENOMEM;
-	scan->s = s;
-	scan->d = d;
-	scan->value = value;
+	/* one entry per name and per title: more is not a dtype's dict */
+	if ((rc = nd_py_dict_len(s->c, fields, &entries, s->e)))
+		return rc;
+	if (entries > 2 * (int64_t)n)
+		return nd_fail(s->e, ND_ECORRUPT,
+			       "dtype at 0x%" PRIx64 ": %" PRId64
+			       " fields defined for %zu names",
+			       d->addr, entries, n);
+	qsort_r(order, n, sizeof(int), by_name, d->fields);
+	*scan = (struct fieldscan){.s = s, .d = d, .order = order,
+				   .value = value};
 	rc = nd_py_dict_foreach(s->c, fields, scan_field, scan, s->e);
 	if (rc)
 		return rc;
@@ -218,19 +274,110 @@ static bool valid_alignment(int64_t a)
 	return a >= 1 && a <= 4096 && (a & (a - 1)) == 0;
 }
 
+static struct nd_dtype *memo_get(const struct dstate *s, uint64_t addr)
+{
+	for (size_t i = (addr >> 4) & (s->memo_cap - 1); s->memo_cap;
+	     i = (i + 1) & (s->memo_cap - 1)) {
+		if (s->memo[i].addr == addr)
+			return s->memo[i].d;
+		if (!s->memo[i].addr)
+			return NULL;
+	}
+	return NULL;
+}
+
+static int memo_put(struct dstate *s, uint64_t addr, struct nd_dtype *d)
+{
+	if (2 * (s->memo_n + 1) > s->memo_cap) {
+		size_t cap = s->memo_cap ? 2 * s->memo_cap : 64;
+		struct memo *m = calloc(cap, sizeof(*m));
+		if (!m)
+			return nd_fail(s->e, ND_ENOMEM, "out of memory");
+		struct dstate grown = {.memo = m, .memo_cap = cap};
+		for (size_t i = 0; i < s->memo_cap; i++)
+			if (s->memo[i].addr)
+				memo_put(&grown, s->memo[i].addr, s->memo[i].d);
+		free(s->memo);
+		s->memo = m;
+		s->memo_cap = cap;
+	}
+	size_t i = (addr >> 4) & (s->memo_cap - 1);
+	while (s->memo[i].addr)
+		i = (i + 1) & (s->memo_cap - 1);
+	s->memo[i] = (struct memo){addr, d};
+	s->memo_n++;
+	return 0;
+}
+
+/* Fields as they are printed, shared sub-dtypes counted each time: what
+ * the writers walk. Saturates just past the limit. */
+static int64_t expanded(const struct nd_dtype *d)
+{
+	int64_t w = 1 + (d->sub_base ? d->sub_base->weight : 0);
+
+	for (int i = 0; i < d->nfields && w <= ND_MAX_DTYPE_EXPANDED; i++)
+		w += d->fields[i].dtype->weight;
+	return w > ND_MAX_DTYPE_EXPANDED ? ND_MAX_DTYPE_EXPANDED + 1 : w;
+}
+
+static int decode_node(struct dstate *s, uint64_t addr, int depth,
+		       struct nd_dtype **out);
+
 static int decode(struct dstate *s, uint64_t addr, int depth,
 		  struct nd_dtype **out)
 {
-	const struct nd_nplayout *L = s->c->np;
-	unsigned char raw[128];
-	uint64_t type;
-	bool is_descr;
-
+	if ((*out = memo_get(s, addr)))
+		return 0;
+	/* a cycle is never memoised (its nodes are unfinished): it ends at
+	 * the depth limit, a wide one at the node limit */
 	if (depth > ND_MAX_DTYPE_DEPTH || ++s->nodes > ND_MAX_DTYPE_NODES)
 		return nd_fail(s->e, ND_ELIMIT,
 			       "dtype at 0x%" PRIx64 " is nested too deeply or "
 			       "has too many fields",
 			       addr);
+	int rc = decode_node(s, addr, depth, out);
+	if (rc)
+		return rc;
+	(*out)->weight = expanded(*out);
+	if ((*out)->weight > ND_MAX_DTYPE_EXPANDED)
+		return nd_fail(s->e, ND_ELIMIT,
+			       "dtype at 0x%" PRIx64 " expands to more than %d "
+			       "fields",
+			       addr, ND_MAX_DTYPE_EXPANDED);
+	return memo_put(s, addr, *out);
+}
+
+/* Sizes the kinds allow: formatting reads items by kind, so a hostile
+ * descr must not claim a 3-byte datetime or object pointer. */
+static bool size_fits_kind(char kind, int64_t size)
+{
+	switch (kind) {
+	case 'b':
+		return size == 1;
+	case 'i':
+	case 'u':
+		return size == 1 || size == 2 || size == 4 || size == 8;
+	case 'f':
+		return size == 2 || size == 4 || size == 8 || size == 12 ||
+		       size == 16;
+	case 'c':
+		return size == 8 || size == 16 || size == 24 || size == 32;
+	case 'M':
+	case 'm':
+	case 'O':
+		return size == 8;
+	default:
+		return true;
+	}
+}
+
+static int decode_node(struct dstate *s, uint64_t addr, int depth,
+		       struct nd_dtype **out)
+{
+	const struct nd_nplayout *L = s->c->np;
+	unsigned char raw[128];
+	uint64_t type;
+	bool is_descr;
 	int rc = nd_py_header(s->c, addr, NULL, &type, s->e);
 	if (rc)
 		return rc;
@@ -265,6 +412,7 @@ static int decode(struct dstate *s, uint64_t addr, int depth,
 	if (!strchr("biufcmMOSUVT", d->kind) || d->kind == 0 ||
 	    !strchr("<>=|", d->byteorder) || d->byteorder == 0 ||
 	    d->type_num < 0 || d->elsize < 0 || d->elsize > (1LL << 40) ||
+	    !size_fits_kind(d->kind, d->elsize) ||
 	    !valid_alignment(d->alignment))
 		return nd_fail(s->e, ND_ECORRUPT,
 			       "dtype at 0x%" PRIx64
@@ -327,8 +475,10 @@ int nd_dtype_decode(struct nd_ctx *c, struct nd_arena *a, uint64_t addr,
 		    struct nd_dtype **out, struct nd_err *e)
 {
 	struct dstate s = {.c = c, .a = a, .e = e};
+	int rc = decode(&s, addr, 0, out);
 
-	return decode(&s, addr, 0, out);
+	free(s.memo);
+	return rc;
 }
 
 bool nd_dtype_is_datetime(const struct nd_dtype *d)
@@ -449,9 +599,10 @@ void nd_dtype_descr_list(const struct nd_dtype *d, struct nd_buf *b,
 			nd_buf_puts(b, ", ");
 		first = false;
 		nd_buf_puts(b, open);
-		if (f->title) {
+		if (f->title_py) {
 			nd_buf_puts(b, open);
-			put_str(b, f->title, style);
+			nd_buf_puts(b, style == ND_STYLE_JSON ? f->title_json
+							      : f->title_py);
 			nd_buf_puts(b, ", ");
 			put_str(b, f->name, style);
 			nd_buf_puts(b, close);
@@ -618,9 +769,9 @@ static void struct_list(const struct nd_dtype *d, const struct nd_print_rules *r
 	for (int i = 0; i < d->nfields; i++) {
 		const struct nd_field *f = &d->fields[i];
 		nd_buf_puts(b, i ? ", (" : "(");
-		if (f->title) {
+		if (f->title_py) {
 			nd_buf_putc(b, '(');
-			nd_buf_py_repr(b, f->title);
+			nd_buf_puts(b, f->title_py);
 			nd_buf_puts(b, ", ");
 			nd_buf_py_repr(b, f->name);
 			nd_buf_putc(b, ')');
@@ -647,7 +798,7 @@ static void struct_dict(const struct nd_dtype *d, bool include_align,
 		if (i)
 			nd_buf_puts(b, sep);
 		nd_buf_py_repr(b, d->fields[i].name);
-		titles |= d->fields[i].title != NULL;
+		titles |= d->fields[i].title_py != NULL;
 	}
 	nd_buf_printf(b, "], 'formats'%s[", colon);
 	for (int i = 0; i < d->nfields; i++) {
@@ -664,8 +815,8 @@ static void struct_dict(const struct nd_dtype *d, bool include_align,
 		for (int i = 0; i < d->nfields; i++) {
 			if (i)
 				nd_buf_puts(b, sep);
-			if (d->fields[i].title)
-				nd_buf_py_repr(b, d->fields[i].title);
+			if (d->fields[i].title_py)
+				nd_buf_puts(b, d->fields[i].title_py);
 			else
 				nd_buf_puts(b, "None");
 		}

@@ -25,7 +25,8 @@ struct nd_dtype;
 
 struct nd_field {
 	const char *name;
-	const char *title; /* NULL when the field has none */
+	/* the title as repr() and as JSON show it; NULL when there is none */
+	const char *title_py, *title_json;
 	int64_t offset;
 	struct nd_dtype *dtype;
 };
@@ -44,6 +45,7 @@ struct nd_dtype {
 	struct nd_field *fields;
 	bool has_metadata;    /* a non-empty dtype.metadata dict */
 	const char *scalar_type; /* tp_name of dtype.type, e.g. numpy.record */
+	int64_t weight;       /* nodes when shared sub-dtypes are expanded */
 };
 
 /* How the target's NumPy version prints (repr rules changed over time). */

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "preview.h"
 #include "repr.h"
 #include "values.h"
 
@@ -105,9 +106,9 @@ static void region_json(const struct nd_region *m, struct nd_buf *b)
 	nd_buf_putc(b, '}');
 }
 
-int nd_format_json(struct nd_ctx *c, const struct nd_array *a,
-		   const struct nd_region *mem, int64_t nvalues,
-		   struct nd_buf *b, struct nd_err *e)
+int nd_format_json(const struct nd_array *a, const struct nd_region *mem,
+		   const struct nd_preview *p, struct nd_buf *b,
+		   struct nd_err *e)
 {
 	int rc = 0;
 
@@ -142,17 +143,13 @@ int nd_format_json(struct nd_ctx *c, const struct nd_array *a,
 		nd_buf_puts(b, ", \"memory\": ");
 		region_json(mem, b);
 	}
-	if (nvalues >= 0) {
-		struct nd_buf v = {0};
-		rc = nd_values_json(c, a, nvalues, &v, e);
-		if (rc) {
-			nd_buf_puts(b, ", \"values\": null, \"values_error\": ");
-			jstr(b, e->msg);
-		} else {
-			nd_buf_puts(b, ", \"values\": ");
-			nd_buf_add(b, v.p, v.len);
-		}
-		nd_buf_free(&v);
+	if (p && p->nvalues >= 0 && !p->values_err.code) {
+		nd_buf_puts(b, ", \"values\": ");
+		nd_values_json(p, a, b);
+	} else if (p && p->values_err.code) {
+		nd_buf_puts(b, ", \"values\": null, \"values_error\": ");
+		jstr(b, p->values_err.msg);
+		rc = nd_fail(e, p->values_err.code, "%s", p->values_err.msg);
 	}
 	nd_buf_puts(b, "}\n");
 	return rc;
@@ -177,26 +174,30 @@ static void region_text(const struct nd_array *a, const struct nd_region *m,
 	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
 		if (strcmp(labels[i].kind, m->kind) == 0)
 			label = labels[i].label;
-	nd_buf_printf(b, "%s", label);
-	if (m->path)
-		nd_buf_printf(b, " %s (offset 0x%" PRIx64 ")", m->path,
+	nd_buf_puts(b, label);
+	if (m->path) {
+		nd_buf_putc(b, ' ');
+		nd_buf_puts_safe(b, m->path);
+		nd_buf_printf(b, " (offset 0x%" PRIx64 ")",
 			      m->offset + (a->data - m->start));
+	}
 	nd_buf_printf(b, "  [0x%" PRIx64 "-0x%" PRIx64 " %s]\n", m->start, m->end,
 		      m->perms);
 }
 
 static void base_text(const struct nd_base *x, struct nd_buf *b)
 {
-	nd_buf_printf(b, "0x%" PRIx64 "  %s", x->addr, x->type);
+	nd_buf_printf(b, "0x%" PRIx64 "  ", x->addr);
+	nd_buf_puts_safe(b, x->type);
 	if (x->kind == ND_BASE_ARRAY) {
 		nd_buf_printf(b, "  (data 0x%" PRIx64 ", %s)", x->data,
 			      (x->flags & ND_F_OWNDATA) ? "owns its data"
 							: "does not own its data");
 	} else if (x->kind == ND_BASE_MEMORYVIEW && x->obj) {
-		nd_buf_printf(b, "  of %s 0x%" PRIx64,
-			      x->obj_type && x->obj_type[0] ? x->obj_type
-							    : "object",
-			      x->obj);
+		nd_buf_puts(b, "  of ");
+		nd_buf_puts_safe(b, x->obj_type && x->obj_type[0] ? x->obj_type
+								  : "object");
+		nd_buf_printf(b, " 0x%" PRIx64, x->obj);
 	}
 	if (x->kind != ND_BASE_ARRAY && x->len >= 0)
 		nd_buf_printf(b, "  (%" PRId64 " bytes at 0x%" PRIx64 ")", x->len,
@@ -204,26 +205,32 @@ static void base_text(const struct nd_base *x, struct nd_buf *b)
 	nd_buf_putc(b, '\n');
 }
 
-int nd_format_text(struct nd_ctx *c, const struct nd_array *a,
-		   const struct nd_region *mem, int64_t threshold,
-		   struct nd_buf *b, struct nd_err *e)
+int nd_format_text(const struct nd_array *a, const struct nd_region *mem,
+		   const struct nd_preview *p, struct nd_buf *b,
+		   struct nd_err *e)
 {
 	int rc = 0;
 
-	if (threshold > 0) {
+	if (p && p->threshold > 0) {
 		struct nd_buf r = {0};
-		rc = nd_repr(c, a, threshold, &r, e);
-		if (rc)
-			nd_buf_printf(b, "<values unavailable: %s>\n", e->msg);
-		else
+		struct nd_err why = {0};
+		if (nd_repr(p, a, &r, &why) == 0) {
 			nd_buf_printf(b, "%s\n", nd_buf_str(&r));
+		} else if (why.code == ND_ELIMIT) {
+			/* too big to preview is not an error: the rest stands */
+			nd_buf_printf(b, "<values not shown: %s>\n", why.msg);
+		} else {
+			nd_buf_printf(b, "<values unavailable: %s>\n", why.msg);
+			rc = nd_fail(e, why.code, "%s", why.msg);
+		}
 		nd_buf_free(&r);
 	}
-	nd_buf_printf(b, "  object    0x%" PRIx64 "  %s  refcnt %" PRId64 "\n",
-		      a->addr, a->type_name, a->refcnt);
-	struct nd_print_rules rules = nd_print_rules_for(c);
+	nd_buf_printf(b, "  object    0x%" PRIx64 "  ", a->addr);
+	nd_buf_puts_safe(b, a->type_name);
+	nd_buf_printf(b, "  refcnt %" PRId64 "\n", a->refcnt);
+	const struct nd_print_rules *rules = &p->rules;
 	nd_buf_puts(b, "  dtype     dtype(");
-	nd_dtype_repr(a->dtype, &rules, b);
+	nd_dtype_repr(a->dtype, rules, b);
 	nd_buf_puts(b, ")  str ");
 	struct nd_buf ts = {0};
 	nd_dtype_str(a->dtype, &ts);

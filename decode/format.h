@@ -18,16 +18,22 @@ struct nd_region {
 	char perms[5];
 };
 
-/* nvalues < 0 leaves "values" out. A values read that fails still prints
- * the object (with "values_error") and returns the error. */
-int nd_format_json(struct nd_ctx *c, const struct nd_array *a,
-		   const struct nd_region *mem, int64_t nvalues,
-		   struct nd_buf *b, struct nd_err *e);
+struct nd_preview;
 
-/* threshold: elements past which the repr is summarised; 0 hides values. */
-int nd_format_text(struct nd_ctx *c, const struct nd_array *a,
-		   const struct nd_region *mem, int64_t threshold,
-		   struct nd_buf *b, struct nd_err *e);
+/* Formatting reads no target memory: what it prints beyond the decoded
+ * header comes from the preview captured earlier (values with --json, the
+ * repr in text). */
+
+/* "values" when the preview holds them; a values capture that failed
+ * still prints the object (with "values_error") and returns the error. */
+int nd_format_json(const struct nd_array *a, const struct nd_region *mem,
+		   const struct nd_preview *p, struct nd_buf *b,
+		   struct nd_err *e);
+
+/* A repr too large to preview is noted, not an error; unreadable data is. */
+int nd_format_text(const struct nd_array *a, const struct nd_region *mem,
+		   const struct nd_preview *p, struct nd_buf *b,
+		   struct nd_err *e);
 
 /* __array_interface__ as a Python dict repr or JSON object. */
 void nd_format_iface(const struct nd_array *a, enum nd_style style,

@@ -228,7 +228,7 @@ static int extent(struct nd_array *a, struct nd_err *e)
 	}
 	a->extent_lo = lo;
 	a->extent_hi = hi;
-	if ((lo < 0 && (uint64_t)(-lo) > a->data) ||
+	if ((lo < 0 && (uint64_t)0 - (uint64_t)lo > a->data) ||
 	    (hi > 0 && a->data + (uint64_t)hi < a->data))
 		goto overflow;
 	return 0;

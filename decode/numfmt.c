@@ -147,24 +147,27 @@ void nd_fmt_py_float(double v, char *out, size_t cap)
 	}
 }
 
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
-static void civil(int64_t days, int64_t *y, int *m, int *d)
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian). Wide
+ * arithmetic: any int64 count times any unit multiplier stays defined. */
+typedef __int128 i128;
+
+static i128 floordiv(i128 a, i128 b)
+{
+	i128 q = a / b;
+	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+static void civil(i128 days, i128 *y, int *m, int *d)
 {
 	days += 719468;
-	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-	int64_t doe = days - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
+	i128 era = floordiv(days, 146097);
+	i128 doe = days - era * 146097;
+	i128 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	i128 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	i128 mp = (5 * doy + 2) / 153;
 	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
 	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
 	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static int64_t floordiv(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
 void nd_fmt_datetime(int64_t v, int unit, int num, char *out, size_t cap)
@@ -181,59 +184,43 @@ void nd_fmt_datetime(int64_t v, int unit, int num, char *out, size_t cap)
 		[12] = {15, 1000000000000000LL},
 		[13] = {18, 1000000000000000000LL},
 	};
+	static const int64_t secs_per[] = {[5] = 3600, [6] = 60, [7] = 1};
 
 	if (v == ND_NAT) {
 		snprintf(out, cap, "NaT");
 		return;
 	}
-	__int128 t = (__int128)v * num;
-	if (unit == 0) { /* years since 1970 */
-		snprintf(out, cap, "%04" PRId64, (int64_t)(t + 1970));
-		return;
+	i128 t = (i128)v * num;
+	i128 y = 0, days, secs = 0, frac = 0;
+	int m = 1, d = 1, fdigits = 0;
+	if (unit == 0) {
+		y = 1970 + t;
+	} else if (unit == 1) {
+		y = 1970 + floordiv(t, 12);
+		m = (int)(t - floordiv(t, 12) * 12) + 1;
+	} else if (unit == 2 || unit == 4) {
+		days = t * (unit == 2 ? 7 : 1);
+		civil(days, &y, &m, &d);
+	} else if (unit >= 5 && unit <= 13) {
+		i128 per_sec = unit <= 7 ? 1 : sub[unit].per_sec;
+		i128 sec = unit <= 7 ? t * secs_per[unit] : floordiv(t, per_sec);
+		frac = unit <= 7 ? 0 : t - sec * per_sec;
+		fdigits = unit <= 7 ? 0 : sub[unit].digits;
+		days = floordiv(sec, 86400);
+		secs = sec - days * 86400;
+		civil(days, &y, &m, &d);
 	}
-	if (unit == 1) { /* months since 1970-01 */
-		int64_t mo = (int64_t)t;
-		int64_t y = 1970 + floordiv(mo, 12);
-		snprintf(out, cap, "%04" PRId64 "-%02d", y,
-			 (int)(mo - floordiv(mo, 12) * 12) + 1);
-		return;
-	}
-	if (unit < 2 || unit > 13 || unit == 3) {
+	/* the generic unit, garbage units, and years no calendar reaches */
+	if (unit < 0 || unit > 13 || unit == 3 || y > INT64_MAX / 2 ||
+	    y < INT64_MIN / 2) {
 		snprintf(out, cap, "%" PRId64, v);
 		return;
 	}
-	int64_t days, secs = 0, frac = 0;
-	int fdigits = 0;
-	if (unit == 2 || unit == 4) {
-		days = (int64_t)t * (unit == 2 ? 7 : 1);
-	} else if (unit <= 7) {
-		static const int64_t per_day[] = {[5] = 24, [6] = 1440, [7] = 86400};
-		static const int64_t to_sec[] = {[5] = 3600, [6] = 60, [7] = 1};
-		int64_t u = (int64_t)t;
-		days = floordiv(u, per_day[unit]);
-		secs = (u - days * per_day[unit]) * to_sec[unit];
-	} else {
-		int64_t ps = sub[unit].per_sec;
-		__int128 sec = t / ps;
-		__int128 rem = t % ps;
-		if (rem < 0) {
-			rem += ps;
-			sec -= 1;
-		}
-		frac = (int64_t)rem;
-		fdigits = sub[unit].digits;
-		days = (int64_t)(sec / 86400);
-		int64_t s = (int64_t)(sec % 86400);
-		if (s < 0) {
-			s += 86400;
-			days -= 1;
-		}
-		secs = s;
-	}
-	int64_t y;
-	int m, d;
-	civil(days, &y, &m, &d);
-	int n = snprintf(out, cap, "%04" PRId64 "-%02d-%02d", y, m, d);
+	int n = unit == 0   ? snprintf(out, cap, "%04" PRId64, (int64_t)y)
+		: unit == 1 ? snprintf(out, cap, "%04" PRId64 "-%02d",
+				       (int64_t)y, m)
+			    : snprintf(out, cap, "%04" PRId64 "-%02d-%02d",
+				       (int64_t)y, m, d);
 	if (unit <= 4 || n < 0 || (size_t)n >= cap)
 		return;
 	int hh = (int)(secs / 3600), mm = (int)(secs / 60 % 60),
@@ -246,5 +233,5 @@ void nd_fmt_datetime(int64_t v, int unit, int num, char *out, size_t cap)
 		snprintf(out + n, cap - (size_t)n, "T%02d:%02d:%02d", hh, mm, ss);
 	else
 		snprintf(out + n, cap - (size_t)n, "T%02d:%02d:%02d.%0*" PRId64,
-			 hh, mm, ss, fdigits, frac);
+			 hh, mm, ss, fdigits, (int64_t)frac);
 }

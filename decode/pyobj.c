@@ -111,9 +111,12 @@ static int type_entry(struct nd_ctx *c, uint64_t type,
 	if (rc)
 		return rc;
 	t->type = 0;
-	rc = nd_read_cstr(c, name_ptr, t->name, sizeof(t->name), e, "type name");
-	if (rc)
-		return rc;
+	struct nd_err local = {0};
+	rc = nd_read_cstr(c, name_ptr, t->name, sizeof(t->name), &local,
+			  "type name");
+	/* a long class name is still a name: keep its start */
+	if (rc && rc != -ND_ELIMIT)
+		return nd_fail(e, local.code, "%s", local.msg);
 	t->type = type;
 	*out = t;
 	return 0;
@@ -176,16 +179,20 @@ bool nd_py_is_none(struct nd_ctx *c, uint64_t obj)
 	       strcmp(name, "NoneType") == 0;
 }
 
-void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *v)
+void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *out)
 {
+	struct nd_pyscalar *v = &out->v;
 	uint64_t type;
 	const char *name;
 
+	memset(v, 0, sizeof(*v));
 	v->kind = ND_PY_UNREADABLE;
 	if (!obj || nd_py_header(c, obj, NULL, &type, NULL) ||
 	    nd_py_type_name(c, type, &name, NULL))
 		return;
-	v->type = name;
+	/* a copy: the type cache may reuse its slot */
+	snprintf(out->type, sizeof(out->type), "%s", name);
+	v->type = out->type;
 	v->kind = ND_PY_OTHER;
 	if (strcmp(name, "NoneType") == 0)
 		v->kind = ND_PY_NONE;
@@ -196,8 +203,10 @@ void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *v)
 	else if (strcmp(name, "float") == 0 && !nd_py_float(c, obj, &v->f, NULL))
 		v->kind = ND_PY_FLOAT;
 	else if (strcmp(name, "str") == 0 &&
-		 !nd_py_str(c, obj, v->s, sizeof(v->s), NULL))
+		 !nd_py_str(c, obj, out->s, sizeof(out->s), &v->slen, NULL)) {
 		v->kind = ND_PY_STR;
+		v->s = out->s;
+	}
 }
 
 /* The object's type must carry one of the builtin fast-subclass flags. */
@@ -248,9 +257,8 @@ int nd_py_tuple(struct nd_ctx *c, uint64_t obj, uint64_t *items, size_t max,
 
 int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e)
 {
-	int64_t head;
+	uint64_t head, ndigits;
 	uint32_t digits[3] = {0};
-	int64_t ndigits;
 	bool neg;
 	int rc = check_kind(c, obj, ND_TPFLAGS_LONG, "int", e);
 
@@ -260,15 +268,16 @@ int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e)
 	if (rc)
 		return rc;
 	if (c->py->long_repr == ND_LONG_OB_SIZE) {
-		neg = head < 0;
-		ndigits = neg ? -head : head;
+		/* sign-and-magnitude in ob_size; unsigned so that any value
+		 * from memory, INT64_MIN included, stays defined */
+		neg = (int64_t)head < 0;
+		ndigits = neg ? 0 - head : head;
 	} else {
-		uint64_t tag = (uint64_t)head;
-		if ((tag & 3) == 3)
+		if ((head & 3) == 3)
 			return nd_fail(e, ND_ECORRUPT,
 				       "int at 0x%" PRIx64 ": bad sign", obj);
-		neg = (tag & 3) == 2;
-		ndigits = (int64_t)(tag >> 3);
+		neg = (head & 3) == 2;
+		ndigits = head >> 3;
 	}
 	/* 30-bit digits: three hold 90 bits, enough to detect int64 overflow */
 	if (ndigits > 3)
@@ -279,7 +288,7 @@ int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e)
 	if (rc)
 		return rc;
 	unsigned __int128 mag = 0;
-	for (int64_t i = ndigits - 1; i >= 0; i--)
+	for (uint64_t i = ndigits; i-- > 0;)
 		mag = (mag << 30) | (digits[i] & 0x3fffffffu);
 	if (mag > ((unsigned __int128)INT64_MAX + (neg ? 1 : 0)))
 		return nd_fail(e, ND_ELIMIT,
@@ -295,7 +304,7 @@ int nd_py_float(struct nd_ctx *c, uint64_t obj, double *v, struct nd_err *e)
 }
 
 int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
-	      struct nd_err *e)
+	      size_t *len, struct nd_err *e)
 {
 	struct {
 		int64_t length;
@@ -358,6 +367,8 @@ int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
 		done += (int64_t)n;
 	}
 	out[o] = '\0';
+	if (len)
+		*len = o;
 	return 0;
 }
 
@@ -431,8 +442,13 @@ int nd_py_dict_foreach(struct nd_ctx *c, uint64_t dict, nd_dict_fn fn,
 {
 	struct dict_shape d = {0};
 	uint64_t chunk[64 * 3];
-	int rc = dict_shape(c, dict, &d, e);
+	int64_t used;
+	int rc = nd_py_dict_len(c, dict, &used, e);
 
+	/* empty dicts share a static keys table with a size of its own */
+	if (rc || used == 0)
+		return rc;
+	rc = dict_shape(c, dict, &d, e);
 	if (rc)
 		return rc;
 	const int64_t per = (int64_t)(sizeof(chunk) / (size_t)d.entry_size);

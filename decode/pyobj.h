@@ -53,23 +53,32 @@ int nd_py_tuple(struct nd_ctx *c, uint64_t obj, uint64_t *items, size_t max,
 /* A Python int that fits in int64. */
 int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e);
 int nd_py_float(struct nd_ctx *c, uint64_t obj, double *v, struct nd_err *e);
-/* A str as UTF-8 (at most cap-1 bytes; longer strings fail with ND_ELIMIT). */
+/* A str as UTF-8 (at most cap-1 bytes; longer strings fail with ND_ELIMIT).
+ * out is NUL-terminated; len (if not NULL) counts embedded NULs too. */
 int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
-	      struct nd_err *e);
+	      size_t *len, struct nd_err *e);
 
-/* The value of a simple object (an element of an object array), for
- * printing: None, bool, int (64-bit), float, str (up to 4 KiB), or just its
- * type. */
+/* The value of a simple object (an element of an object array, a field
+ * title), for printing: None, bool, int (64-bit), float, str, or just its
+ * type. Pointers refer to storage the filler owns. */
 enum nd_pykind { ND_PY_UNREADABLE, ND_PY_NONE, ND_PY_BOOL, ND_PY_INT,
 		 ND_PY_FLOAT, ND_PY_STR, ND_PY_OTHER };
-struct nd_pyvalue {
+struct nd_pyscalar {
 	enum nd_pykind kind;
 	const char *type; /* tp_name, for ND_PY_OTHER */
 	int64_t i;
 	double f;
+	const char *s;    /* UTF-8, slen bytes (NULs allowed) */
+	size_t slen;
+};
+/* nd_py_value's result and the storage behind it. */
+struct nd_pyvalue {
+	struct nd_pyscalar v;
+	char type[128];
 	char s[4096];
 };
-void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *v);
+/* Reads obj; strings longer than 4 KiB come back as ND_PY_OTHER. */
+void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *out);
 
 /* Calls fn for each (key, value) of a dict, in insertion order; stops early
  * when fn returns non-zero and returns that value. */

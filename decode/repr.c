@@ -8,13 +8,12 @@
 
 #include "numfmt.h"
 #include "pyobj.h"
+#include "preview.h"
 #include "values.h"
 
 #define LINE_WIDTH 75
 #define EDGE 3
 #define PRECISION 8
-#define MAX_SHOWN (1 << 20)      /* elements a preview will gather */
-#define MAX_ITEM (16 << 20)      /* item size a preview will read */
 
 /* ---- float text in the manner of numpy's dragon4 calls ---- */
 
@@ -122,9 +121,8 @@ struct fmt {
 };
 
 struct rctx {
-	struct nd_ctx *c;
-	struct nd_err *e;
-	int failed;
+	const struct nd_preview *p;
+	int64_t threshold;
 };
 
 static size_t ulen(const char *s)
@@ -315,19 +313,54 @@ static void fmt_free(struct fmt *f)
 static int fmt_build(struct rctx *r, struct fmt *f, const struct nd_dtype *d,
 		     struct column col);
 
-static int sub_column(struct column col, int64_t off, int64_t count,
-		      int64_t step, struct column *out)
-{
-	size_t n = col.n * (size_t)count;
+#define MAX_COLUMN (1 << 22) /* elements a formatter looks at */
 
+/* Byte offsets of the sub-array elements a repr shows, in C order: all of
+ * them, or the edges of each axis when the sub-array is summarised. */
+static size_t sub_offsets(const int64_t *shape, int ndim, int64_t elsize,
+			  int64_t edge, int64_t base, int64_t *out, size_t max)
+{
+	if (ndim == 0) {
+		if (max)
+			out[0] = base;
+		return 1;
+	}
+	int64_t inner = elsize;
+	for (int i = 1; i < ndim; i++)
+		inner *= shape[i];
+	size_t n = 0;
+	for (int64_t i = 0; i < shape[0] && n < max; i++) {
+		if (edge && shape[0] > 2 * edge && i == edge)
+			i = shape[0] - edge;
+		n += sub_offsets(shape + 1, ndim - 1, elsize, edge,
+				 base + i * inner, out + n, max - n);
+	}
+	return n;
+}
+
+static int64_t sub_edge(const struct rctx *r, const struct nd_dtype *d)
+{
+	/* numpy's SubArrayFormat summarises past the threshold too */
+	int64_t count = d->sub_base->elsize ? d->elsize / d->sub_base->elsize
+					    : 0;
+	return count > r->threshold ? ND_REPR_EDGE : 0;
+}
+
+static int sub_column(struct column col, const int64_t *offs, size_t noffs,
+		      struct column *out)
+{
+	size_t n = col.n * noffs;
+
+	if (noffs && n / noffs != col.n)
+		return -1;
+	if (n > MAX_COLUMN)
+		n = MAX_COLUMN - MAX_COLUMN % (noffs ? noffs : 1);
 	out->p = malloc((n ? n : 1) * sizeof(*out->p));
 	if (!out->p)
 		return -1;
 	out->n = n;
-	for (size_t i = 0; i < col.n; i++)
-		for (int64_t j = 0; j < count; j++)
-			out->p[i * (size_t)count + (size_t)j] =
-				col.p[i] + off + j * step;
+	for (size_t i = 0; i < n; i++)
+		out->p[i] = col.p[i / noffs] + offs[i % noffs];
 	return 0;
 }
 
@@ -335,33 +368,35 @@ static int build_children(struct rctx *r, struct fmt *f,
 			  const struct nd_dtype *d, struct column col)
 {
 	int n = d->nfields ? d->nfields : 1;
+	int64_t *offs = NULL;
+	size_t noffs = 1;
 
 	f->fields = calloc((size_t)n, sizeof(*f->fields));
 	if (!f->fields)
 		return -1;
 	f->nfields = n;
-	for (int i = 0; i < n; i++) {
-		struct column sub;
-		const struct nd_dtype *fd;
-		int rc;
-		if (d->nfields) {
-			fd = d->fields[i].dtype;
-			rc = sub_column(col, d->fields[i].offset, 1, 0, &sub);
-		} else {
-			int64_t count = d->sub_base->elsize
-						? d->elsize / d->sub_base->elsize
-						: 0;
-			fd = d->sub_base;
-			rc = sub_column(col, 0, count, fd->elsize, &sub);
-		}
-		if (rc)
+	if (!d->nfields) {
+		offs = malloc(MAX_COLUMN * sizeof(*offs));
+		if (!offs)
 			return -1;
-		rc = fmt_build(r, &f->fields[i], fd, sub);
-		free(sub.p);
-		if (rc)
-			return rc;
+		noffs = sub_offsets(d->sub_shape, d->sub_ndim,
+				    d->sub_base->elsize, sub_edge(r, d), 0, offs,
+				    MAX_COLUMN);
 	}
-	return 0;
+	int rc = 0;
+	for (int i = 0; i < n && !rc; i++) {
+		struct column sub;
+		const struct nd_dtype *fd = d->nfields ? d->fields[i].dtype
+						       : d->sub_base;
+		rc = sub_column(col, d->nfields ? &d->fields[i].offset : offs,
+				d->nfields ? 1 : noffs, &sub);
+		if (!rc) {
+			rc = fmt_build(r, &f->fields[i], fd, sub);
+			free(sub.p);
+		}
+	}
+	free(offs);
+	return rc;
 }
 
 static int fmt_build(struct rctx *r, struct fmt *f, const struct nd_dtype *d,
@@ -519,9 +554,12 @@ static void fmt_item(struct rctx *r, const struct fmt *f,
 	case F_VOID:
 		bytes_repr(p, size, false, b);
 		break;
-	case F_OBJECT:
-		nd_pyobject_write(r->c, nd_load_u(p, 8, false), ND_STYLE_PY, b);
+	case F_OBJECT: {
+		uint64_t obj = nd_load_u(p, 8, false);
+		nd_pyscalar_write(nd_preview_object(r->p, obj), obj,
+				  ND_STYLE_PY, b);
 		break;
+	}
 	case F_STRUCT:
 		nd_buf_putc(b, '(');
 		for (int i = 0; i < f->nfields; i++) {
@@ -537,7 +575,7 @@ static void fmt_item(struct rctx *r, const struct fmt *f,
 		/* numpy's SubArrayFormat: nested over the field's own shape */
 		struct repr_leaf l = {r, &f->fields[0]};
 		nd_nested_list(d->sub_base->elsize, d->sub_shape, d->sub_ndim, p,
-			       repr_leaf, &l, b);
+			       sub_edge(r, d), repr_leaf, &l, b);
 		break;
 	}
 	}
@@ -549,9 +587,9 @@ struct layout {
 	struct rctx *r;
 	const struct nd_array *a;
 	const struct fmt *f;
-	const unsigned char *items; /* gathered, C order over shown indices */
-	int64_t shown[ND_MAXDIMS];  /* shown positions per axis */
-	bool summary[ND_MAXDIMS];
+	const unsigned char *items; /* captured, C order over shown indices */
+	const int64_t *shown;       /* shown positions per axis */
+	const bool *summary;
 	size_t stride[ND_MAXDIMS];  /* flat index step per shown position */
 };
 
@@ -637,55 +675,6 @@ static void recurse(struct layout *L, int axis, size_t flat, size_t hang,
 	nd_buf_free(&word);
 }
 
-/* Shown positions and the item bytes behind them, in C order. */
-static int gather(struct rctx *r, struct layout *L, int64_t threshold,
-		  unsigned char **items)
-{
-	const struct nd_array *a = L->a;
-	bool summarise = a->size > threshold;
-	int64_t count = 1;
-	size_t elsize = (size_t)a->dtype->elsize;
-	int64_t pos[ND_MAXDIMS] = {0};
-
-	for (int k = 0; k < a->ndim; k++) {
-		L->summary[k] = summarise && a->shape[k] > 2 * EDGE;
-		L->shown[k] = L->summary[k] ? 2 * EDGE : a->shape[k];
-		if (__builtin_mul_overflow(count, L->shown[k], &count) ||
-		    count > MAX_SHOWN)
-			return nd_fail(r->e, ND_ELIMIT,
-				       "too many elements to preview");
-	}
-	for (int k = a->ndim - 1; k >= 0; k--)
-		L->stride[k] = k == a->ndim - 1 ? 1
-				: L->stride[k + 1] * (size_t)L->shown[k + 1];
-	if (elsize > MAX_ITEM || (size_t)count * elsize > (256u << 20))
-		return nd_fail(r->e, ND_ELIMIT, "items too large to preview");
-	*items = malloc((size_t)count * elsize + 1);
-	if (!*items)
-		return nd_fail(r->e, ND_ENOMEM, "out of memory");
-	struct nd_items it;
-	nd_items_init(&it, r->c, a);
-	int rc = 0;
-	for (int64_t n = 0; n < count && !rc; n++) {
-		uint64_t addr = a->data;
-		for (int k = 0; k < a->ndim; k++) {
-			int64_t idx = L->summary[k] && pos[k] >= EDGE
-					      ? a->shape[k] - 2 * EDGE + pos[k]
-					      : pos[k];
-			addr += (uint64_t)(idx * a->strides[k]);
-		}
-		rc = nd_items_read(&it, addr, *items + (size_t)n * elsize,
-				   elsize, r->e);
-		for (int k = a->ndim - 1; k >= 0; k--) {
-			if (++pos[k] < L->shown[k])
-				break;
-			pos[k] = 0;
-		}
-	}
-	nd_items_free(&it);
-	return rc;
-}
-
 static bool is_recarray(const struct nd_array *a)
 {
 	const char *dot = strrchr(a->type_name, '.');
@@ -698,82 +687,83 @@ static void class_prefix(const struct nd_array *a, struct nd_buf *b)
 {
 	const char *dot = strrchr(a->type_name, '.');
 
-	if (is_recarray(a))
+	if (is_recarray(a)) {
 		nd_buf_puts(b, "rec.array(");
-	else if (strcmp(a->type_name, "numpy.ndarray") == 0)
+	} else if (strcmp(a->type_name, "numpy.ndarray") == 0) {
 		nd_buf_puts(b, "array(");
-	else
-		nd_buf_printf(b, "%s(", dot ? dot + 1 : a->type_name);
+	} else {
+		nd_buf_puts_safe(b, dot ? dot + 1 : a->type_name);
+		nd_buf_putc(b, '(');
+	}
 }
 
 /* The bracketed values, as array2string gives them. */
-static int body(struct rctx *r, const struct nd_array *a, int64_t threshold,
-		size_t prefix_len, struct nd_buf *out)
+static int body(struct rctx *r, const struct nd_array *a, size_t prefix_len,
+		struct nd_buf *out)
 {
-	struct layout L = {.r = r, .a = a};
-	unsigned char *items = NULL;
+	const struct nd_preview *p = r->p;
+	struct layout L = {.r = r, .a = a, .items = p->items,
+			   .shown = p->shown, .summary = p->summary};
 	struct fmt f;
 
 	if (a->size == 0) {
 		nd_buf_puts(out, "[]");
 		return 0;
 	}
-	int rc = gather(r, &L, threshold, &items);
-	size_t n = 1;
-	for (int k = 0; k < a->ndim && !rc; k++)
-		n *= (size_t)L.shown[k];
-	struct column col = {.n = n, .p = rc ? NULL : malloc(n * sizeof(*col.p))};
-	if (!rc && !col.p)
-		rc = nd_fail(r->e, ND_ENOMEM, "out of memory");
+	for (int k = a->ndim - 1; k >= 0; k--)
+		L.stride[k] = k == a->ndim - 1 ? 1
+				: L.stride[k + 1] * (size_t)p->shown[k + 1];
+	size_t n = p->nshown < MAX_COLUMN ? p->nshown : MAX_COLUMN;
+	struct column col = {.n = n, .p = malloc((n ? n : 1) * sizeof(*col.p))};
+	int rc = col.p ? 0 : -1;
 	for (size_t i = 0; !rc && i < n; i++)
-		col.p[i] = items + i * (size_t)a->dtype->elsize;
-	if (!rc && fmt_build(r, &f, a->dtype, col)) {
-		fmt_free(&f);
-		rc = nd_fail(r->e, ND_ENOMEM, "out of memory");
-	}
+		col.p[i] = p->items + i * (size_t)a->dtype->elsize;
+	if (!rc)
+		rc = fmt_build(r, &f, a->dtype, col);
 	free(col.p);
 	if (!rc) {
 		f.zero_d = a->ndim == 0;
 		L.f = &f;
-		L.items = items;
 		/* continuation lines line up after "array([" */
 		recurse(&L, 0, 0, prefix_len + 1, LINE_WIDTH - 1, out);
-		fmt_free(&f);
 	}
-	free(items);
+	fmt_free(&f);
 	return rc;
 }
 
-int nd_repr(struct nd_ctx *c, const struct nd_array *a, int64_t threshold,
+int nd_repr(const struct nd_preview *p, const struct nd_array *a,
 	    struct nd_buf *out, struct nd_err *e)
 {
-	struct rctx r = {.c = c, .e = e};
-	struct nd_print_rules rules = nd_print_rules_for(c);
+	struct rctx r = {.p = p, .threshold = p->threshold};
+	const struct nd_print_rules *rules = &p->rules;
 	struct nd_buf s = {0}, extras = {0};
 
+	if (p->repr_err.code)
+		return nd_fail(e, p->repr_err.code, "%s", p->repr_err.msg);
+	if (p->nshown == 0 && a->size > 0)
+		return nd_fail(e, ND_EUSAGE, "the repr was not captured");
 	class_prefix(a, &s);
 	size_t prefix_len = s.len;
-	int rc = body(&r, a, threshold, prefix_len, &s);
-	if (rc) {
+	if (body(&r, a, prefix_len, &s)) {
 		nd_buf_free(&s);
-		return rc;
+		return nd_fail(e, ND_ENOMEM, "out of memory");
 	}
 	if (is_recarray(a)) {
 		/* numpy.recarray.__repr__: the dtype always on its own line */
 		nd_buf_puts(&s, ",\n");
 		nd_buf_spaces(&s, prefix_len);
 		nd_buf_puts(&s, "dtype=");
-		nd_dtype_struct_str(a->dtype, true, &rules, &s);
+		nd_dtype_struct_str(a->dtype, true, rules, &s);
 		nd_buf_putc(&s, ')');
 		goto done;
 	}
 	if ((a->size == 0 && !(a->ndim == 1 && a->shape[0] == 0)) ||
-	    (rules.shape_when_summarised && a->size > threshold)) {
+	    (rules->shape_when_summarised && a->size > p->threshold)) {
 		nd_buf_puts(&extras, "shape=");
 		nd_buf_ints(&extras, a->shape, a->ndim, ND_STYLE_PY);
 	}
 	struct nd_buf dt = {0};
-	nd_dtype_array_suffix(a->dtype, a->size > 0, &rules, &dt);
+	nd_dtype_array_suffix(a->dtype, a->size > 0, rules, &dt);
 	if (dt.len) {
 		if (extras.len)
 			nd_buf_puts(&extras, ", ");

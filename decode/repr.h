@@ -10,10 +10,9 @@
 #include "ctx.h"
 #include "ndarray.h"
 
-#define ND_REPR_THRESHOLD 1000 /* np.get_printoptions()['threshold'] */
-
-/* Appends the repr; arrays over `threshold` elements are summarised. */
-int nd_repr(struct nd_ctx *c, const struct nd_array *a, int64_t threshold,
+struct nd_preview;
+/* Appends the repr of what the preview captured (no reads). */
+int nd_repr(const struct nd_preview *p, const struct nd_array *a,
 	    struct nd_buf *out, struct nd_err *e);
 
 #endif

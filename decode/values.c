@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "numfmt.h"
+#include "preview.h"
 #include "pyobj.h"
 
 
@@ -28,7 +29,7 @@ bool nd_cursor_next(struct nd_cursor *cur, uint64_t *addr)
 		cur->addr += (uint64_t)a->strides[k];
 		if (++cur->idx[k] < a->shape[k])
 			break;
-		cur->addr -= (uint64_t)(a->strides[k] * a->shape[k]);
+		cur->addr -= (uint64_t)a->strides[k] * (uint64_t)a->shape[k];
 		cur->idx[k] = 0;
 	}
 	return true;
@@ -182,62 +183,61 @@ static void json_chars(const unsigned char *p, int64_t n, bool ucs4,
 	nd_buf_free(&t);
 }
 
-void nd_pyobject_write(struct nd_ctx *c, uint64_t obj, enum nd_style style,
-		       struct nd_buf *b)
+void nd_pyscalar_write(const struct nd_pyscalar *v, uint64_t obj,
+		       enum nd_style style, struct nd_buf *b)
 {
 	bool json = style == ND_STYLE_JSON;
-	struct nd_pyvalue v;
 	char f[64];
 
-	nd_py_value(c, obj, &v);
-	switch (v.kind) {
+	switch (v->kind) {
 	case ND_PY_NONE:
 		nd_buf_puts(b, json ? "null" : "None");
 		return;
 	case ND_PY_BOOL:
-		nd_buf_puts(b, v.i ? (json ? "true" : "True")
-				   : (json ? "false" : "False"));
+		nd_buf_puts(b, v->i ? (json ? "true" : "True")
+				    : (json ? "false" : "False"));
 		return;
 	case ND_PY_INT:
-		nd_buf_printf(b, "%" PRId64, v.i);
+		nd_buf_printf(b, "%" PRId64, v->i);
 		return;
 	case ND_PY_FLOAT:
 		if (json) {
-			json_float(v.f, 8, b);
+			json_float(v->f, 8, b);
 		} else {
-			nd_fmt_py_float(v.f, f, sizeof(f));
+			nd_fmt_py_float(v->f, f, sizeof(f));
 			nd_buf_puts(b, f);
 		}
 		return;
 	case ND_PY_STR:
 		if (json)
-			nd_buf_json_str(b, v.s, strlen(v.s));
+			nd_buf_json_str(b, v->s, v->slen);
 		else
-			nd_buf_py_repr(b, v.s);
+			nd_buf_py_repr_n(b, v->s, v->slen);
 		return;
 	case ND_PY_UNREADABLE:
 	case ND_PY_OTHER:
 		break;
 	}
-	if (!obj)
+	if (!obj) {
 		nd_buf_puts(b, json ? "null" : "NULL");
-	else if (json)
+	} else if (json) {
 		nd_buf_printf(b, "{\"address\": %" PRIu64 ", \"type\": ", obj);
-	else
-		nd_buf_printf(b, "<%s object at 0x%" PRIx64 ">",
-			      v.kind == ND_PY_OTHER ? v.type : "unreadable", obj);
-	if (obj && json) {
-		if (v.kind == ND_PY_OTHER)
-			nd_buf_json_str(b, v.type, strlen(v.type));
+		if (v->kind == ND_PY_OTHER)
+			nd_buf_json_str(b, v->type, strlen(v->type));
 		else
 			nd_buf_puts(b, "null");
 		nd_buf_putc(b, '}');
+	} else {
+		nd_buf_putc(b, '<');
+		nd_buf_puts_safe(b, v->kind == ND_PY_OTHER ? v->type
+							   : "unreadable");
+		nd_buf_printf(b, " object at 0x%" PRIx64 ">", obj);
 	}
 }
 
 void nd_nested_list(int64_t elsize, const int64_t *shape, int ndim,
-		    const unsigned char *item, nd_leaf_fn leaf, void *arg,
-		    struct nd_buf *b)
+		    const unsigned char *item, int64_t edge, nd_leaf_fn leaf,
+		    void *arg, struct nd_buf *b)
 {
 	if (ndim == 0) {
 		leaf(arg, item, b);
@@ -250,14 +250,18 @@ void nd_nested_list(int64_t elsize, const int64_t *shape, int ndim,
 	for (int64_t i = 0; i < shape[0]; i++) {
 		if (i)
 			nd_buf_puts(b, ", ");
+		if (edge && shape[0] > 2 * edge && i == edge) {
+			nd_buf_puts(b, "..., ");
+			i = shape[0] - edge;
+		}
 		nd_nested_list(elsize, shape + 1, ndim - 1, item + i * inner,
-			       leaf, arg, b);
+			       edge, leaf, arg, b);
 	}
 	nd_buf_putc(b, ']');
 }
 
 struct json_leaf {
-	struct nd_ctx *c;
+	const struct nd_preview *p;
 	const struct nd_dtype *d;
 };
 
@@ -265,10 +269,10 @@ static void json_leaf(void *arg, const unsigned char *elem, struct nd_buf *b)
 {
 	struct json_leaf *l = arg;
 
-	nd_item_json(l->c, l->d, elem, b);
+	nd_item_json(l->p, l->d, elem, b);
 }
 
-void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
+void nd_item_json(const struct nd_preview *p, const struct nd_dtype *d,
 		  const unsigned char *item, struct nd_buf *b)
 {
 	bool swap = nd_item_swapped(d);
@@ -279,16 +283,16 @@ void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
 		for (int i = 0; i < d->nfields; i++) {
 			if (i)
 				nd_buf_puts(b, ", ");
-			nd_item_json(c, d->fields[i].dtype,
+			nd_item_json(p, d->fields[i].dtype,
 				     item + d->fields[i].offset, b);
 		}
 		nd_buf_putc(b, ']');
 		return;
 	}
 	if (d->sub_base) {
-		struct json_leaf l = {c, d->sub_base};
+		struct json_leaf l = {p, d->sub_base};
 		nd_nested_list(d->sub_base->elsize, d->sub_shape, d->sub_ndim,
-			       item, json_leaf, &l, b);
+			       item, 0, json_leaf, &l, b);
 		return;
 	}
 	switch (d->kind) {
@@ -349,7 +353,8 @@ void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
 		return;
 	case 'O':
 		if (size == 8) {
-			nd_pyobject_write(c, nd_load_u(item, 8, false),
+			uint64_t obj = nd_load_u(item, 8, false);
+			nd_pyscalar_write(nd_preview_object(p, obj), obj,
 					  ND_STYLE_JSON, b);
 			return;
 		}
@@ -364,31 +369,16 @@ void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
 	nd_buf_putc(b, '"');
 }
 
-int nd_values_json(struct nd_ctx *c, const struct nd_array *a, int64_t n,
-		   struct nd_buf *b, struct nd_err *e)
+void nd_values_json(const struct nd_preview *p, const struct nd_array *a,
+		    struct nd_buf *b)
 {
-	struct nd_cursor cur;
-	struct nd_items it;
-	uint64_t addr;
-	int rc = 0;
 	size_t size = (size_t)a->dtype->elsize;
-	unsigned char *item = malloc(size ? size : 1);
 
-	if (!item)
-		return nd_fail(e, ND_ENOMEM, "out of memory");
-	nd_cursor_init(&cur, a);
-	nd_items_init(&it, c, a);
 	nd_buf_putc(b, '[');
-	for (int64_t i = 0; i < n && nd_cursor_next(&cur, &addr); i++) {
-		rc = nd_items_read(&it, addr, item, size, e);
-		if (rc)
-			break;
+	for (int64_t i = 0; i < p->nvalues; i++) {
 		if (i)
 			nd_buf_puts(b, ", ");
-		nd_item_json(c, a->dtype, item, b);
+		nd_item_json(p, a->dtype, p->values + (size_t)i * size, b);
 	}
 	nd_buf_putc(b, ']');
-	nd_items_free(&it);
-	free(item);
-	return rc;
 }

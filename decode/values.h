@@ -1,5 +1,5 @@
 /* Element access: walking an array in C order through its strides, reading
- * items through a window cache, and turning items into values (JSON). */
+ * items through a window cache; and turning captured items into JSON. */
 #ifndef ND_VALUES_H
 #define ND_VALUES_H
 
@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "ctx.h"
 #include "ndarray.h"
+#include "pyobj.h"
 
 /* Addresses of elements in C order. */
 struct nd_cursor {
@@ -48,24 +49,28 @@ uint64_t nd_load_u(const unsigned char *p, int size, bool swap);
 long double nd_load_f(const unsigned char *p, int size, bool swap);
 
 /* A sub-array item as nested lists "[[a, b], [c, d]]" over shape, each
- * element (elsize bytes apart) written by leaf. */
+ * element (elsize bytes apart) written by leaf; with edge > 0, axes longer
+ * than 2 * edge show their edges around "...". */
 typedef void (*nd_leaf_fn)(void *arg, const unsigned char *elem,
 			   struct nd_buf *b);
 void nd_nested_list(int64_t elsize, const int64_t *shape, int ndim,
-		    const unsigned char *item, nd_leaf_fn leaf, void *arg,
-		    struct nd_buf *b);
+		    const unsigned char *item, int64_t edge, nd_leaf_fn leaf,
+		    void *arg, struct nd_buf *b);
 
-/* One item as a JSON value (see DESIGN.md: numbers, booleans, [re, im],
- * strings for S/U/datetime, lists for structured items). */
-void nd_item_json(struct nd_ctx *c, const struct nd_dtype *d,
-		  const unsigned char *item, struct nd_buf *b);
-/* An element of an object array: as JSON, its int, float, str, bool, None,
- * or {"address": A, "type": T}; as Python, what repr() shows (or
+/* A Python object's value: as JSON its int, float, str, bool, None, or
+ * {"address": A, "type": T}; as Python what repr() shows (or
  * "<T object at 0x...>"). */
-void nd_pyobject_write(struct nd_ctx *c, uint64_t obj, enum nd_style style,
-		       struct nd_buf *b);
-/* The first n elements in C order as a JSON list. */
-int nd_values_json(struct nd_ctx *c, const struct nd_array *a, int64_t n,
-		   struct nd_buf *b, struct nd_err *e);
+void nd_pyscalar_write(const struct nd_pyscalar *v, uint64_t obj,
+		       enum nd_style style, struct nd_buf *b);
+
+struct nd_preview;
+/* One item as a JSON value (see DESIGN.md: numbers, booleans, [re, im],
+ * strings for S/U/datetime, lists for structured items); objects come
+ * from the preview. */
+void nd_item_json(const struct nd_preview *p, const struct nd_dtype *d,
+		  const unsigned char *item, struct nd_buf *b);
+/* The captured values as a JSON list. */
+void nd_values_json(const struct nd_preview *p, const struct nd_array *a,
+		    struct nd_buf *b);
 
 #endif

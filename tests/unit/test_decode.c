@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "../../decode/format.h"
+#include "../../decode/preview.h"
 #include "../../decode/ndarray.h"
 #include "../../decode/values.h"
 #include "image.h"
@@ -56,7 +57,24 @@ static void json_of(struct image *im, struct nd_array *a, int64_t nvalues,
 		    struct nd_buf *b)
 {
 	struct nd_err e = {0};
-	assert_int_equal(nd_format_json(&im->ctx, a, NULL, nvalues, b, &e), 0);
+	struct nd_preview p;
+
+	nd_preview_capture(&im->ctx, a, nvalues, 0, &p);
+	assert_int_equal(nd_format_json(a, NULL, &p, b, &e), 0);
+	nd_preview_free(&p);
+}
+
+/* The first n values as --json prints them. */
+static void values_of(struct image *im, struct nd_array *a, int64_t n,
+		      struct nd_buf *b)
+{
+	struct nd_preview p;
+
+	nd_preview_capture(&im->ctx, a, n, 0, &p);
+	if (p.values_err.code)
+		fail_msg("values: %s", p.values_err.msg);
+	nd_values_json(&p, a, b);
+	nd_preview_free(&p);
 }
 
 static void test_int32_every_layout(void **state)
@@ -132,7 +150,7 @@ static void test_structured_descr(void **state)
 		image_init(&im, pairs[i][0], pairs[i][1]);
 		decode_ok(&im, structured(&im), &a);
 		assert_int_equal(a.dtype->nfields, 3);
-		assert_string_equal(a.dtype->fields[0].title, "T");
+		assert_string_equal(a.dtype->fields[0].title_py, "'T'");
 		nd_dtype_iface_descr(a.dtype, &b, ND_STYLE_PY);
 		assert_string_equal(b.p,
 			"[(('T', 'a'), '|u1'), ('', '|V3'), ('n', [('x', '<f4', (2,))]), "
@@ -143,7 +161,7 @@ static void test_structured_descr(void **state)
 			"[[[\"T\", \"a\"], \"|u1\"], [\"\", \"|V3\"], [\"n\", [[\"x\", \"<f4\", [2]]]], "
 			"[\"\", \"|V4\"], [\"z\", \">i8\"], [\"\", \"|V8\"]]");
 		nd_buf_reset(&b);
-		assert_int_equal(nd_values_json(&im.ctx, &a, 2, &b, NULL), 0);
+		values_of(&im, &a, 2, &b);
 		assert_string_equal(b.p, "[[7, [[1.5, -2.0]], 5], [8, [[0.0, 0.0]], 0]]");
 		nd_buf_reset(&b);
 		nd_dtype_str(a.dtype, &b);
@@ -196,7 +214,7 @@ static void test_datetime_and_byteorder(void **state)
 		nd_dtype_str(a.dtype, &b);
 		assert_string_equal(b.p, "<M8[D]");
 		nd_buf_reset(&b);
-		assert_int_equal(nd_values_json(&im.ctx, &a, 5, &b, NULL), 0);
+		values_of(&im, &a, 5, &b);
 		assert_string_equal(b.p, "[\"2020-01-01\", \"NaT\"]");
 		nd_array_free(&a);
 
@@ -207,7 +225,7 @@ static void test_datetime_and_byteorder(void **state)
 		decode_ok(&im, img_array(&im, img_data(&im, be, 8), 1, dims,
 					 strides4, bd, F_CARRAY, 0), &a);
 		nd_buf_reset(&b);
-		assert_int_equal(nd_values_json(&im.ctx, &a, 5, &b, NULL), 0);
+		values_of(&im, &a, 5, &b);
 		assert_string_equal(b.p, "[258, -2]");
 		nd_buf_free(&b);
 		nd_array_free(&a);
@@ -232,7 +250,7 @@ static void test_negative_strides_c_order(void **state)
 	int64_t dims[] = {3, 2}, strides[] = {-32, -16};
 	decode_ok(&im, img_array(&im, data + 88, 2, dims, strides, d,
 				 ND_F_ALIGNED | ND_F_WRITEABLE, 0), &a);
-	assert_int_equal(nd_values_json(&im.ctx, &a, 6, &b, NULL), 0);
+	values_of(&im, &a, 6, &b);
 	assert_string_equal(b.p, "[11, 9, 7, 5, 3, 1]");
 	nd_buf_free(&b);
 	nd_array_free(&a);
@@ -406,8 +424,11 @@ static void test_values_unreadable_data(void **state)
 	uint64_t addr = int32_array(&im, &descr);
 	img_w64(&im, addr + (uint64_t)im.ctx.np->arr_data, 0xdead0000);
 	decode_ok(&im, addr, &a);
-	assert_int_equal(nd_format_json(&im.ctx, &a, NULL, 3, &b, &e), -ND_EREAD);
+	struct nd_preview p;
+	nd_preview_capture(&im.ctx, &a, 3, 0, &p);
+	assert_int_equal(nd_format_json(&a, NULL, &p, &b, &e), -ND_EREAD);
 	assert_non_null(strstr(b.p, "\"values\": null, \"values_error\": "));
+	nd_preview_free(&p);
 	nd_buf_free(&b);
 	nd_array_free(&a);
 	image_free(&im);

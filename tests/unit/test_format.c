@@ -12,6 +12,7 @@
 
 #include "../../decode/npy.h"
 #include "../../decode/numfmt.h"
+#include "../../decode/preview.h"
 #include "../../decode/repr.h"
 #include "image.h"
 
@@ -38,7 +39,7 @@ static void make(struct fixture *f, char kind, char type, int type_num,
 	image_init(&f->im, 11, 1);
 	uint64_t d = img_descr(&f->im, kind, type, kind == 'b' || elsize == 1 ? '|' : '=',
 			       type_num, elsize, elsize > 8 ? 8 : elsize);
-	uint64_t buf = img_data(&f->im, data, (size_t)(count * elsize) + 1);
+	uint64_t buf = img_data(&f->im, data, (size_t)(count * elsize));
 	uint64_t addr = img_array(&f->im, buf, nd, dims, strides, d, F_CARRAY, 0);
 	if (nd_array_decode(&f->im.ctx, addr, &f->a, &e))
 		fail_msg("decode: %s", e.msg);
@@ -55,7 +56,10 @@ static void expect_repr(struct fixture *f, const char *want)
 	struct nd_buf b = {0};
 	struct nd_err e = {0};
 
-	assert_int_equal(nd_repr(&f->im.ctx, &f->a, ND_REPR_THRESHOLD, &b, &e), 0);
+	struct nd_preview p;
+	nd_preview_capture(&f->im.ctx, &f->a, -1, ND_REPR_THRESHOLD, &p);
+	assert_int_equal(nd_repr(&p, &f->a, &b, &e), 0);
+	nd_preview_free(&p);
 	assert_string_equal(b.p, want);
 	nd_buf_free(&b);
 	done(f);
