@@ -5,14 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
-static int try_open(const char *path, const struct region *r, int *fd,
-		    int *inode_match)
+int open_regular(const char *path)
 {
 	struct stat st;
-	int f = open(path, O_RDONLY | O_CLOEXEC);
+	int f = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (f < 0)
 		return -errno;
@@ -20,7 +18,19 @@ static int try_open(const char *path, const struct region *r, int *fd,
 		close(f);
 		return -EINVAL;
 	}
-	*inode_match = st.st_ino == r->inode;
+	fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
+	return f;
+}
+
+static int try_open(const char *path, const struct region *r, int *fd,
+		    int *inode_match)
+{
+	struct stat st;
+	int f = open_regular(path);
+
+	if (f < 0)
+		return f;
+	*inode_match = fstat(f, &st) == 0 && st.st_ino == r->inode;
 	*fd = f;
 	return 0;
 }

@@ -15,6 +15,10 @@
 int target_file_open(pid_t pid, const struct region *r, char *resolved,
 		     size_t cap, int *fd, struct nd_err *e);
 
+/* Opens path read-only only if it is a regular file, never blocking on a
+ * FIFO or touching a device the target planted there. -errno on failure. */
+int open_regular(const char *path);
+
 /* A path in the target's view (e.g. a sibling of a mapped file) to one we
  * can open: prefix is whatever made the mapped file reachable. */
 void target_path(const char *resolved_mapped, const char *mapped_path,

@@ -1,10 +1,9 @@
 #define _GNU_SOURCE
 #include "freeze.h"
 
-#include "cleanup.h"
-
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STOP_TIMEOUT_NS (500 * 1000000ULL)
+#include "cleanup.h"
+
+#define STOP_TIMEOUT_NS (100 * 1000000ULL)
 
 uint64_t now_ns(void)
 {
@@ -23,34 +24,6 @@ uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* Async-signal-safe: only syscalls. A thread that has not reached its stop
- * yet cannot be detached; give it a moment, then let the kernel's detach at
- * our exit release it. */
-static void release(struct freeze *f)
-{
-	for (int i = 0; i < f->n; i++) {
-		pid_t tid = f->t[i].tid;
-		void *sig = (void *)(uintptr_t)f->t[i].sig;
-		for (int tries = 0; tries < 200; tries++) {
-			if (ptrace(PTRACE_DETACH, tid, NULL, sig) == 0 ||
-			    errno != ESRCH)
-				break;
-			int status;
-			if (waitpid(tid, &status, __WALL | WNOHANG) < 0 &&
-			    errno == ECHILD)
-				break; /* gone */
-			struct timespec ts = {0, 1000000};
-			nanosleep(&ts, NULL);
-		}
-	}
-	f->n = 0;
-}
-
-static void release_cb(void *arg)
-{
-	release(arg);
 }
 
 static bool known(const struct freeze *f, pid_t tid)
@@ -61,8 +34,56 @@ static bool known(const struct freeze *f, pid_t tid)
 	return false;
 }
 
-/* Seizes threads not yet held; returns how many were new. */
-static int seize_new(struct freeze *f, int *err)
+/* A thread's "State:" letter and TracerPid, from /proc; 'X' if gone. */
+static char thread_state(pid_t pid, pid_t tid, int *tracer)
+{
+	char path[96], line[128];
+	char state = 'X';
+
+	*tracer = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid,
+		 (int)tid);
+	FILE *fp = fopen(path, "re");
+	if (!fp)
+		return 'X';
+	while (fgets(line, sizeof(line), fp)) {
+		if (strncmp(line, "State:", 6) == 0)
+			sscanf(line + 6, " %c", &state);
+		else if (strncmp(line, "TracerPid:", 10) == 0)
+			*tracer = atoi(line + 10);
+	}
+	fclose(fp);
+	return state;
+}
+
+/* PTRACE_SEIZE refuses threads that are exiting as if it lacked the
+ * right, and threads we hold already (born while we seized, attached by
+ * PTRACE_O_TRACECLONE): 1 for ours, 0 to skip, <0 for a real refusal. */
+static int seize_refused(struct freeze *f, pid_t tid, int err)
+{
+	int tracer;
+	char state = thread_state(f->pid, tid, &tracer);
+
+	if (state == 'X' || state == 'Z')
+		return 0;
+	if (tracer == f->tracer_tid)
+		return 1;
+	if (tracer)
+		return nd_fail(&f->err, ND_ETARGET,
+			       "process %d: thread %d is already traced by "
+			       "process %d (a debugger?); try --no-pause",
+			       (int)f->pid, (int)tid, tracer);
+	if (err == EPERM || err == EACCES)
+		return nd_fail(&f->err, ND_ETARGET,
+			       "process %d: permission denied to pause it "
+			       "(needs CAP_SYS_PTRACE); try --no-pause",
+			       (int)f->pid);
+	return nd_fail(&f->err, ND_ETARGET, "process %d: cannot pause it: %s",
+		       (int)f->pid, strerror(err));
+}
+
+/* Seizes threads not yet held; returns how many were new, or -1. */
+static int seize_new(struct freeze *f)
 {
 	char path[64];
 	struct dirent *de;
@@ -71,7 +92,8 @@ static int seize_new(struct freeze *f, int *err)
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)f->pid);
 	DIR *d = opendir(path);
 	if (!d) {
-		*err = errno;
+		nd_fail(&f->err, ND_ETARGET, "process %d: %s", (int)f->pid,
+			errno == ENOENT ? "no such process" : strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d))) {
@@ -82,19 +104,23 @@ static int seize_new(struct freeze *f, int *err)
 			int cap = f->cap ? f->cap * 2 : 16;
 			struct frozen_thread *t = realloc(f->t, (size_t)cap * sizeof(*t));
 			if (!t) {
-				*err = ENOMEM;
+				nd_fail(&f->err, ND_ENOMEM, "out of memory");
 				closedir(d);
 				return -1;
 			}
 			f->t = t;
 			f->cap = cap;
 		}
-		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0) {
-			if (errno == ESRCH)
-				continue; /* exited meanwhile */
-			*err = errno;
-			closedir(d);
-			return -1;
+		/* threads it starts while paused are seized by the kernel */
+		if (ptrace(PTRACE_SEIZE, tid, NULL,
+			   (void *)(uintptr_t)PTRACE_O_TRACECLONE) != 0) {
+			int why = errno == ESRCH ? 0 : seize_refused(f, tid, errno);
+			if (why < 0) {
+				closedir(d);
+				return -1;
+			}
+			if (why == 0)
+				continue;
 		}
 		f->t[f->n++] = (struct frozen_thread){.tid = tid};
 		ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
@@ -104,7 +130,7 @@ static int seize_new(struct freeze *f, int *err)
 	return added;
 }
 
-/* Collects the stop of thread i; false if it has not stopped yet. */
+/* Collects the stop of thread i if it has one; false if still running. */
 static bool collect(struct freeze *f, int i)
 {
 	int status;
@@ -113,84 +139,144 @@ static bool collect(struct freeze *f, int i)
 	if (r == 0)
 		return false;
 	if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
-		/* gone: forget it */
-		f->t[i] = f->t[--f->n];
+		f->t[i].tid = 0; /* gone */
 		return true;
 	}
-	if (WIFSTOPPED(status) && (status >> 16) == 0 &&
-	    WSTOPSIG(status) != SIGTRAP) {
-		/* a signal arrived before our interrupt: hold it, give it
-		 * back on detach */
+	/* a signal-delivery-stop: a signal arrived before our interrupt;
+	 * hold it and give it back on detach */
+	if (WIFSTOPPED(status) && (status >> 16) == 0)
 		f->t[i].sig = WSTOPSIG(status);
-	}
+	f->t[i].stopped = 1;
 	return true;
 }
 
-int freeze_all(struct freeze *f, pid_t pid, struct nd_err *e)
+static void wait_stops(struct freeze *f)
 {
-	int err = 0;
-	bool *stopped = NULL;
-
-	memset(f, 0, sizeof(*f));
-	f->pid = pid;
-	f->cleanup = cleanup_push(release_cb, f);
-	f->t0_ns = now_ns();
-	/* threads started while we seize are not traced: list until stable */
-	for (int round = 0; round < 100; round++) {
-		int added = seize_new(f, &err);
-		if (added < 0) {
-			thaw_all(f);
-			if (err == EPERM || err == EACCES)
-				return nd_fail(e, ND_ETARGET,
-					       "process %d: permission denied to "
-					       "pause it (needs CAP_SYS_PTRACE; "
-					       "is a debugger attached? try "
-					       "--no-pause)",
-					       (int)pid);
-			return nd_fail(e, ND_ETARGET, "process %d: cannot pause it: %s",
-				       (int)pid, strerror(err));
-		}
-		if (added == 0)
-			break;
-	}
-	stopped = calloc((size_t)(f->n ? f->n : 1), sizeof(*stopped));
 	int pending = f->n;
-	while (pending > 0 && stopped && now_ns() - f->t0_ns < STOP_TIMEOUT_NS) {
+
+	while (pending && now_ns() - f->t0_ns < STOP_TIMEOUT_NS) {
 		pending = 0;
-		for (int i = 0; i < f->n; i++) {
-			if (stopped[i])
-				continue;
-			int before = f->n;
-			if (collect(f, i)) {
-				if (f->n < before) {
-					/* slot i now holds the last thread */
-					stopped[i] = stopped[f->n];
-					i--;
-					continue;
-				}
-				stopped[i] = true;
-			} else {
+		for (int i = 0; i < f->n; i++)
+			if (f->t[i].tid && !f->t[i].stopped && !collect(f, i))
 				pending++;
-			}
-		}
 		if (pending)
 			usleep(50);
 	}
 	/* A thread stuck in the kernel stops when it returns; reading memory
 	 * does not need it stopped, only consistency does. */
 	f->not_stopped = pending;
-	free(stopped);
+}
+
+/* Detaches the stopped threads with their held signals. The others (not
+ * stopped yet, or born meanwhile) are detached by the kernel when this
+ * thread exits. */
+static void release(struct freeze *f)
+{
+	for (int i = 0; i < f->n; i++)
+		if (f->t[i].tid && f->t[i].stopped)
+			ptrace(PTRACE_DETACH, f->t[i].tid, NULL,
+			       (void *)(uintptr_t)f->t[i].sig);
+}
+
+static void *tracer_main(void *arg)
+{
+	struct freeze *f = arg;
+	char c = 0;
+
+	f->tracer_tid = gettid();
+	/* threads started while we seize are seized too: list until stable */
+	for (int round = 0; round < 100; round++) {
+		int added = seize_new(f);
+		if (added <= 0)
+			break;
+	}
+	if (!f->err.code)
+		wait_stops(f);
+	if (write(f->ready[1], &c, 1) < 0) {
+		/* main thread gone: release at once */
+	} else if (!f->err.code) {
+		while (read(f->wake[0], &c, 1) < 0 && errno == EINTR)
+			;
+	}
+	release(f);
+	__atomic_store_n(&f->released, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* From a signal handler: ask the tracer to release, wait for it a little
+ * (its exit, or ours, detaches whatever remains). */
+static void release_from_signal(void *arg)
+{
+	struct freeze *f = arg;
+	char c = 0;
+
+	if (write(f->wake[1], &c, 1) < 0)
+		return;
+	for (int i = 0; i < 1000 && !__atomic_load_n(&f->released,
+						     __ATOMIC_ACQUIRE); i++) {
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+int freeze_all(struct freeze *f, pid_t pid, struct nd_err *e)
+{
+	sigset_t all, old;
+	char c;
+
+	memset(f, 0, sizeof(*f));
+	f->pid = pid;
+	f->cleanup = -1;
+	f->ready[0] = f->ready[1] = f->wake[0] = f->wake[1] = -1;
+	if (pipe2(f->ready, O_CLOEXEC) || pipe2(f->wake, O_CLOEXEC)) {
+		thaw_all(f);
+		return nd_fail(e, ND_ETARGET, "cannot pause: %s", strerror(errno));
+	}
+	f->t0_ns = now_ns();
+	/* signals go to our other threads, never to the tracer */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&f->tracer, NULL, tracer_main, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		thaw_all(f);
+		return nd_fail(e, ND_ETARGET, "cannot pause: %s", strerror(rc));
+	}
+	f->cleanup = cleanup_push(release_from_signal, f);
+	while (read(f->ready[0], &c, 1) < 0 && errno == EINTR)
+		;
+	if (f->err.code) {
+		int code = f->err.code;
+		char msg[sizeof(f->err.msg)];
+		memcpy(msg, f->err.msg, sizeof(msg));
+		thaw_all(f);
+		return nd_fail(e, code, "%s", msg);
+	}
 	return 0;
 }
 
 void thaw_all(struct freeze *f)
 {
+	char c = 0;
+
+	if (f->wake[1] >= 0 && f->tracer) {
+		if (write(f->wake[1], &c, 1) < 0) {
+			/* the tracer reads nothing: it exits anyway */
+		}
+		pthread_join(f->tracer, NULL);
+		f->tracer = 0;
+		f->pause_ns = now_ns() - f->t0_ns;
+	}
 	cleanup_pop(f->cleanup);
 	f->cleanup = -1;
-	if (f->n)
-		f->pause_ns = now_ns() - f->t0_ns;
-	release(f);
+	for (int i = 0; i < 2; i++) {
+		if (f->ready[i] >= 0)
+			close(f->ready[i]);
+		if (f->wake[i] >= 0)
+			close(f->wake[i]);
+		f->ready[i] = f->wake[i] = -1;
+	}
 	free(f->t);
 	f->t = NULL;
-	f->cap = 0;
+	f->n = f->cap = 0;
 }

@@ -1,9 +1,13 @@
 /* Stopping every thread of a target for a consistent snapshot, and always
- * letting it go again: on success, on error, on SIGINT/SIGTERM/SIGHUP and on
- * ndspy's own crash. (If ndspy is SIGKILLed the kernel detaches for us.) */
+ * letting it go again. All ptrace work happens on a tracer thread of our
+ * own: when it exits, the kernel detaches whatever it still traces (a
+ * thread that never reached its stop, one born meanwhile), so nothing can
+ * stay stopped after the release; on a signal or a crash the release runs
+ * first and ndspy's death detaches the rest. */
 #ifndef NDSPY_FREEZE_H
 #define NDSPY_FREEZE_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -11,7 +15,8 @@
 
 struct frozen_thread {
 	pid_t tid;
-	int sig; /* signal caught in signal-delivery-stop, re-sent on thaw */
+	int sig;      /* signal caught in signal-delivery-stop, re-sent on thaw */
+	int stopped;
 };
 
 struct freeze {
@@ -20,12 +25,18 @@ struct freeze {
 	int n, cap;
 	uint64_t t0_ns, pause_ns; /* when frozen, and for how long */
 	int not_stopped;          /* threads that did not stop in time */
+	/* the tracer thread and how we talk to it */
+	pthread_t tracer;
+	pid_t tracer_tid;
+	int ready[2], wake[2];    /* pipes: frozen / time to release */
+	int released;             /* set by the tracer when done */
+	struct nd_err err;        /* why freezing failed */
 	int cleanup;              /* slot releasing us on a signal */
 };
 
 /* Seizes and interrupts all threads, waiting (bounded) until each stops. */
 int freeze_all(struct freeze *f, pid_t pid, struct nd_err *e);
-/* Detaches every thread; safe to call twice and from a signal handler. */
+/* Lets every thread go; safe to call twice. */
 void thaw_all(struct freeze *f);
 
 uint64_t now_ns(void);

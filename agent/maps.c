@@ -92,25 +92,20 @@ oom:
 	return nd_fail(e, ND_ENOMEM, "out of memory reading maps");
 }
 
-int maps_read(pid_t pid, struct maps *m, struct nd_err *e)
+/* The whole of a small /proc file; "" when it is empty. */
+static char *slurp(const char *path, int *err)
 {
-	char path[64];
 	size_t len = 0, cap = 1 << 16;
 	char *text = malloc(cap);
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	ssize_t n = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
 	if (fd < 0 || !text) {
-		int err = errno;
+		*err = fd < 0 ? errno : ENOMEM;
 		free(text);
 		if (fd >= 0)
 			close(fd);
-		if (err == ENOENT)
-			return nd_fail(e, ND_ETARGET, "process %d: no such process",
-				       (int)pid);
-		return nd_fail(e, ND_ETARGET, "process %d: cannot read %s: %s",
-			       (int)pid, path, strerror(err));
+		return NULL;
 	}
 	while ((n = read(fd, text + len, cap - len - 1)) > 0) {
 		len += (size_t)n;
@@ -125,15 +120,31 @@ int maps_read(pid_t pid, struct maps *m, struct nd_err *e)
 			cap *= 2;
 		}
 	}
-	int err = errno;
+	*err = errno;
 	close(fd);
 	if (n < 0) {
 		free(text);
+		return NULL;
+	}
+	text[len] = '\0';
+	return text;
+}
+
+int maps_read(pid_t pid, struct maps *m, struct nd_err *e)
+{
+	char path[96];
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	char *text = slurp(path, &err);
+	if (!text) {
+		if (err == ENOENT)
+			return nd_fail(e, ND_ETARGET, "process %d: no such process",
+				       (int)pid);
 		return nd_fail(e, ND_ETARGET, "process %d: cannot read %s: %s",
 			       (int)pid, path, strerror(err));
 	}
-	text[len] = '\0';
-	if (len == 0) {
+	if (!*text) {
 		free(text);
 		return nd_fail(e, ND_ETARGET,
 			       "process %d has no memory map (a zombie or a "

@@ -31,7 +31,9 @@ struct mem {
 int mem_live_open(pid_t pid, uint64_t probe_addr, struct mem **out,
 		  struct nd_err *e);
 
-/* The decoder's read callback over a mem. */
+/* The decoder's read callbacks over a mem. */
 int mem_read_cb(void *ctx, uint64_t addr, void *buf, size_t len);
+struct nd_iov;
+int mem_readv_cb(void *ctx, struct nd_iov *iov, size_t n);
 
 #endif

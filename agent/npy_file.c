@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +28,29 @@ static void unlink_tmp(void *path)
 
 int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
 {
+	char real[PATH_MAX];
+	struct stat st;
+
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
-	snprintf(f->path, sizeof(f->path), "%s", path);
-	snprintf(f->tmp, sizeof(f->tmp), "%s.ndspy-XXXXXX", path);
+	f->cleanup = -1;
+	/* np.save writes through a symlink, to the file it names */
+	snprintf(f->path, sizeof(f->path), "%s",
+		 realpath(path, real) ? real : path);
+	if (stat(f->path, &st) == 0 && S_ISDIR(st.st_mode))
+		return nd_fail(e, ND_EUSAGE, "cannot write %s: Is a directory",
+			       path);
+	if (stat(f->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* a device or a pipe: written in place, never replaced */
+		f->fd = open(f->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (f->fd < 0)
+			return nd_fail(e, ND_EUSAGE, "cannot write %s: %s", path,
+				       strerror(errno));
+		f->progress = isatty(2);
+		return 0;
+	}
+	/* a regular file appears only when complete, as a rename */
+	snprintf(f->tmp, sizeof(f->tmp), "%s.ndspy-XXXXXX", f->path);
 	f->fd = mkostemp(f->tmp, O_CLOEXEC);
 	if (f->fd < 0) {
 		int err = errno;
@@ -166,7 +187,13 @@ static int copy_by_ring(struct npy_file *f, uint64_t addr, size_t len)
 		return 1;
 	for (int i = 0; i < RING; i++)
 		r.buf[i] = mem + (size_t)i * RING_CHUNK;
-	if (pthread_create(&th, NULL, ring_reader, &r)) {
+	/* signals are handled on this thread, where the cleanup runs */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int failed = pthread_create(&th, NULL, ring_reader, &r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (failed) {
 		free(mem);
 		return 1;
 	}
@@ -213,7 +240,7 @@ int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
 	if (rc == 0 && close(f->fd) != 0)
 		f->err = errno, rc = -ND_EIO;
 	f->fd = -1;
-	if (rc == 0 && rename(f->tmp, f->path) != 0)
+	if (rc == 0 && f->tmp[0] && rename(f->tmp, f->path) != 0)
 		f->err = errno, rc = -ND_EIO;
 	if (rc == -ND_EIO) {
 		/* say which file and why, not just that the sink failed */

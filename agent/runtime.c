@@ -186,7 +186,7 @@ static uint64_t find_type(const struct maps *m, struct mem *mem,
 
 static int read_small(const char *path, char *buf, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path);
 
 	if (fd < 0)
 		return -1;
@@ -292,7 +292,7 @@ static int find_numpy(pid_t pid, const struct maps *m, struct mem *mem,
 
 	/* Type names are read through a context that knows Python's layout;
 	 * NumPy's is not needed for that yet. */
-	struct nd_ctx c = {.rd = {mem_read_cb, mem}, .py = rt->py};
+	struct nd_ctx c = {.rd = {.read = mem_read_cb, .ctx = mem}, .py = rt->py};
 	rt->array_type = find_type(m, mem, &c, so, "numpy.ndarray");
 	rt->descr_type = find_type(m, mem, &c, so, "numpy.dtype");
 	if (!rt->array_type || !rt->descr_type)

@@ -1,5 +1,6 @@
 #include "target.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,38 @@ int target_parse(const char *spec, pid_t *pid, struct nd_err *e)
 	return 0;
 }
 
+/* A thread that can speak for the process: the main thread, unless it
+ * called pthread_exit and is a zombie (no map, no memory to read through
+ * it), in which case any live thread. */
+static pid_t live_task(pid_t pid)
+{
+	char path[64], line[64];
+	struct dirent *de;
+	pid_t live = pid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return pid;
+	char *got = fgets(line, sizeof(line), f);
+	fclose(f);
+	const char *paren = got ? strrchr(line, ')') : NULL;
+	if (!paren || paren[1] != ' ' || paren[2] != 'Z')
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	while (d && (de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		if (tid > 0 && tid != pid) {
+			live = tid;
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	return live;
+}
+
 int target_open(pid_t pid, struct target *t, struct nd_err *e)
 {
 	memset(t, 0, sizeof(*t));
@@ -28,7 +61,8 @@ int target_open(pid_t pid, struct target *t, struct nd_err *e)
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return nd_fail(e, ND_ETARGET, "process %d: no such process",
 			       (int)pid);
-	int rc = maps_read(pid, &t->maps, e);
+	pid_t task = live_task(pid);
+	int rc = maps_read(task, &t->maps, e);
 	if (rc) {
 		if (e->code == ND_ETARGET && strstr(e->msg, "Permission")) {
 			nd_err_clear(e);
@@ -44,8 +78,8 @@ int target_open(pid_t pid, struct target *t, struct nd_err *e)
 	for (size_t i = 0; i < t->maps.n && !probe; i++)
 		if (t->maps.r[i].perms[0] == 'r' && t->maps.r[i].kind != R_OTHER)
 			probe = t->maps.r[i].start;
-	if ((rc = mem_live_open(pid, probe, &t->mem, e)) ||
-	    (rc = runtime_discover(pid, &t->maps, t->mem, &t->rt, e))) {
+	if ((rc = mem_live_open(task, probe, &t->mem, e)) ||
+	    (rc = runtime_discover(task, &t->maps, t->mem, &t->rt, e))) {
 		target_close(t);
 		if (kill(pid, 0) != 0 && errno == ESRCH) {
 			/* it exited while we looked: say that, not what the
@@ -57,6 +91,7 @@ int target_open(pid_t pid, struct target *t, struct nd_err *e)
 		return rc;
 	}
 	t->ctx.rd.read = mem_read_cb;
+	t->ctx.rd.readv = mem_readv_cb;
 	t->ctx.rd.ctx = t->mem;
 	t->ctx.py = t->rt.py;
 	t->ctx.np = t->rt.np;

@@ -199,17 +199,22 @@ static uint32_t utf8_decode(const unsigned char *s, size_t n)
 	return cp;
 }
 
-void nd_buf_py_repr_n(struct nd_buf *b, const char *str, size_t len)
+/* Python's quoting of str and bytes literals: single quotes unless the
+ * text has one and no double quote; escapes for the quote, backslash,
+ * \n \r \t and what is not printable (every byte >= 0x7f for bytes). */
+static void py_quoted(struct nd_buf *b, const unsigned char *s, size_t len,
+		      bool bytes)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	bool sq = memchr(str, '\'', len) != NULL;
-	bool dq = memchr(str, '"', len) != NULL;
+	bool sq = memchr(s, '\'', len) != NULL;
+	bool dq = memchr(s, '"', len) != NULL;
 	char q = sq && !dq ? '"' : '\'';
 
+	if (bytes)
+		nd_buf_putc(b, 'b');
 	nd_buf_putc(b, q);
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(s + i, len - i);
-		uint32_t cp = n ? utf8_decode(s + i, n) : 0xfffd;
+		size_t n = bytes ? 1 : utf8_seq(s + i, len - i);
+		uint32_t cp = bytes ? s[i] : n ? utf8_decode(s + i, n) : 0xfffd;
 		if (cp == (uint32_t)q || cp == '\\')
 			nd_buf_printf(b, "\\%c", (char)cp);
 		else if (cp == '\n')
@@ -218,7 +223,7 @@ void nd_buf_py_repr_n(struct nd_buf *b, const char *str, size_t len)
 			nd_buf_puts(b, "\\r");
 		else if (cp == '\t')
 			nd_buf_puts(b, "\\t");
-		else if (!unprintable(cp))
+		else if (bytes ? cp >= 0x20 && cp < 0x7f : !unprintable(cp))
 			nd_buf_add(b, s + i, n ? n : 1);
 		else if (cp < 0x100)
 			nd_buf_printf(b, "\\x%02x", cp);
@@ -229,6 +234,22 @@ void nd_buf_py_repr_n(struct nd_buf *b, const char *str, size_t len)
 		i += n ? n : 1;
 	}
 	nd_buf_putc(b, q);
+}
+
+void nd_buf_py_repr_n(struct nd_buf *b, const char *str, size_t len)
+{
+	py_quoted(b, (const unsigned char *)str, len, false);
+}
+
+void nd_buf_bytes_repr(struct nd_buf *b, const void *data, size_t len,
+		       bool strip)
+{
+	const unsigned char *p = data;
+
+	/* NumPy drops the trailing NULs of S items */
+	while (strip && len > 0 && p[len - 1] == 0)
+		len--;
+	py_quoted(b, p, len, true);
 }
 
 void nd_buf_py_repr(struct nd_buf *b, const char *str)

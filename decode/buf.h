@@ -34,6 +34,9 @@ void nd_buf_json_str(struct nd_buf *b, const char *s, size_t len);
  * strings with NULs inside. */
 void nd_buf_py_repr(struct nd_buf *b, const char *s);
 void nd_buf_py_repr_n(struct nd_buf *b, const char *s, size_t len);
+/* Python's repr() of bytes: b'...' (strip drops trailing NULs). */
+void nd_buf_bytes_repr(struct nd_buf *b, const void *data, size_t len,
+		       bool strip);
 /* Text from the target (type names, paths) made safe for a terminal:
  * control characters become \xNN. */
 void nd_buf_puts_safe(struct nd_buf *b, const char *s);

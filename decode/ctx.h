@@ -14,8 +14,17 @@
  * could not be read. The only way decode/ touches the target. */
 typedef int (*nd_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 
+/* One range of a batched read. */
+struct nd_iov {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+};
+
 struct nd_reader {
 	nd_read_fn read;
+	/* optional: many ranges in few calls; 0 when all were read */
+	int (*readv)(void *ctx, struct nd_iov *iov, size_t n);
 	void *ctx;
 };
 

@@ -464,6 +464,7 @@ static int decode_node(struct dstate *s, uint64_t addr, int depth,
 			return rc;
 	}
 	if (names && !nd_py_is_none(s->c, names)) {
+		d->structured = true;
 		rc = decode_fields(s, d, names, fields, depth);
 		if (rc)
 			return rc;
@@ -529,7 +530,7 @@ bool nd_dtype_descr_defined(const struct nd_dtype *d)
 {
 	int64_t offset = 0;
 
-	if (d->nfields == 0)
+	if (!d->structured)
 		return d->sub_base ? nd_dtype_descr_defined(d->sub_base) : true;
 	for (int i = 0; i < d->nfields; i++) {
 		const struct nd_field *f = &d->fields[i];
@@ -632,7 +633,7 @@ void nd_dtype_descr_list(const struct nd_dtype *d, struct nd_buf *b,
 static void descr_any(const struct nd_dtype *d, struct nd_buf *b,
 		      enum nd_style style)
 {
-	if (d->nfields) {
+	if (d->structured) {
 		nd_dtype_descr_list(d, b, style);
 	} else if (d->sub_base) {
 		nd_buf_puts(b, style == ND_STYLE_JSON ? "[" : "(");
@@ -648,7 +649,7 @@ static void descr_any(const struct nd_dtype *d, struct nd_buf *b,
 void nd_dtype_iface_descr(const struct nd_dtype *d, struct nd_buf *b,
 			  enum nd_style style)
 {
-	if (d->nfields && nd_dtype_descr_defined(d)) {
+	if (d->structured && nd_dtype_descr_defined(d)) {
 		nd_dtype_descr_list(d, b, style);
 		return;
 	}
@@ -739,7 +740,7 @@ static void struct_str(const struct nd_dtype *d, bool include_align,
 static void field_type_repr(const struct nd_dtype *f, const struct nd_print_rules *r,
 			    struct nd_buf *b)
 {
-	if (f->nfields)
+	if (f->structured)
 		struct_str(f, false, false, r, b);
 	else
 		scalar_repr(f, true, b);
@@ -854,7 +855,7 @@ void nd_dtype_struct_str(const struct nd_dtype *d, bool as_void,
 void nd_dtype_repr(const struct nd_dtype *d, const struct nd_print_rules *r,
 		   struct nd_buf *b)
 {
-	if (d->nfields) {
+	if (d->structured) {
 		struct_str(d, false, false, r, b);
 		if (d->flags & ND_ALIGNED_STRUCT)
 			nd_buf_puts(b, ", align=True");
@@ -871,13 +872,13 @@ void nd_dtype_array_suffix(const struct nd_dtype *d, bool nonempty,
 	bool native = is_native(d) || !rules->order_matters;
 
 	/* numpy's dtype_is_implied: int_, float_, complex_, bool_ */
-	if (nonempty && !d->nfields && native &&
+	if (nonempty && !d->structured && native &&
 	    (d->kind == 'b' ||
 	     ((d->kind == 'i' || d->kind == 'f') && d->elsize == 8) ||
 	     (d->kind == 'c' && d->elsize == 16)))
 		return;
 	nd_buf_puts(b, "dtype=");
-	if (d->nfields) {
+	if (d->structured) {
 		struct_str(d, true, false, rules, b);
 	} else if (strchr("SUV", d->kind) || !native) {
 		nd_buf_putc(b, '\'');
@@ -907,5 +908,6 @@ struct nd_print_rules nd_print_rules_for(const struct nd_ctx *c)
 
 	return (struct nd_print_rules){.order_matters = v >= 200,
 				       .shape_when_summarised = v >= 202,
-				       .dict_spaces = v >= 122};
+				       .dict_spaces = v >= 122,
+				       .subarray_summary = v >= 200};
 }

@@ -41,7 +41,8 @@ struct nd_dtype {
 	struct nd_dtype *sub_base; /* sub-array dtype: base and shape */
 	int sub_ndim;
 	int64_t *sub_shape;
-	int nfields;          /* structured: fields in `names` order */
+	bool structured;      /* has names (possibly none: dtype({'names': []})) */
+	int nfields;          /* fields in `names` order */
 	struct nd_field *fields;
 	bool has_metadata;    /* a non-empty dtype.metadata dict */
 	const char *scalar_type; /* tp_name of dtype.type, e.g. numpy.record */
@@ -53,6 +54,7 @@ struct nd_print_rules {
 	bool order_matters;         /* 2.0+: non-native dtypes are shown */
 	bool shape_when_summarised; /* 2.2+: "shape=(...)" past threshold */
 	bool dict_spaces;           /* 1.22+: {'names': [...], ...} spacing */
+	bool subarray_summary;      /* 2.0+: long sub-array fields get "..." */
 };
 struct nd_print_rules nd_print_rules_for(const struct nd_ctx *c);
 

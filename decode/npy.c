@@ -24,7 +24,7 @@ static void header_dict(const struct nd_array *a, struct nd_buf *h)
 	bool fortran = fortran_order(a);
 
 	nd_buf_puts(h, "{'descr': ");
-	if (a->dtype->nfields) {
+	if (a->dtype->structured) {
 		nd_dtype_descr_list(a->dtype, h, ND_STYLE_PY);
 	} else {
 		struct nd_buf ts = {0};
@@ -83,7 +83,7 @@ int nd_npy_header(const struct nd_array *a, struct nd_buf *out,
 			       "dtype %c (type number %d) is not a legacy "
 			       "dtype; np.save would pickle it",
 			       a->dtype->kind, a->dtype->type_num);
-	if (a->dtype->nfields && !nd_dtype_descr_defined(a->dtype))
+	if (a->dtype->structured && !nd_dtype_descr_defined(a->dtype))
 		return nd_fail(e, ND_EUNSUPPORTED,
 			       "the structured dtype has overlapping or "
 			       "out-of-order fields, which .npy cannot describe");
@@ -154,50 +154,94 @@ static int copy_run(struct nd_ctx *c, const struct nd_sink *s, uint64_t addr,
 	return rc;
 }
 
+#define BATCH 1024 /* IOV_MAX: runs read per call */
+
+/* Output being filled: runs queued for one batched read, then written. */
+struct gather_out {
+	struct nd_ctx *c;
+	const struct nd_sink *s;
+	unsigned char *buf;
+	size_t used;
+	struct nd_iov iov[BATCH];
+	size_t niov;
+};
+
+static int flush_reads(struct gather_out *g, struct nd_err *e)
+{
+	struct nd_ctx *c = g->c;
+	int rc = 0;
+
+	if (c->rd.readv && g->niov > 1) {
+		if (c->rd.readv(c->rd.ctx, g->iov, g->niov) != 0)
+			rc = nd_fail(e, ND_EREAD, "array data: memory not readable");
+	} else {
+		for (size_t i = 0; i < g->niov && !rc; i++)
+			rc = nd_read(c, g->iov[i].addr, g->iov[i].buf,
+				     g->iov[i].len, e, "array data");
+	}
+	g->niov = 0;
+	return rc;
+}
+
+static int flush_out(struct gather_out *g, struct nd_err *e)
+{
+	int rc = flush_reads(g, e);
+
+	if (!rc && g->used)
+		rc = sink_write(g->s, g->buf, g->used, e);
+	g->used = 0;
+	return rc;
+}
+
 /* Elements in C order. Trailing dimensions that are contiguous in memory
- * form one run; dense arrays read through a large window, sparse ones read
- * each run on its own. */
+ * form one run. Dense arrays read through a large window; sparse ones
+ * queue their runs and read up to 1024 of them per call. */
 static int gather(struct nd_ctx *c, const struct nd_array *a,
 		  const struct nd_sink *s, struct nd_err *e)
 {
 	int64_t run = a->dtype->elsize;
 	int inner = a->ndim;
 	int64_t idx[ND_MAXDIMS] = {0};
+	struct gather_out *g = calloc(1, sizeof(*g));
+	struct nd_items it;
 
 	while (inner > 0 && a->strides[inner - 1] == run) {
 		run *= a->shape[inner - 1];
 		inner--;
 	}
-	struct nd_items it;
 	nd_items_init(&it, c, a);
 	int64_t span = a->extent_hi - a->extent_lo;
-	bool dense = span / 4 <= a->nbytes;
+	bool dense = span / 16 <= a->nbytes;
 	if (dense)
 		it.cap = CHUNK;
-	unsigned char *out = malloc(CHUNK);
-	size_t used = 0;
-	int rc = out ? 0 : nd_fail(e, ND_ENOMEM, "out of memory");
+	int rc = g && (g->buf = malloc(CHUNK)) ? 0
+					       : nd_fail(e, ND_ENOMEM, "out of memory");
+	if (g) {
+		g->c = c;
+		g->s = s;
+	}
 	int64_t runs = run ? a->nbytes / run : 0;
 	for (int64_t r = 0; r < runs && !rc; r++) {
 		uint64_t addr = a->data;
 		for (int k = 0; k < inner; k++)
-			addr += (uint64_t)(idx[k] * a->strides[k]);
+			addr += (uint64_t)idx[k] * (uint64_t)a->strides[k];
 		for (int64_t off = 0; off < run && !rc;) {
 			size_t n = (size_t)(run - off);
-			if (n > CHUNK - used)
-				n = CHUNK - used;
-			if (dense && n <= CHUNK / 2)
+			if (n > CHUNK - g->used)
+				n = CHUNK - g->used;
+			if (dense && n <= CHUNK / 2) {
 				rc = nd_items_read(&it, addr + (uint64_t)off,
-						   out + used, n, e);
-			else
-				rc = nd_read(c, addr + (uint64_t)off, out + used,
-					     n, e, "array data");
-			used += n;
-			off += (int64_t)n;
-			if (!rc && used == CHUNK) {
-				rc = sink_write(s, out, used, e);
-				used = 0;
+						   g->buf + g->used, n, e);
+			} else {
+				g->iov[g->niov++] = (struct nd_iov){
+					addr + (uint64_t)off, g->buf + g->used, n};
+				if (g->niov == BATCH)
+					rc = flush_reads(g, e);
 			}
+			g->used += n;
+			off += (int64_t)n;
+			if (!rc && g->used == CHUNK)
+				rc = flush_out(g, e);
 		}
 		for (int k = inner - 1; k >= 0; k--) {
 			if (++idx[k] < a->shape[k])
@@ -205,9 +249,11 @@ static int gather(struct nd_ctx *c, const struct nd_array *a,
 			idx[k] = 0;
 		}
 	}
-	if (!rc && used)
-		rc = sink_write(s, out, used, e);
-	free(out);
+	if (!rc)
+		rc = flush_out(g, e);
+	if (g)
+		free(g->buf);
+	free(g);
 	nd_items_free(&it);
 	return rc;
 }

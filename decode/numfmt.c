@@ -129,7 +129,7 @@ void nd_fmt_py_float(double v, char *out, size_t cap)
 	int e = v == 0 ? 0 : d.exp10 - 1;
 	if (e < -4 || e >= 16) {
 		/* 1e-05, 1.5e+300 */
-		snprintf(out, cap, "%s%c%s%s%c%02d", sign, d.d[0],
+		snprintf(out, cap, "%s%c%s%se%c%02d", sign, d.d[0],
 			 d.ndigits > 1 ? "." : "", d.d + 1, e < 0 ? '-' : '+',
 			 abs(e));
 	} else if (d.exp10 <= 0) {

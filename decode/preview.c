@@ -130,7 +130,7 @@ static void object_ptrs(const struct nd_dtype *d, const unsigned char *item,
 {
 	if (!nd_dtype_has_object(d) || s->oom)
 		return;
-	if (d->nfields) {
+	if (d->structured) {
 		for (int i = 0; i < d->nfields; i++)
 			object_ptrs(d->fields[i].dtype, item + d->fields[i].offset,
 				    s);
@@ -181,7 +181,8 @@ static void capture_objects(struct nd_ctx *c, const struct nd_array *a,
 		o->v = pv->v;
 		o->v.type = pv->v.type ? nd_arena_strdup(&p->arena, pv->v.type)
 				       : NULL;
-		if (pv->v.kind == ND_PY_STR) {
+		if (pv->v.kind == ND_PY_STR || pv->v.kind == ND_PY_BYTES ||
+		    pv->v.kind == ND_PY_BIGINT) {
 			char *copy = strbytes + pv->v.slen <= MAX_STR_BYTES
 					     ? nd_arena_alloc(&p->arena, pv->v.slen + 1)
 					     : NULL;

@@ -179,6 +179,57 @@ bool nd_py_is_none(struct nd_ctx *c, uint64_t obj)
 	       strcmp(name, "NoneType") == 0;
 }
 
+/* An int too big for int64 in decimal, for printing: its 30-bit digits
+ * divided down by 10^9 (at most 300 digits: 9000 bits, 2710 decimals). */
+static int big_decimal(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
+		       size_t *len)
+{
+	uint64_t head, n;
+	uint32_t d[300];
+	char rev[2720];
+	size_t o = 0;
+	bool neg;
+
+	if (nd_read(c, obj + 16, &head, 8, NULL, "int size"))
+		return -1;
+	if (c->py->long_repr == ND_LONG_OB_SIZE) {
+		neg = (int64_t)head < 0;
+		n = neg ? 0 - head : head;
+	} else {
+		neg = (head & 3) == 2;
+		n = head >> 3;
+	}
+	if (n == 0 || n > 300 || sizeof(rev) + 2 > cap ||
+	    nd_read(c, obj + (uint64_t)c->py->long_digits, d, n * 4, NULL,
+		    "int digits"))
+		return -1;
+	while (n) {
+		/* d /= 10^9, remainder into nine decimal digits */
+		uint64_t rem = 0;
+		for (uint64_t i = n; i-- > 0;) {
+			uint64_t cur = (rem << 30) | (d[i] & 0x3fffffff);
+			d[i] = (uint32_t)(cur / 1000000000u);
+			rem = cur % 1000000000u;
+		}
+		while (n && d[n - 1] == 0)
+			n--;
+		for (int k = 0; k < 9 && (n || rem); k++) {
+			rev[o++] = (char)('0' + rem % 10);
+			rem /= 10;
+		}
+	}
+	if (o + 2 > cap)
+		return -1;
+	size_t w = 0;
+	if (neg)
+		out[w++] = '-';
+	while (o)
+		out[w++] = rev[--o];
+	out[w] = '\0';
+	*len = w;
+	return 0;
+}
+
 void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *out)
 {
 	struct nd_pyscalar *v = &out->v;
@@ -200,12 +251,27 @@ void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *out)
 		v->kind = ND_PY_BOOL;
 	else if (strcmp(name, "int") == 0 && !nd_py_long(c, obj, &v->i, NULL))
 		v->kind = ND_PY_INT;
+	else if (strcmp(name, "int") == 0 &&
+		 !big_decimal(c, obj, out->s, sizeof(out->s), &v->slen)) {
+		v->kind = ND_PY_BIGINT;
+		v->s = out->s;
+	}
 	else if (strcmp(name, "float") == 0 && !nd_py_float(c, obj, &v->f, NULL))
 		v->kind = ND_PY_FLOAT;
 	else if (strcmp(name, "str") == 0 &&
 		 !nd_py_str(c, obj, out->s, sizeof(out->s), &v->slen, NULL)) {
 		v->kind = ND_PY_STR;
 		v->s = out->s;
+	} else if (strcmp(name, "bytes") == 0) {
+		int64_t n;
+		if (nd_read(c, obj + 16, &n, 8, NULL, "bytes size") == 0 &&
+		    n >= 0 && (uint64_t)n <= sizeof(out->s) &&
+		    nd_read(c, obj + (uint64_t)c->py->bytes_sval, out->s,
+			    (size_t)n, NULL, "bytes") == 0) {
+			v->kind = ND_PY_BYTES;
+			v->s = out->s;
+			v->slen = (size_t)n;
+		}
 	}
 }
 

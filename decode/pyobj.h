@@ -61,14 +61,16 @@ int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
 /* The value of a simple object (an element of an object array, a field
  * title), for printing: None, bool, int (64-bit), float, str, or just its
  * type. Pointers refer to storage the filler owns. */
+/* ND_PY_BIGINT: an int past 64 bits, its decimal digits in s */
 enum nd_pykind { ND_PY_UNREADABLE, ND_PY_NONE, ND_PY_BOOL, ND_PY_INT,
-		 ND_PY_FLOAT, ND_PY_STR, ND_PY_OTHER };
+		 ND_PY_BIGINT, ND_PY_FLOAT, ND_PY_STR, ND_PY_BYTES,
+		 ND_PY_OTHER };
 struct nd_pyscalar {
 	enum nd_pykind kind;
 	const char *type; /* tp_name, for ND_PY_OTHER */
 	int64_t i;
 	double f;
-	const char *s;    /* UTF-8, slen bytes (NULs allowed) */
+	const char *s;    /* str: UTF-8; bytes: raw; slen bytes, NULs allowed */
 	size_t slen;
 };
 /* nd_py_value's result and the storage behind it. */

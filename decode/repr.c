@@ -249,36 +249,6 @@ static void float_fmt(const struct floatfmt *f, long double v,
 	nd_buf_spaces(b, pr > 0 ? (size_t)pr : 0);
 }
 
-static void bytes_repr(const unsigned char *p, int64_t n, bool strip,
-		       struct nd_buf *b)
-{
-	if (strip)
-		while (n > 0 && p[n - 1] == 0)
-			n--;
-	if (n <= 0)
-		n = 0;
-	bool sq = memchr(p, '\'', (size_t)n) != NULL;
-	bool dq = memchr(p, '"', (size_t)n) != NULL;
-	char q = sq && !dq ? '"' : '\'';
-	nd_buf_printf(b, "b%c", q);
-	for (int64_t i = 0; i < n; i++) {
-		unsigned char ch = p[i];
-		if (ch == q || ch == '\\')
-			nd_buf_printf(b, "\\%c", ch);
-		else if (ch == '\n')
-			nd_buf_puts(b, "\\n");
-		else if (ch == '\r')
-			nd_buf_puts(b, "\\r");
-		else if (ch == '\t')
-			nd_buf_puts(b, "\\t");
-		else if (ch < 0x20 || ch >= 0x7f)
-			nd_buf_printf(b, "\\x%02x", ch);
-		else
-			nd_buf_putc(b, (char)ch);
-	}
-	nd_buf_putc(b, q);
-}
-
 static void str_repr(const unsigned char *p, int64_t size, bool swap,
 		     struct nd_buf *b)
 {
@@ -293,7 +263,7 @@ static void str_repr(const unsigned char *p, int64_t size, bool swap,
 			   nd_utf8_encode(enc, (uint32_t)nd_load_u(p + 4 * i, 4,
 								   swap)));
 	}
-	nd_buf_py_repr(b, nd_buf_str(&t));
+	nd_buf_py_repr_n(b, t.p ? t.p : "", t.len);
 	nd_buf_free(&t);
 }
 
@@ -340,7 +310,9 @@ static size_t sub_offsets(const int64_t *shape, int ndim, int64_t elsize,
 
 static int64_t sub_edge(const struct rctx *r, const struct nd_dtype *d)
 {
-	/* numpy's SubArrayFormat summarises past the threshold too */
+	/* NumPy 2's SubArrayFormat summarises past the threshold too */
+	if (!r->p->rules.subarray_summary)
+		return 0;
 	int64_t count = d->sub_base->elsize ? d->elsize / d->sub_base->elsize
 					    : 0;
 	return count > r->threshold ? ND_REPR_EDGE : 0;
@@ -367,15 +339,15 @@ static int sub_column(struct column col, const int64_t *offs, size_t noffs,
 static int build_children(struct rctx *r, struct fmt *f,
 			  const struct nd_dtype *d, struct column col)
 {
-	int n = d->nfields ? d->nfields : 1;
+	int n = d->structured ? d->nfields : 1;
 	int64_t *offs = NULL;
 	size_t noffs = 1;
 
-	f->fields = calloc((size_t)n, sizeof(*f->fields));
+	f->fields = calloc((size_t)(n ? n : 1), sizeof(*f->fields));
 	if (!f->fields)
 		return -1;
 	f->nfields = n;
-	if (!d->nfields) {
+	if (!d->structured) {
 		offs = malloc(MAX_COLUMN * sizeof(*offs));
 		if (!offs)
 			return -1;
@@ -386,10 +358,10 @@ static int build_children(struct rctx *r, struct fmt *f,
 	int rc = 0;
 	for (int i = 0; i < n && !rc; i++) {
 		struct column sub;
-		const struct nd_dtype *fd = d->nfields ? d->fields[i].dtype
-						       : d->sub_base;
-		rc = sub_column(col, d->nfields ? &d->fields[i].offset : offs,
-				d->nfields ? 1 : noffs, &sub);
+		const struct nd_dtype *fd = d->structured ? d->fields[i].dtype
+							  : d->sub_base;
+		rc = sub_column(col, d->structured ? &d->fields[i].offset : offs,
+				d->structured ? 1 : noffs, &sub);
 		if (!rc) {
 			rc = fmt_build(r, &f->fields[i], fd, sub);
 			free(sub.p);
@@ -408,8 +380,8 @@ static int fmt_build(struct rctx *r, struct fmt *f, const struct nd_dtype *d,
 	memset(f, 0, sizeof(*f));
 	f->d = d;
 	f->swap = nd_item_swapped(d);
-	if (d->nfields || d->sub_base) {
-		f->kind = d->nfields ? F_STRUCT : F_SUBARRAY;
+	if (d->structured || d->sub_base) {
+		f->kind = d->structured ? F_STRUCT : F_SUBARRAY;
 		return build_children(r, f, d, col);
 	}
 	switch (d->kind) {
@@ -546,13 +518,13 @@ static void fmt_item(struct rctx *r, const struct fmt *f,
 		break;
 	}
 	case F_BYTES:
-		bytes_repr(p, size, true, b);
+		nd_buf_bytes_repr(b, p, size, true);
 		break;
 	case F_STR:
 		str_repr(p, size, f->swap, b);
 		break;
 	case F_VOID:
-		bytes_repr(p, size, false, b);
+		nd_buf_bytes_repr(b, p, size, false);
 		break;
 	case F_OBJECT: {
 		uint64_t obj = nd_load_u(p, 8, false);
@@ -680,7 +652,7 @@ static bool is_recarray(const struct nd_array *a)
 	const char *dot = strrchr(a->type_name, '.');
 	const char *name = dot ? dot + 1 : a->type_name;
 
-	return strcmp(name, "recarray") == 0 && a->dtype->nfields;
+	return strcmp(name, "recarray") == 0 && a->dtype->structured;
 }
 
 static void class_prefix(const struct nd_array *a, struct nd_buf *b)

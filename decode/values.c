@@ -161,13 +161,13 @@ static void json_float(long double v, int size, struct nd_buf *b)
 }
 
 static void json_chars(const unsigned char *p, int64_t n, bool ucs4,
-		       bool swap, struct nd_buf *b)
+		       bool swap, bool strip, struct nd_buf *b)
 {
 	struct nd_buf t = {0};
 	int64_t count = ucs4 ? n / 4 : n;
 
 	/* NumPy drops trailing NULs of S and U items */
-	while (count > 0) {
+	while (strip && count > 0) {
 		uint32_t cp = ucs4 ? (uint32_t)nd_load_u(p + 4 * (count - 1), 4, swap)
 				   : p[count - 1];
 		if (cp)
@@ -200,6 +200,9 @@ void nd_pyscalar_write(const struct nd_pyscalar *v, uint64_t obj,
 	case ND_PY_INT:
 		nd_buf_printf(b, "%" PRId64, v->i);
 		return;
+	case ND_PY_BIGINT:
+		nd_buf_add(b, v->s, v->slen);
+		return;
 	case ND_PY_FLOAT:
 		if (json) {
 			json_float(v->f, 8, b);
@@ -213,6 +216,13 @@ void nd_pyscalar_write(const struct nd_pyscalar *v, uint64_t obj,
 			nd_buf_json_str(b, v->s, v->slen);
 		else
 			nd_buf_py_repr_n(b, v->s, v->slen);
+		return;
+	case ND_PY_BYTES:
+		if (json) /* as text, one character per byte (latin-1) */
+			json_chars((const unsigned char *)v->s, (int64_t)v->slen,
+				   false, false, false, b);
+		else
+			nd_buf_bytes_repr(b, v->s, v->slen, false);
 		return;
 	case ND_PY_UNREADABLE:
 	case ND_PY_OTHER:
@@ -278,7 +288,7 @@ void nd_item_json(const struct nd_preview *p, const struct nd_dtype *d,
 	bool swap = nd_item_swapped(d);
 	int size = (int)d->elsize;
 
-	if (d->nfields) {
+	if (d->structured) {
 		nd_buf_putc(b, '[');
 		for (int i = 0; i < d->nfields; i++) {
 			if (i)
@@ -346,10 +356,10 @@ void nd_item_json(const struct nd_preview *p, const struct nd_dtype *d,
 		}
 		break;
 	case 'S':
-		json_chars(item, size, false, false, b);
+		json_chars(item, size, false, false, true, b);
 		return;
 	case 'U':
-		json_chars(item, size, true, swap, b);
+		json_chars(item, size, true, swap, true, b);
 		return;
 	case 'O':
 		if (size == 8) {

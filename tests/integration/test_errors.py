@@ -5,6 +5,7 @@ import pwd
 import random
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -139,6 +140,24 @@ def main():
         expect(t, "unwritable --save",
                ["show", pid, some["address"], "--save",
                 "/nonexistent-dir/x.npy"], 2, ["cannot write", "/nonexistent-dir"])
+        d = tempfile.mkdtemp(prefix="ndspy-dest-")
+        expect(t, "--save to a directory", ["show", pid, some["address"],
+                                            "--save", d], 2,
+               ["cannot write", "Is a directory"])
+        real = os.path.join(d, "real.npy")
+        link = os.path.join(d, "link.npy")
+        open(real, "w").close()
+        os.symlink(real, link)
+        rc, _, se = ndspy("show", pid, some["address"], "--save", link)
+        t.ok(rc == 0 and os.path.islink(link) and
+             os.path.getsize(real) > 128,
+             "--save through a symlink writes the file it names", se)
+        rc, _, se = ndspy("show", pid, some["address"], "--save",
+                          "/dev/null")
+        t.ok(rc == 0 and os.path.exists("/dev/null") and
+             stat.S_ISCHR(os.stat("/dev/null").st_mode),
+             "--save /dev/null writes into the device, never replaces it", se)
+        shutil.rmtree(d, ignore_errors=True)
         expect(t, "--save with two objects",
                ["show", pid, some["address"], some["address"], "--save",
                 "/tmp/x.npy"], 2, ["exactly one"])

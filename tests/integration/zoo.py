@@ -77,6 +77,14 @@ def build(tmpdir):
     add("struct_unicode_name", np.zeros(2, dtype=[("\u4e2d", "<i4"), ("b", "u1")]))
     add("struct_many_fields", np.zeros(2, dtype=[("field_%04d" % i, "u1")
                                                  for i in range(3500)]))
+    add("struct_titles_any", np.zeros(2, np.dtype(
+        {"names": ["a", "b"], "formats": ["<i4", "<f4"], "titles": [5, b"T"]})))
+    add("struct_empty", np.zeros(2, np.dtype({"names": [], "formats": [],
+                                               "itemsize": 4})))
+    add("struct_long_subarray", np.arange(4000, dtype="u1").view(
+        [("x", "u1", (2000,))]))
+    add("object_strings", np.array(["a\x00b", "caf\u00e9", "\u2028", b"by\x00",
+                                    2**70, 1e300, -0.0], dtype=object))
     add("struct_offsets", np.zeros(2, dtype=np.dtype({"names": ["p", "q"], "formats": ["<i4", "<u2"], "offsets": [8, 0], "itemsize": 16})))
     add("big_endian_i4", np.arange(5, dtype=">i4"))
     add("big_endian_f8", np.array([1.5, -2.25, 1e300], dtype=">f8"))
@@ -124,6 +132,7 @@ def build(tmpdir):
     KEEP.append(raw)
     add("unaligned", np.frombuffer(raw, dtype="<f8", offset=1, count=4))
     add("transposed", np.arange(6, dtype=np.int32).reshape(2, 3).T)
+    add("sparse_view", np.arange(200000, dtype=np.int64)[::97])
     add("view_of_view", np.arange(10)[2:][::2][1:])
 
     # arrays over other owners
@@ -198,6 +207,8 @@ def value(v, dt):
     if k == "O":
         if v is None or isinstance(v, (bool, int, str)):
             return v
+        if isinstance(v, bytes):
+            return v.decode("latin-1")
         if isinstance(v, float):
             return float_value(np.float64(v))
         return {"address": id(v), "type": tp_name(v)}

@@ -206,7 +206,8 @@ void img_descr_fields(struct image *im, uint64_t descr, size_t n,
 		      const char *const *names, const uint64_t *descrs,
 		      const int64_t *offsets, const char *const *titles)
 {
-	uint64_t keys[64], vals[64], nameobj[32];
+	uint64_t *keys = calloc(2 * n + 1, 8), *vals = calloc(2 * n + 1, 8);
+	uint64_t *nameobj = calloc(n + 1, 8);
 	size_t nk = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -227,6 +228,9 @@ void img_descr_fields(struct image *im, uint64_t descr, size_t n,
 	}
 	img_descr_set(im, descr, D_NAMES, img_tuple(im, n, nameobj));
 	img_descr_set(im, descr, D_FIELDS, img_dict(im, nk, keys, vals));
+	free(keys);
+	free(vals);
+	free(nameobj);
 }
 
 void img_descr_datetime(struct image *im, uint64_t descr, int unit, int num)

@@ -1,6 +1,7 @@
 /* decode/ on synthetic memory images in every supported layout: arrays,
  * dtypes, base chains, and hostile images that must fail cleanly. */
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -411,6 +412,100 @@ static void test_hostile_dtypes(void **state)
 	image_free(&im);
 }
 
+/* Found in review: each of these once crashed, read out of bounds, or
+ * refused a dtype NumPy accepts. */
+static void test_review_regressions(void **state)
+{
+	struct image im;
+	struct nd_array a;
+	struct nd_buf b = {0};
+	uint64_t descr;
+	(void)state;
+
+	image_init(&im, 11, 1);
+	const struct nd_nplayout *L = im.ctx.np;
+	uint64_t arr = int32_array(&im, &descr);
+
+	/* a datetime or object descr must be 8 bytes wide */
+	uint64_t m3 = img_descr(&im, 'M', 'M', '=', 21, 3, 1);
+	img_w64(&im, arr + (uint64_t)L->arr_descr, m3);
+	expect_fail(&im, arr, ND_ECORRUPT, "impossible");
+
+	/* an object element whose int has ob_size INT64_MIN */
+	uint64_t o8 = img_descr(&im, 'O', 'O', '|', 17, 8, 8);
+	uint64_t bad_int = img_int(&im, 1);
+	img_w64(&im, bad_int + 16, (uint64_t)INT64_MIN);
+	int64_t one[] = {1}, eight[] = {8};
+	uint64_t oa = img_array(&im, img_data(&im, &bad_int, 8), 1, one, eight,
+				o8, F_CARRAY, 0);
+	decode_ok(&im, oa, &a);
+	values_of(&im, &a, 1, &b);
+	assert_non_null(strstr(b.p, "\"type\": \"int\""));
+	nd_array_free(&a);
+
+	/* an empty structured dtype: names (), fields {} */
+	uint64_t empty = img_descr(&im, 'V', 'V', '|', 20, 4, 1);
+	img_descr_fields(&im, empty, 0, NULL, NULL, NULL, NULL);
+	img_w64(&im, arr + (uint64_t)L->arr_descr, empty);
+	decode_ok(&im, arr, &a);
+	assert_true(a.dtype->structured);
+	nd_buf_reset(&b);
+	nd_dtype_iface_descr(a.dtype, &b, ND_STYLE_PY);
+	assert_string_equal(b.p, "[('', '|V4')]");
+	nd_array_free(&a);
+
+	/* one 700-field dtype shared by 100 fields: decoded once */
+	uint64_t u1 = img_descr(&im, 'u', 'B', '|', 2, 1, 1);
+	const char *names[700];
+	uint64_t descrs[700];
+	int64_t offs[700];
+	char namebuf[700][8];
+	for (int i = 0; i < 700; i++) {
+		snprintf(namebuf[i], sizeof(namebuf[i]), "f%d", i);
+		names[i] = namebuf[i];
+		descrs[i] = u1;
+		offs[i] = i;
+	}
+	uint64_t inner = img_descr(&im, 'V', 'V', '|', 20, 700, 1);
+	img_descr_fields(&im, inner, 700, names, descrs, offs, NULL);
+	uint64_t outer = img_descr(&im, 'V', 'V', '|', 20, 70000, 1);
+	for (int i = 0; i < 100; i++) {
+		descrs[i] = inner;
+		offs[i] = 700 * i;
+	}
+	img_descr_fields(&im, outer, 100, names, descrs, offs, NULL);
+	img_w64(&im, arr + (uint64_t)L->arr_descr, outer);
+	decode_ok(&im, arr, &a);
+	assert_int_equal(a.dtype->weight, 1 + 100 * 701);
+	nd_array_free(&a);
+
+	/* ...but sharing that doubles 25 times is refused, not expanded */
+	uint64_t level = u1;
+	for (int i = 0; i < 25; i++) {
+		int64_t size = (int64_t)1 << i;
+		uint64_t d = img_descr(&im, 'V', 'V', '|', 20, 2 * size, 1);
+		img_descr_fields(&im, d, 2, (const char *[]){"l", "r"},
+				 (uint64_t[]){level, level},
+				 (int64_t[]){0, size}, NULL);
+		level = d;
+	}
+	img_w64(&im, arr + (uint64_t)L->arr_descr, level);
+	expect_fail(&im, arr, ND_ELIMIT, "expands");
+
+	/* a subclass with a 200-character name is still an array */
+	char longname[201];
+	memset(longname, 'x', 200);
+	longname[200] = '\0';
+	uint64_t sub = img_type(&im, longname, im.t_ndarray, 0);
+	img_w64(&im, arr + (uint64_t)L->arr_descr, descr);
+	img_w64(&im, arr + 8, sub);
+	decode_ok(&im, arr, &a);
+	assert_int_equal(strlen(a.type_name), 127);
+	nd_array_free(&a);
+	nd_buf_free(&b);
+	image_free(&im);
+}
+
 static void test_values_unreadable_data(void **state)
 {
 	struct image im;
@@ -446,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_headers),
 		cmocka_unit_test(test_hostile_dtypes),
 		cmocka_unit_test(test_values_unreadable_data),
+		cmocka_unit_test(test_review_regressions),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }
