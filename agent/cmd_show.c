@@ -155,37 +155,17 @@ static void free_one(struct shown *x)
 	nd_array_free(&x->a);
 }
 
-int cmd_show(int argc, char **argv)
+/* Reads every OBJECT while the target is paused (if it is), then lets it
+ * go; fills objs. Returns 0, or the error that stopped everything. */
+static int read_all(pid_t pid, const struct show_opts *o, const uint64_t *addrs,
+		    int nobj, struct shown *objs, struct npy_file *save,
+		    struct nd_err *e)
 {
-	struct show_opts o;
-	struct nd_err e = {0};
 	struct target t;
-	struct npy_file save;
 	struct freeze fz = {0};
-	pid_t pid;
-	int first = 0, status = EXIT_OK;
 
-	if (parse(argc, argv, &o, &first, &e) ||
-	    target_parse(argv[first], &pid, &e))
-		return cli_error(&e);
-	int nobj = argc - first - 1;
-	uint64_t *addrs = calloc((size_t)nobj, sizeof(*addrs));
-	struct shown *objs = calloc((size_t)nobj, sizeof(*objs));
-	if (!addrs || !objs) {
-		nd_fail(&e, ND_ENOMEM, "out of memory");
-		return cli_error(&e);
-	}
-	for (int i = 0; i < nobj; i++)
-		if (cli_parse_address(argv[first + 1 + i], &addrs[i], &e))
-			return cli_error(&e);
-	/* an unwritable destination is reported before the target is touched */
-	if (o.save && npy_file_create(&save, o.save, &e))
-		return cli_error(&e);
-	if (target_open(pid, &t, &e)) {
-		if (o.save)
-			npy_file_abort(&save);
-		return cli_error(&e);
-	}
+	if (target_open(pid, &t, e))
+		return -1;
 	cli_verbosef("process %d: Python %d.%d.%d (%s), NumPy %s (%d.x layout, "
 		     "_multiarray_umath at %s); ndarray type 0x%" PRIx64
 		     ", dtype type 0x%" PRIx64 "; memory read with %s",
@@ -193,21 +173,50 @@ int cmd_show(int argc, char **argv)
 		     t.rt.py_path, t.rt.np_version[0] ? t.rt.np_version : "?",
 		     t.rt.np_major, t.rt.np_path, t.rt.array_type,
 		     t.rt.descr_type, t.mem->how);
-	if (o.pause && freeze_all(&fz, pid, &e)) {
-		if (o.save)
-			npy_file_abort(&save);
+	if (o->pause && freeze_all(&fz, pid, e)) {
 		target_close(&t);
-		return cli_error(&e);
+		return -1;
 	}
 	int nthreads = fz.n;
 	for (int i = 0; i < nobj; i++)
-		read_one(&t, addrs[i], &o, o.save ? &save : NULL, &objs[i]);
-	if (o.pause) {
+		read_one(&t, addrs[i], o, save, &objs[i]);
+	if (o->pause) {
 		thaw_all(&fz);
 		cli_verbosef("process %d paused for %.3f ms (%d threads%s)",
 			     (int)pid, (double)fz.pause_ns / 1e6, nthreads,
 			     fz.not_stopped ? ", some did not stop in time" : "");
 	}
+	target_close(&t);
+	return 0;
+}
+
+int cmd_show(int argc, char **argv)
+{
+	struct show_opts o;
+	struct nd_err e = {0};
+	struct npy_file save = {.fd = -1, .cleanup = -1};
+	pid_t pid;
+	int first = 0, status = EXIT_OK, nobj = 0;
+	uint64_t *addrs = NULL;
+	struct shown *objs = NULL;
+
+	if (parse(argc, argv, &o, &first, &e) ||
+	    target_parse(argv[first], &pid, &e))
+		goto fail;
+	nobj = argc - first - 1;
+	addrs = calloc((size_t)nobj, sizeof(*addrs));
+	objs = calloc((size_t)nobj, sizeof(*objs));
+	if (!addrs || !objs) {
+		nd_fail(&e, ND_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < nobj; i++)
+		if (cli_parse_address(argv[first + 1 + i], &addrs[i], &e))
+			goto fail;
+	/* an unwritable destination is reported before the target is touched */
+	if ((o.save && npy_file_create(&save, o.save, &e)) ||
+	    read_all(pid, &o, addrs, nobj, objs, o.save ? &save : NULL, &e))
+		goto fail;
 	if (o.save && objs[0].err.code)
 		npy_file_abort(&save);
 	/* formatting and printing happen while the target runs again */
@@ -225,9 +234,14 @@ int cmd_show(int argc, char **argv)
 			if (code > status)
 				status = code;
 		}
-		free_one(&objs[i]);
 	}
-	target_close(&t);
+	goto out;
+fail:
+	status = cli_error(&e);
+	npy_file_abort(&save);
+out:
+	for (int i = 0; objs && i < nobj; i++)
+		free_one(&objs[i]);
 	free(addrs);
 	free(objs);
 	return status;
