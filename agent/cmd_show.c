@@ -112,6 +112,7 @@ struct shown {
 	bool decoded;
 	struct nd_preview p;
 	struct nd_region mem;
+	char path[4096]; /* mem.path's copy: the maps go with the target */
 	struct nd_err err;
 };
 
@@ -128,6 +129,10 @@ static void read_one(struct target *t, uint64_t addr, const struct show_opts *o,
 		return;
 	x->decoded = true;
 	target_region(t, x->a.data, &x->mem);
+	if (x->mem.path) {
+		snprintf(x->path, sizeof(x->path), "%s", x->mem.path);
+		x->mem.path = x->path;
+	}
 	/* --data 0 shows no values; JSON has them only when asked for */
 	int64_t nvalues = o->json && o->data > 0 ? o->data : -1;
 	int64_t threshold = o->json ? 0 : o->data < 0 ? ND_REPR_THRESHOLD : o->data;
