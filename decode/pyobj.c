@@ -179,27 +179,44 @@ bool nd_py_is_none(struct nd_ctx *c, uint64_t obj)
 	       strcmp(name, "NoneType") == 0;
 }
 
+/* Sign and count of 30-bit digits of a Python int. Unsigned arithmetic:
+ * any value from memory, INT64_MIN included, stays defined. */
+static int long_head(struct nd_ctx *c, uint64_t obj, bool *neg,
+		     uint64_t *ndigits, struct nd_err *e)
+{
+	uint64_t head;
+	int rc = nd_read(c, obj + 16, &head, sizeof(head), e, "int size");
+
+	if (rc)
+		return rc;
+	if (c->py->long_repr == ND_LONG_OB_SIZE) {
+		/* <= 3.11: sign and magnitude in ob_size */
+		*neg = (int64_t)head < 0;
+		*ndigits = *neg ? 0 - head : head;
+		return 0;
+	}
+	/* >= 3.12: lv_tag, sign in the low bits (3 is not a sign) */
+	if ((head & 3) == 3)
+		return nd_fail(e, ND_ECORRUPT, "int at 0x%" PRIx64 ": bad sign",
+			       obj);
+	*neg = (head & 3) == 2;
+	*ndigits = head >> 3;
+	return 0;
+}
+
 /* An int too big for int64 in decimal, for printing: its 30-bit digits
  * divided down by 10^9 (at most 300 digits: 9000 bits, 2710 decimals). */
 static int big_decimal(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
 		       size_t *len)
 {
-	uint64_t head, n;
+	uint64_t n;
 	uint32_t d[300];
 	char rev[2720];
 	size_t o = 0;
 	bool neg;
 
-	if (nd_read(c, obj + 16, &head, 8, NULL, "int size"))
-		return -1;
-	if (c->py->long_repr == ND_LONG_OB_SIZE) {
-		neg = (int64_t)head < 0;
-		n = neg ? 0 - head : head;
-	} else {
-		neg = (head & 3) == 2;
-		n = head >> 3;
-	}
-	if (n == 0 || n > 300 || sizeof(rev) + 2 > cap ||
+	if (long_head(c, obj, &neg, &n, NULL) ||
+	    n == 0 || n > 300 || sizeof(rev) + 2 > cap ||
 	    nd_read(c, obj + (uint64_t)c->py->long_digits, d, n * 4, NULL,
 		    "int digits"))
 		return -1;
@@ -323,28 +340,13 @@ int nd_py_tuple(struct nd_ctx *c, uint64_t obj, uint64_t *items, size_t max,
 
 int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e)
 {
-	uint64_t head, ndigits;
+	uint64_t ndigits;
 	uint32_t digits[3] = {0};
 	bool neg;
 	int rc = check_kind(c, obj, ND_TPFLAGS_LONG, "int", e);
 
-	if (rc)
+	if (rc || (rc = long_head(c, obj, &neg, &ndigits, e)))
 		return rc;
-	rc = nd_read(c, obj + 16, &head, sizeof(head), e, "int size");
-	if (rc)
-		return rc;
-	if (c->py->long_repr == ND_LONG_OB_SIZE) {
-		/* sign-and-magnitude in ob_size; unsigned so that any value
-		 * from memory, INT64_MIN included, stays defined */
-		neg = (int64_t)head < 0;
-		ndigits = neg ? 0 - head : head;
-	} else {
-		if ((head & 3) == 3)
-			return nd_fail(e, ND_ECORRUPT,
-				       "int at 0x%" PRIx64 ": bad sign", obj);
-		neg = (head & 3) == 2;
-		ndigits = head >> 3;
-	}
 	/* 30-bit digits: three hold 90 bits, enough to detect int64 overflow */
 	if (ndigits > 3)
 		return nd_fail(e, ND_ELIMIT,
