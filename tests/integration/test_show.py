@@ -120,6 +120,19 @@ def main():
             t.ok(rc == 0 and text_repr == truth["repr"],
                  "%s text shows repr(arr)" % name,
                  "ours:\n%s\nrepr:\n%s" % (text_repr, truth["repr"]))
+        # the /proc/PID/mem fallback gives the same answers
+        env = dict(os.environ, NDSPY_MEM="procfs")
+        bad = []
+        for name in ("nb_int32", "struct_nested", "sparse_view", "object"):
+            truth = objs[name]
+            rc, so, se = ndspy("show", "-v", zoo.pid, truth["address"],
+                               "--json", "--data", NVALUES, env=env)
+            ours = json.loads(so) if rc == 0 else {}
+            bad += ["%s: exit %d %s" % (name, rc, se)] if rc else []
+            bad += diff(ours.get("values"), truth["values"], name)
+            bad += [] if "/proc/PID/mem" in se else [name + ": not procfs"]
+        t.ok(not bad, "NDSPY_MEM=procfs reads through /proc/PID/mem, "
+             "same values", "\n".join(bad))
         # all of them in one call, unpaused: same answers
         addrs = [v["address"] for v in objs.values()]
         rc, so, se = ndspy("show", "--no-pause", "--json", zoo.pid, *addrs)
