@@ -179,6 +179,8 @@ static int read_all(pid_t pid, const struct show_opts *o, const uint64_t *addrs,
 		     t.rt.py_path, t.rt.np_version[0] ? t.rt.np_version : "?",
 		     t.rt.np_major, t.rt.np_path, t.rt.array_type,
 		     t.rt.descr_type, t.mem->how);
+	/* what discovery cached was read while the target ran */
+	mem_cache_drop(t.mem);
 	if (o->pause && freeze_all(&fz, pid, e)) {
 		target_close(&t);
 		return -1;

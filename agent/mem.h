@@ -31,6 +31,12 @@ struct mem {
 int mem_live_open(pid_t pid, uint64_t probe_addr, struct mem **out,
 		  struct nd_err *e);
 
+/* A page cache in front of under (closing it closes under): small reads
+ * are served from whole 4 KiB pages. What it holds is a snapshot: drop it
+ * when the target may have changed (after a pause ends). */
+struct mem *mem_cache_wrap(struct mem *under);
+void mem_cache_drop(struct mem *m);
+
 /* The decoder's read callbacks over a mem. */
 int mem_read_cb(void *ctx, uint64_t addr, void *buf, size_t len);
 struct nd_iov;

@@ -1,0 +1,89 @@
+/* A page cache in front of a memory source. Decoding one structured dtype
+ * makes thousands of small reads (names, tuples, ints) that cluster in a
+ * few pymalloc pages; served from whole pages they cost a syscall per page
+ * instead of one each, which is time the target spends paused. */
+#include "mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 4096u
+#define SLOTS 512 /* 2 MiB */
+
+struct mem_cache {
+	struct mem m;
+	struct mem *under;
+	uint64_t page[SLOTS]; /* page address + 1; 0 = empty */
+	unsigned char data[SLOTS][PAGE];
+};
+
+static const unsigned char *page_of(struct mem_cache *c, uint64_t page)
+{
+	size_t slot = (page / PAGE) % SLOTS;
+
+	if (c->page[slot] == page + 1)
+		return c->data[slot];
+	if (c->under->read(c->under, page, c->data[slot], PAGE) != 0) {
+		c->page[slot] = 0;
+		return NULL;
+	}
+	c->page[slot] = page + 1;
+	return c->data[slot];
+}
+
+static int cache_read(struct mem *m, uint64_t addr, void *buf, size_t len)
+{
+	struct mem_cache *c = (struct mem_cache *)m;
+	uint64_t first = addr & ~(uint64_t)(PAGE - 1);
+
+	/* large reads (data, windows) go straight through */
+	if (len > 2 * PAGE || addr + len < addr)
+		return c->under->read(c->under, addr, buf, len);
+	for (size_t done = 0; done < len;) {
+		uint64_t page = first + ((addr - first + done) & ~(uint64_t)(PAGE - 1));
+		const unsigned char *p = page_of(c, page);
+		if (!p)
+			/* a page we cannot read whole: ask for just the bytes */
+			return c->under->read(c->under, addr + done,
+					      (char *)buf + done, len - done);
+		size_t off = (size_t)(addr + done - page);
+		size_t n = PAGE - off < len - done ? PAGE - off : len - done;
+		memcpy((char *)buf + done, p + off, n);
+		done += n;
+	}
+	return 0;
+}
+
+static size_t cache_readv(struct mem *m, struct mem_iov *iov, size_t n)
+{
+	struct mem_cache *c = (struct mem_cache *)m;
+
+	return c->under->readv(c->under, iov, n);
+}
+
+static void cache_close(struct mem *m)
+{
+	struct mem_cache *c = (struct mem_cache *)m;
+
+	c->under->close(c->under);
+	free(c);
+}
+
+struct mem *mem_cache_wrap(struct mem *under)
+{
+	struct mem_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return under;
+	c->m = (struct mem){.read = cache_read, .readv = cache_readv,
+			    .close = cache_close, .how = under->how};
+	c->under = under;
+	return &c->m;
+}
+
+void mem_cache_drop(struct mem *m)
+{
+	if (m->read == cache_read)
+		memset(((struct mem_cache *)m)->page, 0,
+		       sizeof(((struct mem_cache *)m)->page));
+}
