@@ -225,7 +225,10 @@ int cmd_show(int argc, char **argv)
 	if ((o.save && npy_file_create(&save, o.save, &e)) ||
 	    read_all(pid, &o, addrs, nobj, objs, o.save ? &save : NULL, &e))
 		goto fail;
-	if (o.save && objs[0].err.code)
+	/* the target runs again: now the file goes where it was asked for */
+	if (o.save && !objs[0].err.code)
+		npy_file_finish(&save, &objs[0].err);
+	if (o.save)
 		npy_file_abort(&save);
 	/* formatting and printing happen while the target runs again */
 	for (int i = 0; i < nobj; i++) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../decode/npy.h"
@@ -26,27 +27,77 @@ static void unlink_tmp(void *path)
 	unlink(path);
 }
 
-int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
+/* Where np.save's open(path, "wb") would write: through symlinks, also
+ * dangling ones (to the file they name). */
+static void destination(const char *path, char *out, size_t cap)
 {
-	char real[PATH_MAX];
+	char real[PATH_MAX], link[PATH_MAX];
 	struct stat st;
 
+	if (realpath(path, real)) {
+		snprintf(out, cap, "%s", real);
+		return;
+	}
+	ssize_t n = lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+			    ? readlink(path, link, sizeof(link) - 1)
+			    : -1;
+	if (n <= 0) {
+		snprintf(out, cap, "%s", path);
+		return;
+	}
+	link[n] = '\0';
+	const char *slash = strrchr(path, '/');
+	size_t dir = link[0] == '/' || !slash ? 0 : (size_t)(slash - path + 1);
+	if (dir + (size_t)n >= cap) {
+		snprintf(out, cap, "%s", path); /* too long to resolve */
+		return;
+	}
+	memcpy(out, path, dir);
+	memcpy(out + dir, link, (size_t)n + 1);
+}
+
+/* An unnamed file to hold the data while the target is paused. */
+static int spool(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4200];
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	snprintf(path, sizeof(path), "%s/ndspy-spool-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
+{
+	struct stat st;
+	bool exists;
+
 	memset(f, 0, sizeof(*f));
-	f->fd = -1;
-	f->cleanup = -1;
-	/* np.save writes through a symlink, to the file it names */
-	snprintf(f->path, sizeof(f->path), "%s",
-		 realpath(path, real) ? real : path);
-	if (stat(f->path, &st) == 0 && S_ISDIR(st.st_mode))
+	f->fd = f->dest = f->cleanup = -1;
+	f->progress = isatty(2);
+	destination(path, f->path, sizeof(f->path));
+	exists = stat(f->path, &st) == 0;
+	if (exists && S_ISDIR(st.st_mode))
 		return nd_fail(e, ND_EUSAGE, "cannot write %s: Is a directory",
 			       path);
-	if (stat(f->path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* a device or a pipe: written in place, never replaced */
-		f->fd = open(f->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-		if (f->fd < 0)
+	if (exists && !S_ISREG(st.st_mode)) {
+		/* a device or a pipe: written in place, never replaced, and
+		 * only after the pause, since it may not keep up */
+		f->dest = open(f->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		f->fd = f->dest >= 0 ? spool() : -1;
+		if (f->fd < 0) {
+			int err = errno;
+			npy_file_abort(f);
 			return nd_fail(e, ND_EUSAGE, "cannot write %s: %s", path,
-				       strerror(errno));
-		f->progress = isatty(2);
+				       strerror(err));
+		}
 		return 0;
 	}
 	/* a regular file appears only when complete, as a rename */
@@ -58,12 +109,20 @@ int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
 		return nd_fail(e, ND_EUSAGE, "cannot write %s: %s", path,
 			       strerror(err));
 	}
-	/* the mode np.save's open() would give: 0666 less the umask */
-	mode_t mask = umask(0);
-	umask(mask);
-	fchmod(f->fd, 0666 & ~mask);
-	f->progress = isatty(2);
 	f->cleanup = cleanup_push(unlink_tmp, f->tmp);
+	if (exists) {
+		/* replacing a file keeps its owner and mode, as np.save's
+		 * in-place truncation would */
+		fchmod(f->fd, st.st_mode & 07777);
+		if (fchown(f->fd, st.st_uid, st.st_gid) != 0) {
+			/* not ours to give away: keep our ownership */
+		}
+	} else {
+		/* the mode np.save's open() would give: 0666 less the umask */
+		mode_t mask = umask(0);
+		umask(mask);
+		fchmod(f->fd, 0666 & ~mask);
+	}
 	return 0;
 }
 
@@ -146,14 +205,21 @@ struct ring {
 	int stop;       /* the writer gave up */
 };
 
+/* Spins a little (the other side is usually a chunk away), then yields,
+ * then sleeps, so that a stalled writer does not burn a core. */
 static void wait_while(int *flag, int value, int *stop)
 {
 	for (unsigned spins = 0;
 	     __atomic_load_n(flag, __ATOMIC_ACQUIRE) == value &&
 	     !__atomic_load_n(stop, __ATOMIC_ACQUIRE);
-	     spins++)
-		if (spins > 1000)
+	     spins++) {
+		if (spins > 100000) {
+			struct timespec ts = {0, 50000};
+			nanosleep(&ts, NULL);
+		} else if (spins > 1000) {
 			sched_yield();
+		}
+	}
 }
 
 static void *ring_reader(void *arg)
@@ -226,6 +292,14 @@ static int sink_copy(void *ctx, uint64_t addr, size_t len)
 	return rc == 1 ? copy_by_write(f, addr, len) : rc;
 }
 
+static int io_error(struct npy_file *f, int err, struct nd_err *e)
+{
+	/* say which file and why, not just that the sink failed */
+	nd_err_clear(e);
+	return nd_fail(e, ND_EIO, "cannot write %.200s: %s", f->path,
+		       strerror(err));
+}
+
 int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
 		  const struct nd_array *a, struct nd_err *e)
 {
@@ -237,31 +311,43 @@ int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
 	int rc = nd_npy_write(c, a, &sink, e);
 	if (f->last_progress_ns)
 		fputc('\n', stderr);
-	if (rc == 0 && close(f->fd) != 0)
-		f->err = errno, rc = -ND_EIO;
-	f->fd = -1;
-	if (rc == 0 && f->tmp[0] && rename(f->tmp, f->path) != 0)
-		f->err = errno, rc = -ND_EIO;
-	if (rc == -ND_EIO) {
-		/* say which file and why, not just that the sink failed */
-		nd_err_clear(e);
-		rc = nd_fail(e, ND_EIO, "cannot write %.200s: %s", f->path,
-			     strerror(f->err));
-	}
-	if (rc == 0) {
+	return rc == -ND_EIO ? io_error(f, f->err, e) : rc;
+}
+
+int npy_file_finish(struct npy_file *f, struct nd_err *e)
+{
+	char buf[1 << 16];
+	ssize_t n;
+
+	if (f->dest >= 0) {
+		if (lseek(f->fd, 0, SEEK_SET) != 0)
+			return io_error(f, errno, e);
+		while ((n = read(f->fd, buf, sizeof(buf))) > 0)
+			if (write_all(f->dest, buf, (size_t)n))
+				return io_error(f, errno, e);
+		if (n < 0)
+			return io_error(f, errno, e);
+	} else {
+		int fd = f->fd;
+		f->fd = -1;
+		if (close(fd) != 0 || rename(f->tmp, f->path) != 0)
+			return io_error(f, errno, e);
 		f->tmp[0] = '\0';
-		cleanup_pop(f->cleanup);
 	}
-	return rc;
+	npy_file_abort(f); /* closes what is left; nothing to remove */
+	return 0;
 }
 
 void npy_file_abort(struct npy_file *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
-	f->fd = -1;
+	if (f->dest >= 0)
+		close(f->dest);
+	f->fd = f->dest = -1;
 	if (f->tmp[0])
 		unlink(f->tmp);
 	f->tmp[0] = '\0';
 	cleanup_pop(f->cleanup);
+	f->cleanup = -1;
 }

@@ -1,5 +1,7 @@
-/* Writing a .npy file from a target: a temporary file beside the
- * destination, renamed into place only when complete. */
+/* Writing a .npy file from a target in three steps: create (before the
+ * target is touched: bad destinations fail early), save (while it is
+ * paused: only into a file of our own), finish (after it runs again:
+ * rename into place, or copy to a device or pipe that may be slow). */
 #ifndef NDSPY_NPY_FILE_H
 #define NDSPY_NPY_FILE_H
 
@@ -12,7 +14,8 @@
 
 struct npy_file {
 	char path[4096], tmp[4200];
-	int fd;
+	int fd;      /* what save writes: the temporary file, or a spool */
+	int dest;    /* a device or pipe to copy the spool to; -1 otherwise */
 	int err; /* errno of the failed write */
 	int cleanup; /* slot removing tmp on a signal */
 	struct mem *mem;
@@ -24,10 +27,12 @@ struct npy_file {
 /* Creates the temporary file now, so that an unwritable destination is
  * reported before the target is touched. */
 int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e);
-/* Writes the array and renames the file into place. */
+/* Writes the array into our own file. */
 int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
 		  const struct nd_array *a, struct nd_err *e);
-/* Removes the temporary file if it is still there. */
+/* Puts the saved file where it was asked for. */
+int npy_file_finish(struct npy_file *f, struct nd_err *e);
+/* Closes everything and removes the temporary file if it is still there. */
 void npy_file_abort(struct npy_file *f);
 
 #endif

@@ -309,8 +309,35 @@ static int memo_put(struct dstate *s, uint64_t addr, struct nd_dtype *d)
 	return 0;
 }
 
-/* Fields as they are printed, shared sub-dtypes counted each time: what
- * the writers walk. Saturates just past the limit. */
+#define SCALARS_MAX (1LL << 40)
+
+/* What the writers walk, computed once per distinct dtype: the nodes with
+ * shared sub-dtypes counted each time (saturating just past the limit),
+ * the values one item prints, and whether objects hide inside. */
+static void summarise(struct nd_dtype *d)
+{
+	int64_t n = 0;
+
+	d->has_object = d->kind == 'O' ||
+			(d->sub_base && d->sub_base->has_object);
+	if (d->sub_base) {
+		int64_t count = 1;
+		for (int i = 0; i < d->sub_ndim; i++)
+			if (__builtin_mul_overflow(count, d->sub_shape[i], &count))
+				count = SCALARS_MAX;
+		if (__builtin_mul_overflow(count, d->sub_base->scalars, &n))
+			n = SCALARS_MAX;
+	} else if (!d->structured) {
+		n = 1;
+	}
+	for (int i = 0; i < d->nfields; i++) {
+		d->has_object |= d->fields[i].dtype->has_object;
+		if (__builtin_add_overflow(n, d->fields[i].dtype->scalars, &n))
+			n = SCALARS_MAX;
+	}
+	d->scalars = n < SCALARS_MAX ? n : SCALARS_MAX;
+}
+
 static int64_t expanded(const struct nd_dtype *d)
 {
 	int64_t w = 1 + (d->sub_base ? d->sub_base->weight : 0);
@@ -339,6 +366,7 @@ static int decode(struct dstate *s, uint64_t addr, int depth,
 	if (rc)
 		return rc;
 	(*out)->weight = expanded(*out);
+	summarise(*out);
 	if ((*out)->weight > ND_MAX_DTYPE_EXPANDED)
 		return nd_fail(s->e, ND_ELIMIT,
 			       "dtype at 0x%" PRIx64 " expands to more than %d "
@@ -489,14 +517,7 @@ bool nd_dtype_is_datetime(const struct nd_dtype *d)
 
 bool nd_dtype_has_object(const struct nd_dtype *d)
 {
-	if (d->type_num == ND_OBJECT || d->kind == 'O')
-		return true;
-	if (d->sub_base && nd_dtype_has_object(d->sub_base))
-		return true;
-	for (int i = 0; i < d->nfields; i++)
-		if (nd_dtype_has_object(d->fields[i].dtype))
-			return true;
-	return false;
+	return d->has_object;
 }
 
 void nd_dtype_dt_meta(const struct nd_dtype *d, struct nd_buf *b)
@@ -889,6 +910,8 @@ void nd_dtype_array_suffix(const struct nd_dtype *d, bool nonempty,
 							 : "timedelta");
 		nd_dtype_dt_meta(d, b);
 		nd_buf_putc(b, '\'');
+	} else if (d->kind == 'b') {
+		nd_buf_puts(b, "bool");
 	} else if (kn) {
 		nd_buf_printf(b, "%s%" PRId64, kn, d->elsize * 8);
 	} else if (d->kind == 'O') {
@@ -909,5 +932,7 @@ struct nd_print_rules nd_print_rules_for(const struct nd_ctx *c)
 	return (struct nd_print_rules){.order_matters = v >= 200,
 				       .shape_when_summarised = v >= 202,
 				       .dict_spaces = v >= 122,
-				       .subarray_summary = v >= 200};
+				       .subarray_summary = v >= 200,
+				       .exact_int_digits = v >= 121,
+				       .exp_cutoff_by_type = v >= 203};
 }

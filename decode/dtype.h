@@ -47,6 +47,8 @@ struct nd_dtype {
 	bool has_metadata;    /* a non-empty dtype.metadata dict */
 	const char *scalar_type; /* tp_name of dtype.type, e.g. numpy.record */
 	int64_t weight;       /* nodes when shared sub-dtypes are expanded */
+	int64_t scalars;      /* values one item prints (sub-arrays counted) */
+	bool has_object;      /* an 'O' anywhere below */
 };
 
 /* How the target's NumPy version prints (repr rules changed over time). */
@@ -55,6 +57,8 @@ struct nd_print_rules {
 	bool shape_when_summarised; /* 2.2+: "shape=(...)" past threshold */
 	bool dict_spaces;           /* 1.22+: {'names': [...], ...} spacing */
 	bool subarray_summary;      /* 2.0+: long sub-array fields get "..." */
+	bool exact_int_digits;      /* 1.21+: 23472., not 23470., for float16 */
+	bool exp_cutoff_by_type;    /* 2.3+: float16 past 1e3, float32 past 1e6 */
 };
 struct nd_print_rules nd_print_rules_for(const struct nd_ctx *c);
 

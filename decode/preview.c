@@ -11,6 +11,18 @@
 #define MAX_REPR_BYTES (256u << 20)
 #define MAX_VALUES_BYTES (1ull << 30)
 #define MAX_STR_BYTES (64u << 20)    /* object-array strings kept */
+#define MAX_PRINTED (1LL << 26)      /* values a preview may lead to print */
+#define MAX_OBJECTS (1u << 20)       /* distinct objects looked at */
+
+/* Values printing n items leads to, with items of no values counting one:
+ * bounds the text as well as the time spent on it. */
+static bool too_many(const struct nd_array *a, int64_t n)
+{
+	int64_t per = a->dtype->scalars > 0 ? a->dtype->scalars : 1;
+	int64_t total;
+
+	return __builtin_mul_overflow(n, per, &total) || total > MAX_PRINTED;
+}
 
 static void capture_values(struct nd_ctx *c, const struct nd_array *a,
 			   int64_t n, struct nd_preview *p)
@@ -22,6 +34,12 @@ static void capture_values(struct nd_ctx *c, const struct nd_array *a,
 
 	if (n > a->size)
 		n = a->size;
+	if (too_many(a, n)) {
+		nd_fail(&p->values_err, ND_ELIMIT,
+			"%" PRId64 " values would print more than %lld numbers",
+			n, MAX_PRINTED);
+		return;
+	}
 	if (elsize > MAX_ITEM || (uint64_t)n * elsize > MAX_VALUES_BYTES) {
 		nd_fail(&p->values_err, ND_ELIMIT,
 			"%" PRId64 " values of %zu bytes are more than the "
@@ -68,6 +86,11 @@ static void capture_repr(struct nd_ctx *c, const struct nd_array *a,
 	}
 	if (a->size == 0)
 		return;
+	if (too_many(a, count)) {
+		nd_fail(e, ND_ELIMIT, "the repr would print more than %lld values",
+			MAX_PRINTED);
+		return;
+	}
 	if (elsize > MAX_ITEM || (size_t)count * elsize > MAX_REPR_BYTES) {
 		nd_fail(e, ND_ELIMIT,
 			"the items shown would take more than %u MiB",
@@ -111,6 +134,8 @@ struct ptrs {
 
 static void push(struct ptrs *s, uint64_t v)
 {
+	if (s->n >= 4 * (size_t)MAX_OBJECTS)
+		return; /* the rest print as unread objects */
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 256;
 		uint64_t *p = realloc(s->v, cap * sizeof(*p));
@@ -169,7 +194,7 @@ static void capture_objects(struct nd_ctx *c, const struct nd_array *a,
 	}
 	qsort(s.v, s.n, sizeof(*s.v), cmp_u64);
 	size_t n = 0;
-	for (size_t i = 0; i < s.n; i++)
+	for (size_t i = 0; i < s.n && n < MAX_OBJECTS; i++)
 		if (!n || s.v[i] != s.v[n - 1])
 			s.v[n++] = s.v[i];
 	p->objs = nd_arena_alloc(&p->arena, n * sizeof(*p->objs));
@@ -181,6 +206,10 @@ static void capture_objects(struct nd_ctx *c, const struct nd_array *a,
 		o->v = pv->v;
 		o->v.type = pv->v.type ? nd_arena_strdup(&p->arena, pv->v.type)
 				       : NULL;
+		if (pv->v.type && !o->v.type) {
+			o->v.kind = ND_PY_UNREADABLE; /* the arena is full */
+			continue;
+		}
 		if (pv->v.kind == ND_PY_STR || pv->v.kind == ND_PY_BYTES ||
 		    pv->v.kind == ND_PY_BIGINT) {
 			char *copy = strbytes + pv->v.slen <= MAX_STR_BYTES

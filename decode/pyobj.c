@@ -235,6 +235,8 @@ static int big_decimal(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
 			rem /= 10;
 		}
 	}
+	if (o == 0)
+		rev[o++] = '0'; /* digits all zero: not normalised, but 0 */
 	if (o + 2 > cap)
 		return -1;
 	size_t w = 0;

@@ -33,7 +33,7 @@ static void trim_zeros(char *s)
 
 /* Shortest digits, but at most `prec` after the point (rounded). */
 static void positional(long double v, int w, int prec, bool plus,
-		       struct fparts *p)
+		       bool exact_int, struct fparts *p)
 {
 	struct nd_digits d;
 	char s[128];
@@ -54,6 +54,11 @@ static void positional(long double v, int w, int prec, bool plus,
 		snprintf(p->frac, sizeof(p->frac), "%0*d%s", -d.exp10, 0, d.d);
 		if (d.exp10 == 0)
 			snprintf(p->frac, sizeof(p->frac), "%s", d.d);
+	} else if (d.exp10 >= d.ndigits && exact_int) {
+		/* dragon4 prints the integer part exactly, past the digits
+		 * that tell the value apart (float16 -23472, not -23470) */
+		snprintf(p->intp, sizeof(p->intp), "%s%.0Lf", sign, fabsl(v));
+		p->frac[0] = '\0';
 	} else if (d.exp10 >= d.ndigits) {
 		snprintf(p->intp, sizeof(p->intp), "%s%s%0*d", sign, d.d,
 			 d.exp10 - d.ndigits, 0);
@@ -104,6 +109,7 @@ enum fkind { F_BOOL, F_INT, F_UINT, F_FLOAT, F_COMPLEX, F_DATETIME,
 struct floatfmt {
 	bool exp;
 	bool plus;
+	bool exact_int; /* print integer parts exactly (rules) */
 	int width;      /* item width in memory */
 	int precision;  /* max fractional digits */
 	int min_digits; /* zero-pad fraction to this (scientific) */
@@ -135,7 +141,8 @@ static size_t ulen(const char *s)
 }
 
 static void float_fmt_build(struct floatfmt *f, const long double *v,
-			    size_t n, int width, bool plus)
+			    size_t n, int width, bool plus,
+			    const struct nd_print_rules *rules)
 {
 	long double maxv = 0, minv = INFINITY;
 	bool any_nonzero = false, any_finite = false, any_nonfinite = false,
@@ -146,6 +153,12 @@ static void float_fmt_build(struct floatfmt *f, const long double *v,
 	f->width = width;
 	f->plus = plus;
 	f->precision = PRECISION;
+	f->exact_int = rules->exact_int_digits;
+	/* 2.3+: 10 ** min(8, finfo(dtype).precision) */
+	long double cutoff = !rules->exp_cutoff_by_type ? 1e8L
+			     : width == ND_F16	     ? 1e3L
+			     : width == ND_F32	     ? 1e6L
+						     : 1e8L;
 	for (size_t i = 0; i < n; i++) {
 		if (!isfinite(v[i])) {
 			any_nonfinite = true;
@@ -161,7 +174,7 @@ static void float_fmt_build(struct floatfmt *f, const long double *v,
 		}
 	}
 	if (any_nonzero &&
-	    (maxv >= 1e8 || minv < 0.0001 || maxv / minv > 1000.))
+	    (maxv >= cutoff || minv < 0.0001 || maxv / minv > 1000.))
 		f->exp = true;
 	if (!any_finite) {
 		f->exp_size = -1;
@@ -184,7 +197,7 @@ static void float_fmt_build(struct floatfmt *f, const long double *v,
 		for (size_t i = 0; i < n; i++) {
 			if (!isfinite(v[i]))
 				continue;
-			positional(v[i], width, PRECISION, plus, &p);
+			positional(v[i], width, PRECISION, plus, f->exact_int, &p);
 			maxfrac = (int)strlen(p.frac) > maxfrac ? (int)strlen(p.frac) : maxfrac;
 			maxint = (int)strlen(p.intp) > maxint ? (int)strlen(p.intp) : maxint;
 		}
@@ -241,7 +254,7 @@ static void float_fmt(const struct floatfmt *f, long double v,
 			      atoi(p.exp + 1));
 		return;
 	}
-	positional(v, f->width, f->precision, f->plus, &p);
+	positional(v, f->width, f->precision, f->plus, f->exact_int, &p);
 	int pl = f->pad_left - (int)strlen(p.intp);
 	nd_buf_spaces(b, pl > 0 ? (size_t)pl : 0);
 	nd_buf_printf(b, "%s.%s", p.intp, p.frac);
@@ -285,10 +298,9 @@ static int fmt_build(struct rctx *r, struct fmt *f, const struct nd_dtype *d,
 
 #define MAX_COLUMN (1 << 22) /* elements a formatter looks at */
 
-/* Byte offsets of the sub-array elements a repr shows, in C order: all of
- * them, or the edges of each axis when the sub-array is summarised. */
+/* Byte offsets of a sub-array's elements in C order (at most max). */
 static size_t sub_offsets(const int64_t *shape, int ndim, int64_t elsize,
-			  int64_t edge, int64_t base, int64_t *out, size_t max)
+			  int64_t base, int64_t *out, size_t max)
 {
 	if (ndim == 0) {
 		if (max)
@@ -299,12 +311,9 @@ static size_t sub_offsets(const int64_t *shape, int ndim, int64_t elsize,
 	for (int i = 1; i < ndim; i++)
 		inner *= shape[i];
 	size_t n = 0;
-	for (int64_t i = 0; i < shape[0] && n < max; i++) {
-		if (edge && shape[0] > 2 * edge && i == edge)
-			i = shape[0] - edge;
-		n += sub_offsets(shape + 1, ndim - 1, elsize, edge,
-				 base + i * inner, out + n, max - n);
-	}
+	for (int64_t i = 0; i < shape[0] && n < max; i++)
+		n += sub_offsets(shape + 1, ndim - 1, elsize, base + i * inner,
+				 out + n, max - n);
 	return n;
 }
 
@@ -313,8 +322,10 @@ static int64_t sub_edge(const struct rctx *r, const struct nd_dtype *d)
 	/* NumPy 2's SubArrayFormat summarises past the threshold too */
 	if (!r->p->rules.subarray_summary)
 		return 0;
-	int64_t count = d->sub_base->elsize ? d->elsize / d->sub_base->elsize
-					    : 0;
+	int64_t count = 1;
+	for (int i = 0; i < d->sub_ndim; i++)
+		if (__builtin_mul_overflow(count, d->sub_shape[i], &count))
+			return ND_REPR_EDGE;
 	return count > r->threshold ? ND_REPR_EDGE : 0;
 }
 
@@ -351,9 +362,10 @@ static int build_children(struct rctx *r, struct fmt *f,
 		offs = malloc(MAX_COLUMN * sizeof(*offs));
 		if (!offs)
 			return -1;
+		/* the format looks at every element, the summary only
+		 * decides which are printed (StructuredVoidFormat.from_data) */
 		noffs = sub_offsets(d->sub_shape, d->sub_ndim,
-				    d->sub_base->elsize, sub_edge(r, d), 0, offs,
-				    MAX_COLUMN);
+				    d->sub_base->elsize, 0, offs, MAX_COLUMN);
 	}
 	int rc = 0;
 	for (int i = 0; i < n && !rc; i++) {
@@ -422,9 +434,10 @@ static int fmt_build(struct rctx *r, struct fmt *f, const struct nd_dtype *d,
 					       : 0;
 		}
 		f->kind = d->kind == 'c' ? F_COMPLEX : F_FLOAT;
-		float_fmt_build(&f->re, re, col.n, w, false);
+		float_fmt_build(&f->re, re, col.n, w, false, &r->p->rules);
 		if (d->kind == 'c')
-			float_fmt_build(&f->im, im, col.n, w, true);
+			float_fmt_build(&f->im, im, col.n, w, true,
+					&r->p->rules);
 		free(re);
 		free(im);
 		return 0;
@@ -729,8 +742,14 @@ int nd_repr(const struct nd_preview *p, const struct nd_array *a,
 		nd_buf_putc(&s, ')');
 		goto done;
 	}
-	if ((a->size == 0 && !(a->ndim == 1 && a->shape[0] == 0)) ||
-	    (rules->shape_when_summarised && a->size > p->threshold)) {
+	bool shape = (a->size == 0 && !(a->ndim == 1 && a->shape[0] == 0)) ||
+		     (rules->shape_when_summarised && a->size > p->threshold);
+	if (shape && !rules->shape_when_summarised) {
+		/* before 2.2 the shape of an empty array belongs to the values
+		 * ("[], shape=(0, 3)"), not to what may wrap after them */
+		nd_buf_puts(&s, ", shape=");
+		nd_buf_ints(&s, a->shape, a->ndim, ND_STYLE_PY);
+	} else if (shape) {
 		nd_buf_puts(&extras, "shape=");
 		nd_buf_ints(&extras, a->shape, a->ndim, ND_STYLE_PY);
 	}

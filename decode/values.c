@@ -228,19 +228,19 @@ void nd_pyscalar_write(const struct nd_pyscalar *v, uint64_t obj,
 	case ND_PY_OTHER:
 		break;
 	}
+	const char *type = v->kind == ND_PY_OTHER ? v->type : NULL;
 	if (!obj) {
 		nd_buf_puts(b, json ? "null" : "NULL");
 	} else if (json) {
 		nd_buf_printf(b, "{\"address\": %" PRIu64 ", \"type\": ", obj);
-		if (v->kind == ND_PY_OTHER)
-			nd_buf_json_str(b, v->type, strlen(v->type));
+		if (type)
+			nd_buf_json_str(b, type, strlen(type));
 		else
 			nd_buf_puts(b, "null");
 		nd_buf_putc(b, '}');
 	} else {
 		nd_buf_putc(b, '<');
-		nd_buf_puts_safe(b, v->kind == ND_PY_OTHER ? v->type
-							   : "unreadable");
+		nd_buf_puts_safe(b, type ? type : "unreadable");
 		nd_buf_printf(b, " object at 0x%" PRIx64 ">", obj);
 	}
 }

@@ -157,6 +157,43 @@ def main():
         t.ok(rc == 0 and os.path.exists("/dev/null") and
              stat.S_ISCHR(os.stat("/dev/null").st_mode),
              "--save /dev/null writes into the device, never replaces it", se)
+        dangling = os.path.join(d, "dangling.npy")
+        os.symlink(os.path.join(d, "made.npy"), dangling)
+        rc, _, se = ndspy("show", pid, some["address"], "--save", dangling)
+        t.ok(rc == 0 and os.path.islink(dangling) and
+             os.path.getsize(os.path.join(d, "made.npy")) > 128,
+             "--save through a dangling symlink creates the file it names",
+             se)
+        os.chmod(real, 0o600)
+        rc, _, se = ndspy("show", pid, some["address"], "--save", real)
+        t.ok(rc == 0 and stat.S_IMODE(os.stat(real).st_mode) == 0o600,
+             "--save over a file keeps its mode", se)
+        # a pipe nobody drains: the target must not wait for it
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        keep = os.open(fifo, os.O_RDWR)
+        big = objs["nb_c_order"]
+        n = subprocess.Popen([NDSPY, "show", str(pid), str(big["address"]),
+                              "--data", "0", "--save", fifo],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        released = zoo.running_untraced()
+        got = b""
+        while n.poll() is None or len(got) < 128 + big["nbytes"]:
+            chunk = os.read(keep, 1 << 16)
+            got += chunk
+            if not chunk or len(got) >= 128 + big["nbytes"]:
+                break
+        n.wait()
+        os.close(keep)
+        with open(os.path.join(zoo.dir, "nb_c_order.npy"), "rb") as f:
+            want = f.read()
+        t.ok(released and n.returncode == 0 and got == want,
+             "--save into a pipe: the target runs while the pipe fills, "
+             "and gets what np.save writes",
+             "released %s, exit %s, %d bytes of %d" % (released, n.returncode,
+                                                       len(got), len(want)))
         shutil.rmtree(d, ignore_errors=True)
         expect(t, "--save with two objects",
                ["show", pid, some["address"], some["address"], "--save",

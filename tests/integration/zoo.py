@@ -93,6 +93,11 @@ def build(tmpdir):
     add("float16", np.array([0.1, 1000, -2.5], dtype=np.float16))
     add("float32", np.array([0.1, 1.0 / 3], dtype=np.float32))
     add("longdouble", np.array([1.5, -0.25], dtype=np.longdouble))
+    add("float16_ints", np.array([-23472, 100], dtype=np.float16))
+    add("float32_ints", np.array([33554436, 100000], dtype=np.float32))
+    add("empty_bool", np.zeros((2, 0), dtype=bool))
+    add("empty_struct_wraps", np.zeros((2042, 6, 0), dtype=[
+        ("a_long_field_name", "<i4"), ("another_long_field_name", "<f8")]))
     add("float_special", np.array([np.nan, np.inf, -np.inf, -0.0]))
     add("bools", np.array([True, False, True]))
     add("uint64", np.array([0, 2**64 - 1], dtype=np.uint64))
