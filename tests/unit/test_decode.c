@@ -506,6 +506,46 @@ static void test_review_regressions(void **state)
 	image_free(&im);
 }
 
+/* Capturing a preview must stay quick and small whatever the header
+ * claims: zero-size items by the trillion, ints of zero digits. */
+static void test_preview_budgets(void **state)
+{
+	struct image im;
+	struct nd_array a;
+	struct nd_preview p;
+	struct nd_buf b = {0};
+	(void)state;
+
+	image_init(&im, 13, 2);
+	uint64_t v0 = img_descr(&im, 'V', 'V', '|', 20, 0, 1);
+	int64_t dims[] = {1000000000000LL}, strides[] = {0};
+	unsigned char byte = 0;
+	uint64_t arr = img_array(&im, img_data(&im, &byte, 1), 1, dims, strides,
+				 v0, F_CARRAY, 0);
+	decode_ok(&im, arr, &a);
+	nd_preview_capture(&im.ctx, &a, 1000000000000LL, ND_REPR_THRESHOLD, &p);
+	assert_int_equal(p.values_err.code, ND_ELIMIT);
+	assert_int_equal(p.repr_err.code, ND_OK);
+	nd_preview_free(&p);
+	nd_array_free(&a);
+
+	/* an object element: an int of four 30-bit digits, all 0 (not
+	 * normalised; garbage or caught mid-update) prints as 0 */
+	uint64_t o8 = img_descr(&im, 'O', 'O', '|', 17, 8, 8);
+	uint64_t zero = img_int(&im, 1);
+	img_w64(&im, zero + 16, 4 << 3); /* 3.13 lv_tag: 4 digits, positive */
+	img_w32(&im, zero + (uint64_t)im.ctx.py->long_digits, 0);
+	int64_t one[] = {1}, eight[] = {8};
+	arr = img_array(&im, img_data(&im, &zero, 8), 1, one, eight, o8,
+			F_CARRAY, 0);
+	decode_ok(&im, arr, &a);
+	values_of(&im, &a, 1, &b);
+	assert_string_equal(b.p, "[0]");
+	nd_buf_free(&b);
+	nd_array_free(&a);
+	image_free(&im);
+}
+
 static void test_values_unreadable_data(void **state)
 {
 	struct image im;
@@ -542,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_dtypes),
 		cmocka_unit_test(test_values_unreadable_data),
 		cmocka_unit_test(test_review_regressions),
+		cmocka_unit_test(test_preview_budgets),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }
