@@ -13,7 +13,8 @@ VERSION  := 0.1.0
 
 B := build
 DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev \
-            libcmocka-dev clang llvm bpftool python3-numpy gdb util-linux
+            libcmocka-dev clang llvm bpftool python3-numpy python3-dev gdb \
+            util-linux debootstrap
 
 DECODE_SRC := $(wildcard decode/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# Runs every suite (the cmocka binaries given as arguments, then the
-# integration suites), each speaking TAP, and ends with one line:
+# Runs every suite, each speaking TAP, and ends with one line:
 # "N passed, N failed". Exits non-zero if anything failed. Full output of
 # each suite is kept in build/test-logs/.
+#   tests/run.sh UNIT_BINARY...
+# Suites: the cmocka binaries given, the integration suites against the
+# host's Python, then the same suites, unchanged, against the
+# compatibility matrix: Debian chroots (tests/matrix/chroot.sh; built in
+# the background while the host suites run) and pyenv's libpython build.
+# NDSPY_MATRIX=0 skips the matrix (and says so).
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
+MATRIX_SUITES=${NDSPY_MATRIX_SUITES:-bullseye trixie sid}
+PYENV_311=${NDSPY_PYENV_311:-/root/.pyenv/versions/3.11.7/bin/python3.11}
 logs=build/test-logs
 mkdir -p "$logs"
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 
 run_suite() {
 	local name=$1; shift
-	local log=$logs/$name.tap start=$SECONDS
+	local log=$logs/$(printf '%s' "$name" | tr -c 'A-Za-z0-9._-' _).tap
+	local start=$SECONDS
 	"$@" >"$log" 2>&1
 	local rc=$?
-	local ok notok planned ran
+	local ok notok planned ran skips
 	ok=$(grep -c '^ok ' "$log")
 	notok=$(grep -c '^not ok ' "$log")
+	skips=$(grep -c '# SKIP' "$log")
 	planned=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$log" | head -n1)
 	ran=$((ok + notok))
 	# a suite that died, or ran fewer tests than it planned, has failed
@@ -30,17 +39,60 @@ run_suite() {
 	fi
 	passed=$((passed + ok))
 	failed=$((failed + notok))
-	printf '%-16s %4d passed, %d failed, %d skipped  (%ds)\n' "$name" "$ok" \
-		"$notok" "$(grep -c '# SKIP' "$log")" $((SECONDS - start))
+	skipped=$((skipped + skips))
+	printf '%-34s %4d passed, %d failed, %d skipped  (%ds)\n' "$name" "$ok" \
+		"$notok" "$skips" $((SECONDS - start))
 	grep -A12 '^not ok' "$log" | sed 's/^/    /'
 }
 
+# The integration suites against one Python: $1 names it, $2 runs it,
+# $3 is the root it runs in ("" for the host's).
+run_integration() {
+	local label=$1 python=$2 root=$3 t n
+	for t in tests/integration/test_*.py; do
+		n=$(basename "$t" .py)
+		PYTHON=$python NDSPY_TARGET_ROOT=$root \
+			run_suite "${n#test_}$label" /usr/bin/python3 "$t"
+	done
+}
+
+skip() {
+	echo "skipped: $1"
+	skipped=$((skipped + 1))
+}
+
+if [ "${NDSPY_MATRIX:-1}" != 0 ]; then
+	for s in $MATRIX_SUITES; do
+		bash tests/matrix/chroot.sh "$s" >"$logs/chroot-$s.out" \
+			2>"$logs/chroot-$s.err" &
+	done
+fi
 for bin in "$@"; do
 	CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit:$(basename "$bin")" "$bin"
 done
-for t in tests/integration/test_*.py; do
-	n=$(basename "$t" .py)
-	run_suite "${n#test_}" "$PYTHON" "$t"
-done
+run_integration "" "$PYTHON" ""
+if [ "${NDSPY_MATRIX:-1}" = 0 ]; then
+	skip "the Python/NumPy matrix (NDSPY_MATRIX=0)"
+else
+	wait
+	for s in $MATRIX_SUITES; do
+		dir=$(cat "$logs/chroot-$s.out")
+		if [ -z "$dir" ]; then
+			cat "$logs/chroot-$s.err"
+			echo "not ok - the $s chroot could not be built" \
+				>"$logs/chroot-$s.tap"
+			failed=$((failed + 1))
+			continue
+		fi
+		run_integration "[$s $(cat "$dir/.ndspy-ok" | tr ' ' /)]" \
+			"chroot $dir /usr/bin/python3" "$dir"
+	done
+	if [ -x "$PYENV_311" ]; then
+		run_integration "[libpython3.11]" \
+			"env PYTHONPATH=/usr/lib/python3/dist-packages $PYENV_311" ""
+	else
+		skip "the libpython3.11 target: no pyenv build at $PYENV_311"
+	fi
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -49,15 +49,22 @@ def ndspy(*args, timeout=60, env=None):
 
 
 class Zoo:
-    """The zoo process: started with `python` (a host interpreter, or a
-    command prefix such as chroot), alive until stop()."""
+    """The zoo process, alive until stop(). It runs under $PYTHON (a command,
+    e.g. "chroot DIR /usr/bin/python3"); with $NDSPY_TARGET_ROOT set to such
+    a chroot, its files are placed inside it and read from outside."""
 
-    def __init__(self, python=None):
-        self.dir = tempfile.mkdtemp(prefix="ndspy-test-")
+    def __init__(self, python=None, root=None):
         python = python or os.environ.get("PYTHON", "/usr/bin/python3")
+        root = root if root is not None else \
+            os.environ.get("NDSPY_TARGET_ROOT", "")
+        self.dir = tempfile.mkdtemp(
+            prefix="ndspy-test-",
+            dir=os.path.join(root, "tmp") if root else None)
+        inside = self.dir[len(root):] if root else self.dir
+        shutil.copy(os.path.join(HERE, "zoo.py"), self.dir)
         self.proc = subprocess.Popen(
-            python.split() + [os.path.join(HERE, "zoo.py"),
-                              os.path.join(self.dir, "truth.json"), self.dir],
+            python.split() + [os.path.join(inside, "zoo.py"),
+                              os.path.join(inside, "truth.json"), inside],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         line = self.proc.stdout.readline()
         if line.strip() != b"ready":

@@ -50,8 +50,8 @@ sys.stdin.read()
 def interrupted_save(t, python):
     """SIGINT and SIGTERM in the middle of a long --save: the target runs
     on, untraced, and no partial file is left behind."""
-    p = subprocess.Popen([python, "-c", BIG], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE)
+    p = subprocess.Popen(python.split() + ["-c", BIG],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     addr = p.stdout.readline().strip().decode()
     out = os.path.join(tempfile.mkdtemp(prefix="ndspy-sig-"), "a.npy")
     bad = []
@@ -108,7 +108,7 @@ def main():
 
     # a process without Python, and a Python without NumPy
     sleeper = subprocess.Popen(NOT_PYTHON)
-    nonumpy = subprocess.Popen([python] + NO_NUMPY)
+    nonumpy = subprocess.Popen(python.split() + NO_NUMPY)
     time.sleep(0.3)
     try:
         expect(t, "not a Python process", ["show", sleeper.pid, "0x1000"], 3,

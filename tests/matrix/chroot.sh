@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# chroot.sh SUITE: prints the directory of a Debian SUITE chroot with Python,
+# NumPy and their headers, building it with debootstrap when it is missing.
+# Chroots live in $NDSPY_CHROOT_CACHE (default /var/cache/ndspy/chroots),
+# outside the repository, and are reused. A chroot counts only once its
+# .ndspy-ok stamp exists: it is built under a temporary name, checked
+# (python3 imports numpy, the headers are there), stamped, then renamed, so
+# a failed or interrupted debootstrap is never taken for a good one.
+set -euo pipefail
+suite=$1
+cache=${NDSPY_CHROOT_CACHE:-/var/cache/ndspy/chroots}
+mirror=${NDSPY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+dir=$cache/$suite
+mkdir -p "$cache"
+exec 9>"$cache/.$suite.lock"
+flock 9
+if [ -f "$dir/.ndspy-ok" ]; then
+	echo "$dir"
+	exit 0
+fi
+case $suite in
+bullseye) pkgs=python3-numpy,python3-dev ;;  # NumPy 1.x ships its headers
+*) pkgs=python3-numpy,python3-numpy-dev,python3-dev ;;
+esac
+rm -rf "$dir" "$dir".tmp.*
+tmp=$(mktemp -d "$dir.tmp.XXXXXX")
+log=$cache/$suite.log
+echo "chroot.sh: building the $suite chroot in $dir (log: $log)" >&2
+if ! debootstrap --variant=minbase --include="$pkgs" "$suite" "$tmp" \
+	"$mirror" >"$log" 2>&1; then
+	rm -rf "$tmp"
+	echo "chroot.sh: debootstrap $suite failed; see $log" >&2
+	exit 1
+fi
+if ! versions=$(chroot "$tmp" /usr/bin/python3 -c \
+	'import sys, numpy; print(sys.version.split()[0], numpy.__version__)') ||
+	! ls "$tmp"/usr/include/python3*/Python.h >/dev/null 2>&1; then
+	rm -rf "$tmp"
+	echo "chroot.sh: the $suite chroot has no working Python + NumPy" >&2
+	exit 1
+fi
+echo "$versions" >"$tmp/.ndspy-ok"
+mv "$tmp" "$dir"
+echo "$dir"
