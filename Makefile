@@ -24,7 +24,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_LIB   := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 
-.PHONY: all deps check demo bench install clean
+.PHONY: all deps check demo bench install clean layouts
 
 all: deps $(B)/ndspy
 
@@ -70,6 +70,12 @@ demo: deps $(B)/ndspy
 
 bench: deps $(B)/ndspy $(B)/bench/rawread
 	@$(PYTHON) tests/bench/bench_save.py
+
+# Rewrites decode/layout_data.h from the headers of every supported version
+# (the matrix chroots, the host, pyenv builds for 3.10 and 3.12).
+layouts: deps
+	@$(PYTHON) tests/layout/derive.py --write $$(for s in bullseye trixie sid; do \
+	  bash tests/matrix/chroot.sh $$s; done)
 
 install: $(B)/ndspy
 	install -D -m 0755 $(B)/ndspy $(DESTDIR)$(PREFIX)/bin/ndspy

@@ -38,10 +38,18 @@ struct nd_pylayout {
 	int mmap_data, mmap_size;
 	/* ctypes CDataObject */
 	int cdata_ptr, cdata_size;
-	/* PyDictObject and its keys */
+	/* PyDictObject */
 	enum nd_dict_repr dict_repr;
 	int dict_used, dict_keys, dict_values;
-	int dict_split_values; /* values[] inside PyDictValues (3.13+: +8) */
+	int dict_split_values; /* values[] inside PyDictValues */
+	/* PyDictKeysObject: dk_size (3.9, 3.10) or dk_log2_size; -1 absent */
+	int dk_size, dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices;
+	int dk_entry_size, dk_unicode_entry_size;
+	/* 3.13+: where _Py_DebugOffsets (at the start of _PyRuntime) publishes
+	 * the offsets above, so that they are read from the target; 0 before */
+	int dbg_ob_type, dbg_tp_name, dbg_tp_flags, dbg_tuple_item;
+	int dbg_dict_keys, dbg_dict_values, dbg_float_fval, dbg_long_digits;
+	int dbg_bytes_sval, dbg_str_state, dbg_str_ascii_size;
 };
 
 struct nd_nplayout {

@@ -453,58 +453,57 @@ struct dict_shape {
 static int dict_shape(struct nd_ctx *c, uint64_t dict, struct dict_shape *d,
 		      struct nd_err *e)
 {
+	const struct nd_pylayout *P = c->py;
+	unsigned char k[64];
 	uint64_t keys, values;
+	int64_t nentries;
 	int rc = check_kind(c, dict, ND_TPFLAGS_DICT, "dict", e);
 
 	if (rc)
 		return rc;
-	if ((rc = nd_read_u64(c, dict + (uint64_t)c->py->dict_keys, &keys, e,
+	if ((rc = nd_read_u64(c, dict + (uint64_t)P->dict_keys, &keys, e,
 			      "dict keys")) ||
-	    (rc = nd_read_u64(c, dict + (uint64_t)c->py->dict_values, &values,
-			      e, "dict values")))
+	    (rc = nd_read_u64(c, dict + (uint64_t)P->dict_values, &values,
+			      e, "dict values")) ||
+	    (rc = nd_read(c, keys, k, (size_t)P->dk_indices, e,
+			  "dict keys header")))
 		return rc;
-	d->values = values ? values + (uint64_t)c->py->dict_split_values : 0;
-	if (c->py->dict_repr == ND_DICT_39) {
-		int64_t k[5]; /* refcnt, size, lookup, usable, nentries */
-		if ((rc = nd_read(c, keys, k, sizeof(k), e, "dict keys header")))
-			return rc;
-		int64_t size = k[1];
-		if (size < 8 || size > (1LL << 30) || (size & (size - 1)) ||
-		    k[4] < 0 || k[4] > size)
-			return nd_fail(e, ND_ECORRUPT,
-				       "dict at 0x%" PRIx64 ": bad keys table",
-				       dict);
-		int ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
-		d->entries = keys + 40 + (uint64_t)(size * ix);
-		d->nentries = k[4];
-		d->entry_size = 24;
-		d->key_off = 8;
+	d->values = values ? values + (uint64_t)P->dict_split_values : 0;
+	memcpy(&nentries, k + P->dk_nentries, 8);
+	uint64_t size, index_bytes;
+	bool unicode = false;
+	if (P->dict_repr == ND_DICT_39) {
+		int64_t s;
+		memcpy(&s, k + P->dk_size, 8);
+		if (s < 8 || s > (1LL << 30) || (s & (s - 1)))
+			goto bad;
+		size = (uint64_t)s;
+		index_bytes = size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : 4);
 	} else {
-		struct {
-			int64_t refcnt;
-			uint8_t log2_size, log2_index_bytes, kind, pad;
-			uint32_t version;
-			int64_t usable, nentries;
-		} k;
-		if ((rc = nd_read(c, keys, &k, sizeof(k), e, "dict keys header")))
-			return rc;
-		if (k.log2_size < 3 || k.log2_size > 30 ||
-		    k.log2_index_bytes < k.log2_size ||
-		    k.log2_index_bytes > k.log2_size + 3 || k.kind > 2 ||
-		    k.nentries < 0 || k.nentries > (1LL << k.log2_size))
-			return nd_fail(e, ND_ECORRUPT,
-				       "dict at 0x%" PRIx64 ": bad keys table",
-				       dict);
-		d->entries = keys + 32 + (1ULL << k.log2_index_bytes);
-		d->nentries = k.nentries;
-		d->entry_size = k.kind == 0 ? 24 : 16;
-		d->key_off = k.kind == 0 ? 8 : 0;
+		unsigned log2_size = k[P->dk_size];
+		unsigned log2_ix = k[P->dk_log2_index_bytes];
+		if (log2_size < 3 || log2_size > 30 || log2_ix < log2_size ||
+		    log2_ix > log2_size + 3 || k[P->dk_kind] > 2)
+			goto bad;
+		size = 1ULL << log2_size;
+		index_bytes = 1ULL << log2_ix;
+		unicode = k[P->dk_kind] != 0; /* DICT_KEYS_GENERAL is 0 */
 	}
+	if (nentries < 0 || (uint64_t)nentries > size)
+		goto bad;
+	d->entries = keys + (uint64_t)P->dk_indices + index_bytes;
+	d->nentries = nentries;
+	d->entry_size = unicode ? P->dk_unicode_entry_size : P->dk_entry_size;
+	/* general entries start with the hash, unicode ones with the key */
+	d->key_off = unicode ? 0 : 8;
 	if (d->nentries > ND_MAX_DICT)
 		return nd_fail(e, ND_ELIMIT,
 			       "dict at 0x%" PRIx64 ": %" PRId64 " entries", dict,
 			       d->nentries);
 	return 0;
+bad:
+	return nd_fail(e, ND_ECORRUPT, "dict at 0x%" PRIx64 ": bad keys table",
+		       dict);
 }
 
 int nd_py_dict_foreach(struct nd_ctx *c, uint64_t dict, nd_dict_fn fn,

@@ -1,0 +1,274 @@
+"""Derives ndspy's layout tables (decode/layout_data.h) from the real thing:
+each CPython and NumPy version's own headers (offsetof probes, compiled
+against them) and, for the few structs no header installs, a probe run in
+the interpreter itself.
+
+    derive.py --write [ROOT...]   rewrite decode/layout_data.h
+    derive.py --check [ROOT...]   compare (TAP), for make check
+
+Sources: the host's /usr/include/python3.X, pyenv builds under
+/root/.pyenv/versions (CPython only), and each ROOT given (a Debian chroot,
+see tests/matrix/chroot.sh). Every version seen in several sources must
+derive the same values; --check compares what can be derived here with
+the committed table, --write needs every supported version."""
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DATA = os.path.join(ROOT, "decode", "layout_data.h")
+PYTHONS = [(3, m) for m in range(9, 15)]
+NUMPYS = [1, 2]
+PY_FIELDS = [
+    "refcnt_bits", "tp_name", "tp_basicsize", "tp_flags", "tp_base",
+    "tp_mro", "tuple_item", "long_repr", "long_digits", "float_fval",
+    "str_state", "str_ascii_data", "str_compact_data", "bytes_sval",
+    "bytearray_bytes", "bytearray_start", "mview_buf", "mview_obj",
+    "mview_len", "mmap_data", "mmap_size", "cdata_ptr", "cdata_size",
+    "dict_repr", "dict_used", "dict_keys", "dict_values",
+    "dict_split_values", "dk_size", "dk_log2_index_bytes", "dk_kind",
+    "dk_nentries", "dk_indices", "dk_entry_size", "dk_unicode_entry_size",
+    "dbg_ob_type", "dbg_tp_name", "dbg_tp_flags", "dbg_tuple_item",
+    "dbg_dict_keys", "dbg_dict_values", "dbg_float_fval", "dbg_long_digits",
+    "dbg_bytes_sval", "dbg_str_state", "dbg_str_ascii_size",
+]
+NP_FIELDS = [
+    "maxdims", "arr_data", "arr_nd", "arr_dims", "arr_strides", "arr_base",
+    "arr_descr", "arr_flags", "d_typeobj", "d_kind", "d_type",
+    "d_byteorder", "d_type_num", "d_flags", "d_flags_size", "d_elsize",
+    "d_elsize_size", "d_alignment", "d_alignment_size", "d_metadata",
+    "d_subarray", "d_fields", "d_names", "d_c_metadata", "d_basicsize",
+    "legacy_type_num_end", "dt_meta_base", "dt_meta_num",
+]
+ENUMS = {"long_repr": ["ND_LONG_OB_SIZE", "ND_LONG_LV_TAG"],
+         "dict_repr": ["ND_DICT_39", "ND_DICT_311"]}
+# 3.9 and 3.10 keep the dict keys table in Objects/dict-common.h, which is
+# not installed: these come from those releases' sources, and the live
+# suites check them (every structured dtype is found through a dict).
+OLD_DICT = {"dict_repr": 0, "dict_split_values": 0, "dk_size": 8,
+            "dk_log2_index_bytes": -1, "dk_kind": -1, "dk_nentries": 32,
+            "dk_indices": 40, "dk_entry_size": 24,
+            "dk_unicode_entry_size": 24}
+NO_DEBUG = {f: 0 for f in PY_FIELDS if f.startswith("dbg_")}
+
+
+class Source:
+    """One Python (and maybe NumPy) to derive from."""
+
+    def __init__(self, label, root, include, python):
+        self.label, self.root = label, root
+        self.include = include       # .../include/python3.X
+        self.python = python         # command running that interpreter
+        m = re.search(r"python3\.(\d+)$", include)
+        self.version = (3, int(m.group(1))) if m else None
+
+    def run(self, *args):
+        return subprocess.run(self.python + list(args), capture_output=True,
+                              text=True, timeout=60)
+
+
+def sources(roots):
+    found = []
+    for root in [""] + list(roots):
+        for inc in sorted(glob.glob(root + "/usr/include/python3.*")):
+            if not os.path.exists(inc + "/Python.h"):
+                continue
+            exe = "/usr/bin/" + os.path.basename(inc)
+            python = (["chroot", root, exe] if root else [exe])
+            label = os.path.basename(root) if root else "host"
+            found.append(Source(label, root, inc, python))
+    for inc in sorted(glob.glob("/root/.pyenv/versions/*/include/python3.*")):
+        ver = inc.split("/")[4]
+        exe = "/root/.pyenv/versions/%s/bin/%s" % (ver, os.path.basename(inc))
+        if os.path.exists(inc + "/Python.h") and os.path.exists(exe):
+            found.append(Source("pyenv " + ver, "", inc, [exe]))
+    return [s for s in found if s.version in PYTHONS]
+
+
+def compile_run(src, probe, extra=()):
+    """Compiles tests/layout/PROBE against src's headers and runs it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        # Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/...>:
+        # a shim directory resolves it inside the source's root
+        arch = glob.glob(src.root + "/usr/include/*-linux-gnu/" +
+                         os.path.basename(src.include))
+        flags = ["-I" + src.include]
+        if arch:
+            shim = os.path.join(tmp, os.path.basename(os.path.dirname(arch[0])))
+            os.makedirs(shim)
+            os.symlink(arch[0], os.path.join(shim,
+                                             os.path.basename(src.include)))
+            flags.append("-I" + tmp)
+        exe = os.path.join(tmp, "probe")
+        cc = subprocess.run(["gcc", "-w", "-o", exe, os.path.join(HERE, probe)]
+                            + flags + list(extra), capture_output=True,
+                            text=True)
+        if cc.returncode:
+            raise RuntimeError("%s: %s does not build: %s" %
+                               (src.label, probe, cc.stderr[-600:]))
+        out = subprocess.run([exe], capture_output=True, text=True).stdout
+    return parse_pairs(out)
+
+
+def parse_pairs(text):
+    return {k: int(v) for k, v in
+            (line.split() for line in text.splitlines() if line.strip())}
+
+
+def derive_python(src):
+    row = compile_run(src, "probe_py.c")
+    if src.version >= (3, 11):
+        row.update(compile_run(src, "probe_core.c"))
+        row["dict_repr"] = 1
+    else:
+        row.update(OLD_DICT)
+    for f, v in NO_DEBUG.items():
+        row.setdefault(f, v)
+    rt = src.run(os.path.join(HERE, "probe_rt.py") if not src.root else
+                 copy_into(src.root, "probe_rt.py"))
+    if rt.returncode:
+        raise RuntimeError("%s: probe_rt.py: %s" % (src.label, rt.stderr))
+    row.update(parse_pairs(rt.stdout))
+    return row
+
+
+def copy_into(root, name):
+    """A probe script placed inside a chroot; returns its path there."""
+    dest = os.path.join(root, "tmp", "ndspy-" + name)
+    with open(os.path.join(HERE, name)) as f, open(dest, "w") as g:
+        g.write(f.read())
+    return dest[len(root):]
+
+
+def derive_numpy(src):
+    r = src.run("-c", "import numpy; print(numpy.get_include())")
+    if r.returncode:
+        return None
+    inc = src.root + r.stdout.strip()
+    row = compile_run(src, "probe_np.c", ["-I" + inc])
+    return row.pop("major"), row
+
+
+def derive_all(roots):
+    """{(3, 9): (row, [labels])}, {1: (row, [labels])}, [problems]."""
+    py, np, problems = {}, {}, []
+    for src in sources(roots):
+        try:
+            row = derive_python(src)
+            _merge(py, src.version, row, src.label, problems)
+            got = derive_numpy(src)
+            if got:
+                _merge(np, got[0], got[1], src.label + " NumPy", problems)
+        except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+            problems.append(str(e))
+    return py, np, problems
+
+
+def _merge(table, key, row, label, problems):
+    if key not in table:
+        table[key] = (row, [label])
+        return
+    old, labels = table[key]
+    diff = {k: (old.get(k), v) for k, v in row.items() if old.get(k) != v}
+    if diff:
+        problems.append("%s and %s disagree on %s: %s" %
+                        (labels[0], label, key, diff))
+    labels.append(label)
+
+
+def render(py, np):
+    def cell(f, v):
+        return "." + f + " = " + (ENUMS[f][v] if f in ENUMS else str(v))
+
+    lines = [
+        "/* Generated by tests/layout/derive.py from each version's own",
+        " * headers (offsetof probes) and, for ctypes and mmap objects, from",
+        " * the interpreter itself. Do not edit: run `make layouts`. */",
+        "",
+        "static const struct nd_pylayout py_layouts[] = {",
+    ]
+    for key in PYTHONS:
+        row = py[key][0]
+        lines.append("\t{.major = %d, .minor = %d, %s}," % (
+            key[0], key[1], ", ".join(cell(f, row[f]) for f in PY_FIELDS)))
+    lines += ["};", "", "static const struct nd_nplayout np_layouts[] = {"]
+    for key in NUMPYS:
+        row = np[key][0]
+        lines.append("\t{.major = %d, %s}," % (
+            key, ", ".join(cell(f, row[f]) for f in NP_FIELDS)))
+    lines += ["};", ""]
+    return "\n".join(lines)
+
+
+def committed():
+    """Rows of the committed table, parsed back."""
+    py, np = {}, {}
+    with open(DATA) as f:
+        for line in f:
+            cells = dict(re.findall(r"\.(\w+) = (-?\w+)", line))
+            if not cells:
+                continue
+            row = {}
+            for k, v in cells.items():
+                row[k] = ENUMS[k].index(v) if k in ENUMS else int(v)
+            if "minor" in row:
+                py[(row.pop("major"), row.pop("minor"))] = row
+            else:
+                np[row.pop("major")] = row
+    return py, np
+
+
+def check(roots):
+    py, np, problems = derive_all(roots)
+    cpy, cnp = committed()
+    n = failed = 0
+    for kind, derived, table in (("Python", py, cpy), ("NumPy", np, cnp)):
+        for key, (row, labels) in sorted(derived.items()):
+            n += 1
+            want = table.get(key, {})
+            diff = {k: (want.get(k), v) for k, v in row.items()
+                    if want.get(k) != v}
+            failed += bool(diff)
+            name = "%s %s layout, derived from %s" % (
+                kind, ".".join(map(str, key)) if isinstance(key, tuple)
+                else "%d.x" % key, ", ".join(labels))
+            print("%s %d - layout: %s" % ("not ok" if diff else "ok", n, name))
+            for k, (c, d) in sorted(diff.items()):
+                print("#   %s: table says %s, headers say %s" % (k, c, d))
+    for p in problems:
+        n += 1
+        failed += 1
+        print("not ok %d - layout: %s" % (n, p))
+    for key in PYTHONS:
+        if key not in py:
+            n += 1
+            print("ok %d - layout: Python %d.%d # SKIP no headers of it here"
+                  % ((n,) + key))
+    print("1..%d" % n)
+    return 1 if failed else 0
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or args[0] not in ("--write", "--check"):
+        sys.exit(__doc__)
+    roots = args[1:]
+    if args[0] == "--check":
+        sys.exit(check(roots))
+    py, np, problems = derive_all(roots)
+    missing = [k for k in PYTHONS if k not in py] + \
+        [k for k in NUMPYS if k not in np]
+    if problems or missing:
+        sys.exit("cannot write: %s%s" % ("; ".join(problems),
+                 " missing %s" % missing if missing else ""))
+    with open(DATA, "w") as f:
+        f.write(render(py, np))
+    print("wrote", DATA)
+
+
+if __name__ == "__main__":
+    main()

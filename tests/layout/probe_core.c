@@ -1,0 +1,43 @@
+/* What only CPython's internal headers say (3.11+): the dict keys table,
+ * split values, and (3.13+) where _Py_DebugOffsets publishes offsets. */
+#define PY_SSIZE_T_CLEAN
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "internal/pycore_dict.h"
+#if PY_VERSION_HEX >= 0x030E0000
+#include "internal/pycore_debug_offsets.h"
+#elif PY_VERSION_HEX >= 0x030D0000
+#include "internal/pycore_runtime.h"
+#endif
+
+#define P(name, v) printf("%s %ld\n", name, (long)(v))
+#define D(name, member) P(name, offsetof(_Py_DebugOffsets, member))
+
+int main(void)
+{
+	P("dk_size", offsetof(PyDictKeysObject, dk_log2_size));
+	P("dk_log2_index_bytes", offsetof(PyDictKeysObject, dk_log2_index_bytes));
+	P("dk_kind", offsetof(PyDictKeysObject, dk_kind));
+	P("dk_nentries", offsetof(PyDictKeysObject, dk_nentries));
+	P("dk_indices", offsetof(PyDictKeysObject, dk_indices));
+	P("dk_entry_size", sizeof(PyDictKeyEntry));
+	P("dk_unicode_entry_size", sizeof(PyDictUnicodeEntry));
+	P("dict_split_values", offsetof(PyDictValues, values));
+#if PY_VERSION_HEX >= 0x030D0000
+	D("dbg_ob_type", pyobject.ob_type);
+	D("dbg_tp_name", type_object.tp_name);
+	D("dbg_tp_flags", type_object.tp_flags);
+	D("dbg_tuple_item", tuple_object.ob_item);
+	D("dbg_dict_keys", dict_object.ma_keys);
+	D("dbg_dict_values", dict_object.ma_values);
+	D("dbg_float_fval", float_object.ob_fval);
+	D("dbg_long_digits", long_object.ob_digit);
+	D("dbg_bytes_sval", bytes_object.ob_sval);
+	D("dbg_str_state", unicode_object.state);
+	D("dbg_str_ascii_size", unicode_object.asciiobject_size);
+#endif
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* Prints where CPython keeps the fields ndspy reads, as offsetof() against
+ * one version's own headers sees them: "name value" lines, read by
+ * derive.py. Built once per Python version (see derive.py). */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define P(name, v) printf("%s %ld\n", name, (long)(v))
+
+int main(void)
+{
+	/* the refcount is 32 bits where the upper half holds flags (3.14) */
+	P("refcnt_bits", 8 * sizeof(((PyObject *)0)->ob_refcnt));
+	P("tp_name", offsetof(PyTypeObject, tp_name));
+	P("tp_basicsize", offsetof(PyTypeObject, tp_basicsize));
+	P("tp_flags", offsetof(PyTypeObject, tp_flags));
+	P("tp_base", offsetof(PyTypeObject, tp_base));
+	P("tp_mro", offsetof(PyTypeObject, tp_mro));
+	P("tuple_item", offsetof(PyTupleObject, ob_item));
+#ifdef _PyLong_SIGN_MASK
+	P("long_repr", 1); /* ND_LONG_LV_TAG */
+	P("long_digits", offsetof(PyLongObject, long_value.ob_digit));
+#else
+	P("long_repr", 0); /* ND_LONG_OB_SIZE */
+	P("long_digits", offsetof(PyLongObject, ob_digit));
+#endif
+	P("float_fval", offsetof(PyFloatObject, ob_fval));
+	P("str_state", offsetof(PyASCIIObject, state));
+	P("str_ascii_data", sizeof(PyASCIIObject));
+	P("str_compact_data", sizeof(PyCompactUnicodeObject));
+	P("bytes_sval", offsetof(PyBytesObject, ob_sval));
+	P("bytearray_bytes", offsetof(PyByteArrayObject, ob_bytes));
+	P("bytearray_start", offsetof(PyByteArrayObject, ob_start));
+	P("mview_buf", offsetof(PyMemoryViewObject, view.buf));
+	P("mview_obj", offsetof(PyMemoryViewObject, view.obj));
+	P("mview_len", offsetof(PyMemoryViewObject, view.len));
+	P("dict_used", offsetof(PyDictObject, ma_used));
+	P("dict_keys", offsetof(PyDictObject, ma_keys));
+	P("dict_values", offsetof(PyDictObject, ma_values));
+	return 0;
+}

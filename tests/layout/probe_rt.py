@@ -1,0 +1,23 @@
+"""Offsets that live in C files CPython does not install (ctypes'
+CDataObject, mmap's object), found from inside a running interpreter: each
+field is where the object's own memory holds a value we know."""
+import ctypes
+import mmap
+
+
+def find(obj, value, limit=160):
+    raw = ctypes.string_at(id(obj), limit)
+    packed = value.to_bytes(8, "little")
+    hits = [o for o in range(16, limit - 7, 8) if raw[o:o + 8] == packed]
+    return hits[0] if len(hits) == 1 else -1
+
+
+c = (ctypes.c_int * 4099)()
+print("cdata_ptr", find(c, ctypes.addressof(c)))
+print("cdata_size", find(c, ctypes.sizeof(c)))
+m = mmap.mmap(-1, 3 * 4096)
+view = (ctypes.c_char * 1).from_buffer(m)
+data = ctypes.addressof(view)
+del view
+print("mmap_data", find(m, data))
+print("mmap_size", find(m, 3 * 4096))
