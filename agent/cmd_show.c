@@ -172,13 +172,16 @@ static int read_all(pid_t pid, const struct show_opts *o, const uint64_t *addrs,
 
 	if (target_open(pid, &t, e))
 		return -1;
-	cli_verbosef("process %d: Python %d.%d.%d (%s), NumPy %s (%d.x layout, "
-		     "_multiarray_umath at %s); ndarray type 0x%" PRIx64
-		     ", dtype type 0x%" PRIx64 "; memory read with %s",
+	cli_verbosef("process %d: Python %d.%d.%d (%s; object offsets from %s), "
+		     "NumPy %s (%d.x layout, _multiarray_umath at %s); ndarray "
+		     "type 0x%" PRIx64 ", dtype type 0x%" PRIx64
+		     "; memory read with %s",
 		     (int)pid, t.rt.py_major, t.rt.py_minor, t.rt.py_micro,
-		     t.rt.py_path, t.rt.np_version[0] ? t.rt.np_version : "?",
-		     t.rt.np_major, t.rt.np_path, t.rt.array_type,
-		     t.rt.descr_type, t.mem->how);
+		     t.rt.py_path,
+		     t.rt.py == &t.rt.py_target ? "its _Py_DebugOffsets"
+						: "ndspy's table",
+		     t.rt.np_version[0] ? t.rt.np_version : "?", t.rt.np_major,
+		     t.rt.np_path, t.rt.array_type, t.rt.descr_type, t.mem->how);
 	/* what discovery cached was read while the target ran */
 	mem_cache_drop(t.mem);
 	if (o->pause && freeze_all(&fz, pid, e)) {

@@ -68,6 +68,63 @@ static const struct region *find_interpreter(pid_t pid, const struct maps *m,
 	return NULL;
 }
 
+/* One published offset; false when it is missing or absurd. */
+static bool published(struct mem *mem, uint64_t base, int at, int *out)
+{
+	uint64_t v;
+
+	if (!at || mem->read(mem, base + (uint64_t)at, &v, sizeof(v)) ||
+	    v > 4096)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/* CPython 3.13+ publishes the offsets of its objects for debuggers in
+ * _Py_DebugOffsets at the start of _PyRuntime: where the target says
+ * them, they replace the table's (a distribution may build differently). */
+static int debug_offsets(pid_t pid, struct mem *mem, struct runtime *rt,
+			 struct nd_err *e)
+{
+	const struct nd_pylayout *L = rt->py;
+	struct nd_pylayout *T = &rt->py_target;
+	char cookie[8];
+	uint64_t free_threaded = 0;
+	int ob_type = 8, ascii = 0;
+
+	if (!L->dbg_tp_name || !rt->runtime_addr ||
+	    mem->read(mem, rt->runtime_addr, cookie, sizeof(cookie)) ||
+	    memcmp(cookie, "xdebugpy", 8) != 0)
+		return 0;
+	mem->read(mem, rt->runtime_addr + (uint64_t)L->dbg_free_threaded,
+		  &free_threaded, sizeof(free_threaded));
+	published(mem, rt->runtime_addr, L->dbg_ob_type, &ob_type);
+	if (free_threaded || ob_type != 8)
+		return nd_fail(e, ND_ETARGET,
+			       "process %d: free-threaded CPython %d.%d is not "
+			       "supported (its object header differs)",
+			       (int)pid, rt->py_major, rt->py_minor);
+	*T = *L;
+	uint64_t R = rt->runtime_addr;
+	bool ok = published(mem, R, L->dbg_tp_name, &T->tp_name) &&
+		  published(mem, R, L->dbg_tp_flags, &T->tp_flags) &&
+		  published(mem, R, L->dbg_tuple_item, &T->tuple_item) &&
+		  published(mem, R, L->dbg_dict_keys, &T->dict_keys) &&
+		  published(mem, R, L->dbg_dict_values, &T->dict_values) &&
+		  published(mem, R, L->dbg_float_fval, &T->float_fval) &&
+		  published(mem, R, L->dbg_long_digits, &T->long_digits) &&
+		  published(mem, R, L->dbg_bytes_sval, &T->bytes_sval) &&
+		  published(mem, R, L->dbg_str_state, &T->str_state) &&
+		  published(mem, R, L->dbg_str_ascii_size, &ascii);
+	if (!ok)
+		return 0; /* unreadable or absurd: the table stands */
+	/* compact strings keep utf8_length and utf8 after the ASCII part */
+	T->str_compact_data = ascii + (L->str_compact_data - L->str_ascii_data);
+	T->str_ascii_data = ascii;
+	rt->py = T;
+	return 0;
+}
+
 static int find_python(pid_t pid, const struct maps *m, struct mem *mem,
 		       struct runtime *rt, struct nd_err *e)
 {
@@ -82,6 +139,7 @@ static int find_python(pid_t pid, const struct maps *m, struct mem *mem,
 			       (int)pid);
 	snprintf(rt->py_path, sizeof(rt->py_path), "%s", r->path);
 	elf_obj_symbol(&o, "PyType_Type", &rt->type_type, NULL);
+	elf_obj_symbol(&o, "_PyRuntime", &rt->runtime_addr, NULL);
 	uint32_t hex = 0;
 	if (elf_obj_symbol(&o, "Py_Version", &addr, NULL) &&
 	    mem->read(mem, addr, &hex, sizeof(hex)) == 0 && hex) {
@@ -104,7 +162,7 @@ static int find_python(pid_t pid, const struct maps *m, struct mem *mem,
 			       "(supported: %s)",
 			       (int)pid, rt->py_major, rt->py_minor,
 			       nd_layout_supported_python());
-	return 0;
+	return debug_offsets(pid, mem, rt, e);
 }
 
 static bool same_file(const struct region *a, const struct region *b)

@@ -23,6 +23,10 @@ struct runtime {
 	uint64_t descr_type;   /* &PyArrayDescr_Type */
 	const struct nd_pylayout *py;
 	const struct nd_nplayout *np;
+	/* 3.13+: the table's offsets as the target publishes them in
+	 * _Py_DebugOffsets; py points here when they were read */
+	struct nd_pylayout py_target;
+	uint64_t runtime_addr; /* &_PyRuntime, 0 when not exported */
 };
 
 int runtime_discover(pid_t pid, const struct maps *m, struct mem *mem,

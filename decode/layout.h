@@ -47,6 +47,7 @@ struct nd_pylayout {
 	int dk_entry_size, dk_unicode_entry_size;
 	/* 3.13+: where _Py_DebugOffsets (at the start of _PyRuntime) publishes
 	 * the offsets above, so that they are read from the target; 0 before */
+	int dbg_version, dbg_free_threaded;
 	int dbg_ob_type, dbg_tp_name, dbg_tp_flags, dbg_tuple_item;
 	int dbg_dict_keys, dbg_dict_values, dbg_float_fval, dbg_long_digits;
 	int dbg_bytes_sval, dbg_str_state, dbg_str_ascii_size;

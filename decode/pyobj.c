@@ -117,6 +117,17 @@ static int type_entry(struct nd_ctx *c, uint64_t type,
 	/* a long class name is still a name: keep its start */
 	if (rc && rc != -ND_ELIMIT)
 		return nd_fail(e, local.code, "%s", local.msg);
+	/* no type is named with control characters or nothing; garbage that
+	 * looks like a type often points tp_name at a docstring */
+	for (const unsigned char *p = (const unsigned char *)t->name;; p++) {
+		if (*p == '\0' && p != (const unsigned char *)t->name)
+			break;
+		if (*p < 0x20 || *p == 0x7f)
+			return nd_fail(e, ND_ECORRUPT,
+				       "0x%" PRIx64 " is not a type object "
+				       "(its name is not one)",
+				       type);
+	}
 	t->type = type;
 	*out = t;
 	return 0;

@@ -121,6 +121,20 @@ def main():
 
     interrupted_save(t, python)
 
+    # a Python ndspy does not know: a clear refusal naming versions
+    old = os.environ.get("NDSPY_PYENV_OLD",
+                         "/root/.pyenv/versions/3.8.18/bin/python3.8")
+    if os.path.exists(old):
+        p = subprocess.Popen([old, "-c", "import time; time.sleep(300)"])
+        time.sleep(0.3)
+        try:
+            expect(t, "unsupported Python", ["show", p.pid, "0x1000"], 3,
+                   ["Python 3.8 is not supported", "3.9-3.14"])
+        finally:
+            p.kill()
+    else:
+        t.skip("unsupported Python", "no pyenv Python 3.8 at " + old)
+
     zoo = Zoo()
     try:
         pid = zoo.pid

@@ -133,6 +133,12 @@ def main():
             bad += [] if "/proc/PID/mem" in se else [name + ": not procfs"]
         t.ok(not bad, "NDSPY_MEM=procfs reads through /proc/PID/mem, "
              "same values", "\n".join(bad))
+        # 3.13+ publishes its offsets: they must be the ones used
+        rc, so, se = ndspy("show", "-v", zoo.pid, objs["nb_int32"]["address"])
+        py = tuple(int(x) for x in zoo.truth["python"].split(".")[:2])
+        want = "its _Py_DebugOffsets" if py >= (3, 13) else "ndspy's table"
+        t.ok(rc == 0 and "object offsets from " + want in se,
+             "Python %d.%d: object offsets from %s" % (py + (want,)), se)
         # all of them in one call, unpaused: same answers
         addrs = [v["address"] for v in objs.values()]
         rc, so, se = ndspy("show", "--no-pause", "--json", zoo.pid, *addrs)

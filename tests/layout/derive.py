@@ -32,7 +32,7 @@ PY_FIELDS = [
     "dict_repr", "dict_used", "dict_keys", "dict_values",
     "dict_split_values", "dk_size", "dk_log2_index_bytes", "dk_kind",
     "dk_nentries", "dk_indices", "dk_entry_size", "dk_unicode_entry_size",
-    "dbg_ob_type", "dbg_tp_name", "dbg_tp_flags", "dbg_tuple_item",
+    "dbg_version", "dbg_free_threaded", "dbg_ob_type", "dbg_tp_name", "dbg_tp_flags", "dbg_tuple_item",
     "dbg_dict_keys", "dbg_dict_values", "dbg_float_fval", "dbg_long_digits",
     "dbg_bytes_sval", "dbg_str_state", "dbg_str_ascii_size",
 ]

@@ -27,6 +27,8 @@ int main(void)
 	P("dk_unicode_entry_size", sizeof(PyDictUnicodeEntry));
 	P("dict_split_values", offsetof(PyDictValues, values));
 #if PY_VERSION_HEX >= 0x030D0000
+	D("dbg_version", version);
+	D("dbg_free_threaded", free_threaded);
 	D("dbg_ob_type", pyobject.ob_type);
 	D("dbg_tp_name", type_object.tp_name);
 	D("dbg_tp_flags", type_object.tp_flags);
