@@ -74,7 +74,7 @@ bench: deps $(B)/ndspy $(B)/bench/rawread
 # Rewrites decode/layout_data.h from the headers of every supported version
 # (the matrix chroots, the host, pyenv builds for 3.10 and 3.12).
 layouts: deps
-	@$(PYTHON) tests/layout/derive.py --write $$(for s in bullseye trixie sid; do \
+	@$(PYTHON) tests/layout/derive.py --write $$(for s in $$(cat tests/matrix/suites); do \
 	  bash tests/matrix/chroot.sh $$s; done)
 
 install: $(B)/ndspy

@@ -11,7 +11,7 @@
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
-MATRIX_SUITES=${NDSPY_MATRIX_SUITES:-bullseye trixie sid}
+MATRIX_SUITES=${NDSPY_MATRIX_SUITES:-$(cat tests/matrix/suites)}
 PYENV_311=${NDSPY_PYENV_311:-/root/.pyenv/versions/3.11.7/bin/python3.11}
 logs=build/test-logs
 mkdir -p "$logs"
