@@ -44,7 +44,18 @@ int target_file_open(pid_t pid, const struct region *r, char *resolved,
 	if (!r->path)
 		return nd_fail(e, ND_ETARGET, "mapping at 0x%llx has no file",
 			       (unsigned long long)r->start);
-	snprintf(cand[0], sizeof(cand[0]), "/proc/%d/root%s", (int)pid, r->path);
+	/* The kernel shows paths from our root. A chroot's appear under its
+	 * directory: drop that to reach them through /proc/PID/root too. */
+	char root[4096], link[64];
+	const char *inside = r->path;
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+	ssize_t n = readlink(link, root, sizeof(root) - 1);
+	if (n > 1) {
+		root[n] = '\0';
+		if (strncmp(r->path, root, (size_t)n) == 0 && r->path[n] == '/')
+			inside = r->path + n;
+	}
+	snprintf(cand[0], sizeof(cand[0]), "/proc/%d/root%s", (int)pid, inside);
 	snprintf(cand[1], sizeof(cand[1]), "%s", r->path);
 	snprintf(cand[2], sizeof(cand[2]), "/proc/%d/map_files/%llx-%llx",
 		 (int)pid, (unsigned long long)r->start,
@@ -86,11 +97,16 @@ void target_path(const char *resolved_mapped, const char *mapped_path,
 		 const char *want, char *out, size_t cap)
 {
 	size_t rl = strlen(resolved_mapped), ml = strlen(mapped_path);
+	size_t common = 0;
 
-	/* resolved = prefix + mapped_path: reuse the prefix for want */
-	if (rl >= ml && strcmp(resolved_mapped + rl - ml, mapped_path) == 0)
-		snprintf(out, cap, "%.*s%s", (int)(rl - ml), resolved_mapped,
-			 want);
+	/* resolved = P1 + X and mapped = P2 + X: what replaced P2 by P1 for
+	 * the mapped file does the same for a file beside it */
+	while (common < rl && common < ml &&
+	       resolved_mapped[rl - 1 - common] == mapped_path[ml - 1 - common])
+		common++;
+	size_t p1 = rl - common, p2 = ml - common;
+	if (strncmp(want, mapped_path, p2) == 0)
+		snprintf(out, cap, "%.*s%s", (int)p1, resolved_mapped, want + p2);
 	else
 		snprintf(out, cap, "%s", want);
 }
