@@ -51,6 +51,12 @@ struct nd_pylayout {
 	int dbg_ob_type, dbg_tp_name, dbg_tp_flags, dbg_tuple_item;
 	int dbg_dict_keys, dbg_dict_values, dbg_float_fval, dbg_long_digits;
 	int dbg_bytes_sval, dbg_str_state, dbg_str_ascii_size;
+	/* finding objects: subclasses (a dict of weakrefs), modules, and
+	 * instance dicts (after the header at tp_dictoffset, or, for types
+	 * with tpflags_managed_dict, at instance_dict, before it) */
+	int tp_subclasses, tp_dictoffset, weakref_object;
+	uint64_t tpflags_managed_dict;
+	int rt_interpreters_head, interp_modules, module_dict, instance_dict;
 };
 
 struct nd_nplayout {

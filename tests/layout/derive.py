@@ -35,6 +35,9 @@ PY_FIELDS = [
     "dbg_version", "dbg_free_threaded", "dbg_ob_type", "dbg_tp_name", "dbg_tp_flags", "dbg_tuple_item",
     "dbg_dict_keys", "dbg_dict_values", "dbg_float_fval", "dbg_long_digits",
     "dbg_bytes_sval", "dbg_str_state", "dbg_str_ascii_size",
+    "tp_subclasses", "tp_dictoffset", "weakref_object",
+    "tpflags_managed_dict", "rt_interpreters_head", "interp_modules",
+    "module_dict", "instance_dict",
 ]
 NP_FIELDS = [
     "maxdims", "arr_data", "arr_nd", "arr_dims", "arr_strides", "arr_base",
@@ -121,6 +124,7 @@ def parse_pairs(text):
 
 def derive_python(src):
     row = compile_run(src, "probe_py.c")
+    row.update(compile_run(src, "probe_interp.c"))
     if src.version >= (3, 11):
         row.update(compile_run(src, "probe_core.c"))
         row["dict_repr"] = 1

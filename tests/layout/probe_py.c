@@ -17,6 +17,14 @@ int main(void)
 	P("tp_flags", offsetof(PyTypeObject, tp_flags));
 	P("tp_base", offsetof(PyTypeObject, tp_base));
 	P("tp_mro", offsetof(PyTypeObject, tp_mro));
+	P("tp_subclasses", offsetof(PyTypeObject, tp_subclasses));
+	P("tp_dictoffset", offsetof(PyTypeObject, tp_dictoffset));
+	P("weakref_object", offsetof(PyWeakReference, wr_object));
+#ifdef Py_TPFLAGS_MANAGED_DICT
+	P("tpflags_managed_dict", Py_TPFLAGS_MANAGED_DICT);
+#else
+	P("tpflags_managed_dict", 0);
+#endif
 	P("tuple_item", offsetof(PyTupleObject, ob_item));
 #ifdef _PyLong_SIGN_MASK
 	P("long_repr", 1); /* ND_LONG_LV_TAG */

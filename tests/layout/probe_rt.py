@@ -21,3 +21,22 @@ data = ctypes.addressof(view)
 del view
 print("mmap_data", find(m, data))
 print("mmap_size", find(m, 3 * 4096))
+
+# a module's dict
+print("module_dict", find(ctypes, id(ctypes.__dict__)))
+
+
+class Plain:
+    pass
+
+
+# where an instance keeps its __dict__ once it has one: after the header
+# (tp_dictoffset, 3.9/3.10) or before it (managed dicts, 3.11+)
+obj = Plain()
+obj.x = 1
+d = obj.__dict__
+before = ctypes.string_at(id(obj) - 32, 32)
+packed = id(d).to_bytes(8, "little")
+hits = [o - 32 for o in range(0, 32, 8) if before[o:o + 8] == packed]
+after = find(obj, id(d), limit=48)
+print("instance_dict", hits[0] if len(hits) == 1 else after)

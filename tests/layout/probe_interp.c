@@ -1,0 +1,23 @@
+/* Where the interpreter keeps sys.modules, for MODULE.NAME lookups:
+ * _PyRuntime.interpreters.head, then the interpreter's modules dict. */
+#define PY_SSIZE_T_CLEAN
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "internal/pycore_interp.h"
+#include "internal/pycore_runtime.h"
+
+#define P(name, v) printf("%s %ld\n", name, (long)(v))
+
+int main(void)
+{
+	P("rt_interpreters_head", offsetof(_PyRuntimeState, interpreters.head));
+#if PY_VERSION_HEX >= 0x030C0000
+	P("interp_modules", offsetof(PyInterpreterState, imports.modules));
+#else
+	P("interp_modules", offsetof(PyInterpreterState, modules));
+#endif
+	return 0;
+}
