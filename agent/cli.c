@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 bool cli_verbose;
@@ -59,6 +60,35 @@ bad:
 	return nd_fail(e, ND_EUSAGE,
 		       "'%s' is not an address (give it in decimal as id() "
 		       "prints it, or as 0x-hex)",
+		       s);
+}
+
+int cli_parse_object(const char *s, enum object_kind *kind, struct nd_err *e)
+{
+	uint64_t ignored;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		*kind = OBJ_ADDRESS;
+		return cli_parse_address(s, &ignored, e);
+	}
+	if (s[0] == '@' && s[1] && s[1] != ':') {
+		*kind = OBJ_SYMBOL;
+		return 0;
+	}
+	/* MODULE.NAME[.ATTR...]: Python identifiers joined by dots */
+	bool ok = strchr(s, '.') && s[0] != '.' && s[strlen(s) - 1] != '.' &&
+		  !strstr(s, "..");
+	for (const char *p = s; ok && *p; p++)
+		ok = *p == '.' || *p == '_' || (*p >= 'a' && *p <= 'z') ||
+		     (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		     (unsigned char)*p >= 0x80;
+	if (ok) {
+		*kind = OBJ_NAME;
+		return 0;
+	}
+	return nd_fail(e, ND_EUSAGE,
+		       "'%s' is not an OBJECT: give an address (decimal as id() "
+		       "prints it, or 0x-hex), MODULE.NAME, or @SYMBOL",
 		       s);
 }
 

@@ -23,6 +23,9 @@ int cli_exit_code(const struct nd_err *e);
 void cli_verbosef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "0x7f..", or decimal as id() prints it: strict, whole string. */
 int cli_parse_address(const char *s, uint64_t *out, struct nd_err *e);
+/* What an OBJECT argument names: checked before the target is touched. */
+enum object_kind { OBJ_ADDRESS, OBJ_NAME, OBJ_SYMBOL };
+int cli_parse_object(const char *s, enum object_kind *kind, struct nd_err *e);
 /* A non-negative count for --data and the like. */
 int cli_parse_count(const char *opt, const char *s, int64_t *out,
 		    struct nd_err *e);

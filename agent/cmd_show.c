@@ -9,9 +9,11 @@
 #include "../decode/format.h"
 #include "../decode/ndarray.h"
 #include "../decode/preview.h"
+#include "../decode/pywalk.h"
 #include "cli.h"
 #include "freeze.h"
 #include "npy_file.h"
+#include "symbols.h"
 #include "target.h"
 
 static const char usage[] =
@@ -22,7 +24,11 @@ static const char usage[] =
 	"chain, __array_interface__ and the memory that holds the data.\n"
 	"\n"
 	"  TARGET           a process ID\n"
-	"  OBJECT           an array's address: decimal as id() prints it, or 0x-hex\n"
+	"  OBJECT           an array's address (decimal as id() prints it, or\n"
+	"                   0x-hex); MODULE.NAME[.ATTR...], a module global\n"
+	"                   (__main__.x, pkg.mod.cache.weights) found through\n"
+	"                   sys.modules; or @SYMBOL / @OBJFILE:SYMBOL, an ELF\n"
+	"                   symbol holding the array or a pointer to it\n"
 	"\n"
 	"options:\n"
 	"  --json           one JSON object per array per line (fields in README)\n"
@@ -117,17 +123,49 @@ struct shown {
 	struct nd_err err;
 };
 
-static void read_one(struct target *t, uint64_t addr, const struct show_opts *o,
-		     struct npy_file *save, struct shown *x)
+/* The address an OBJECT names, read while the target is paused. A symbol
+ * may be the array itself or a pointer to it: *pointer_ok says so. */
+static int locate(struct target *t, const char *spec, uint64_t *addr,
+		  bool *pointer_ok, struct nd_err *e)
 {
+	*pointer_ok = false;
+	if (spec[0] >= '0' && spec[0] <= '9')
+		return cli_parse_address(spec, addr, e);
+	if (spec[0] == '@') {
+		*pointer_ok = true;
+		return symbol_address(t->pid, &t->maps, spec + 1, addr, e);
+	}
+	return nd_py_resolve(&t->ctx, t->rt.runtime_addr, spec, addr, e);
+}
+
+static void read_one(struct target *t, const char *spec,
+		     const struct show_opts *o, struct npy_file *save,
+		     struct shown *x)
+{
+	uint64_t addr, ptr;
+	bool pointer_ok;
+
+	if (locate(t, spec, &addr, &pointer_ok, &x->err))
+		return;
 	if (!maps_find(&t->maps, addr)) {
 		nd_fail(&x->err, ND_EREAD,
 			"0x%" PRIx64 ": address not mapped in process %d", addr,
 			(int)t->pid);
 		return;
 	}
-	if (nd_array_decode(&t->ctx, addr, &x->a, &x->err))
-		return;
+	if (nd_array_decode(&t->ctx, addr, &x->a, &x->err)) {
+		/* a C global may hold the array's address rather than be it */
+		struct nd_err first = x->err;
+		nd_array_free(&x->a);
+		nd_err_clear(&x->err);
+		if (!pointer_ok ||
+		    t->mem->read(t->mem, addr, &ptr, sizeof(ptr)) != 0 ||
+		    nd_array_decode(&t->ctx, ptr, &x->a, &x->err)) {
+			nd_err_clear(&x->err);
+			nd_fail(&x->err, first.code, "%s: %s", spec, first.msg);
+			return;
+		}
+	}
 	x->decoded = true;
 	target_region(t, x->a.data, &x->mem);
 	if (x->mem.path) {
@@ -163,7 +201,7 @@ static void free_one(struct shown *x)
 
 /* Reads every OBJECT while the target is paused (if it is), then lets it
  * go; fills objs. Returns 0, or the error that stopped everything. */
-static int read_all(pid_t pid, const struct show_opts *o, const uint64_t *addrs,
+static int read_all(pid_t pid, const struct show_opts *o, char **specs,
 		    int nobj, struct shown *objs, struct npy_file *save,
 		    struct nd_err *e)
 {
@@ -190,7 +228,7 @@ static int read_all(pid_t pid, const struct show_opts *o, const uint64_t *addrs,
 	}
 	int nthreads = fz.n;
 	for (int i = 0; i < nobj; i++)
-		read_one(&t, addrs[i], o, save, &objs[i]);
+		read_one(&t, specs[i], o, save, &objs[i]);
 	if (o->pause) {
 		thaw_all(&fz);
 		cli_verbosef("process %d paused for %.3f ms (%d threads%s)",
@@ -208,25 +246,25 @@ int cmd_show(int argc, char **argv)
 	struct npy_file save = {.fd = -1, .cleanup = -1};
 	pid_t pid;
 	int first = 0, status = EXIT_OK, nobj = 0;
-	uint64_t *addrs = NULL;
 	struct shown *objs = NULL;
+	enum object_kind kind;
 
 	if (parse(argc, argv, &o, &first, &e) ||
 	    target_parse(argv[first], &pid, &e))
 		goto fail;
 	nobj = argc - first - 1;
-	addrs = calloc((size_t)nobj, sizeof(*addrs));
 	objs = calloc((size_t)nobj, sizeof(*objs));
-	if (!addrs || !objs) {
+	if (!objs) {
 		nd_fail(&e, ND_ENOMEM, "out of memory");
 		goto fail;
 	}
 	for (int i = 0; i < nobj; i++)
-		if (cli_parse_address(argv[first + 1 + i], &addrs[i], &e))
+		if (cli_parse_object(argv[first + 1 + i], &kind, &e))
 			goto fail;
 	/* an unwritable destination is reported before the target is touched */
 	if ((o.save && npy_file_create(&save, o.save, &e)) ||
-	    read_all(pid, &o, addrs, nobj, objs, o.save ? &save : NULL, &e))
+	    read_all(pid, &o, argv + first + 1, nobj, objs,
+		     o.save ? &save : NULL, &e))
 		goto fail;
 	/* the target runs again: now the file goes where it was asked for */
 	if (o.save && !objs[0].err.code)
@@ -256,7 +294,6 @@ fail:
 out:
 	for (int i = 0; objs && i < nobj; i++)
 		free_one(&objs[i]);
-	free(addrs);
 	free(objs);
 	return status;
 }

@@ -140,9 +140,20 @@ def main():
         pid = zoo.pid
         objs = zoo.truth["objects"]
         some = objs["nb_int32"]
-        for bad in ("xyz", "0x", "12abc", "0x1g", "", "1.5"):
+        for bad in ("xyz", "0x", "12abc", "0x1g", "", "1.5", "a..b", ".a",
+                    "@", "a b.c"):
             expect(t, "malformed OBJECT %r" % bad, ["show", pid, bad], 2,
-                   ["not an address"])
+                   ["is not an"])
+        expect(t, "unknown module", ["show", pid, "nosuchmod.x"], 1,
+               ["no module of that name"])
+        expect(t, "unknown global", ["show", pid, "__main__.nosuch"], 1,
+               ["__main__ has no global 'nosuch'"])
+        expect(t, "unknown attribute", ["show", pid, "__main__.model.nosuch"],
+               1, ["__main__.model has no attribute 'nosuch'"])
+        expect(t, "a global that is not an array",
+               ["show", pid, "__main__.KEEP"], 1, ["holds a Python list"])
+        expect(t, "unknown symbol", ["show", pid, "@no_such_symbol_here"], 1,
+               ["no such symbol"])
         expect(t, "unmapped address", ["show", pid, "0x10"], 1,
                ["not mapped"])
         expect(t, "negative OBJECT", ["show", pid, "-5"], 2, ["-5"])

@@ -115,6 +115,11 @@ def main():
                  "\n".join(bad))
             if truth["saved"]:
                 check_save(t, zoo, name, truth, out)
+            # by name: the module global holding it says the same
+            rc, so2, se = ndspy("show", zoo.pid, "__main__." + name, "--json",
+                                "--data", NVALUES)
+            t.ok(rc == 0 and json.loads(so2) == ours,
+                 "%s: show __main__.%s equals show ADDRESS" % (name, name), se)
             rc, so, se = ndspy("show", zoo.pid, truth["address"])
             text_repr = so.split("\n  object ")[0]
             t.ok(rc == 0 and text_repr == truth["repr"],
@@ -123,7 +128,7 @@ def main():
         # the /proc/PID/mem fallback gives the same answers
         env = dict(os.environ, NDSPY_MEM="procfs")
         bad = []
-        for name in ("nb_int32", "struct_nested", "sparse_view", "object"):
+        for name in ("nb_int32", "struct_nested", "sparse_view", "object_array"):
             truth = objs[name]
             rc, so, se = ndspy("show", "-v", zoo.pid, truth["address"],
                                "--json", "--data", NVALUES, env=env)
@@ -133,6 +138,23 @@ def main():
             bad += [] if "/proc/PID/mem" in se else [name + ": not procfs"]
         t.ok(not bad, "NDSPY_MEM=procfs reads through /proc/PID/mem, "
              "same values", "\n".join(bad))
+        # instance attributes, through the objects' __dict__
+        for path, addr in zoo.truth["attributes"].items():
+            rc, so, se = ndspy("show", "--json", zoo.pid, path)
+            t.ok(rc == 0 and json.loads(so)["address"] == addr,
+                 "show %s finds the attribute's array" % path, se)
+        # attributes never put in a __dict__: readable before 3.11, a
+        # clear refusal after
+        py = tuple(int(x) for x in zoo.truth["python"].split(".")[:2])
+        for path, addr in zoo.truth["inline"].items():
+            rc, so, se = ndspy("show", "--json", zoo.pid, path)
+            if py < (3, 11):
+                t.ok(rc == 0 and json.loads(so)["address"] == addr,
+                     "show %s finds the attribute's array" % path, se)
+            else:
+                t.ok(rc == 1 and "inline values" in se,
+                     "show %s says the attribute is in inline values" % path,
+                     "exit %d: %s" % (rc, se))
         # 3.13+ publishes its offsets: they must be the ones used
         rc, so, se = ndspy("show", "-v", zoo.pid, objs["nb_int32"]["address"])
         py = tuple(int(x) for x in zoo.truth["python"].split(".")[:2])

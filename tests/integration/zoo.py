@@ -22,8 +22,15 @@ KEEP = []   # owners that must stay alive
 
 
 def add(name, arr):
+    """Keeps arr in Z and as a global of __main__ (for MODULE.NAME)."""
+    assert name not in dir(__builtins__), name
     Z[name] = arr
+    globals()[name] = arr
     return arr
+
+
+class Model:
+    """Arrays held as instance attributes, for MODULE.NAME.ATTR."""
 
 
 def build(tmpdir):
@@ -110,7 +117,7 @@ def build(tmpdir):
     add("unicode_be", np.array(["hi", "x"], dtype=">U3"))
     add("bytes_S", np.array([b"ab", b"cde", b""]))
     add("void_V", np.zeros(2, dtype="V4"))
-    add("object", np.array([1, "two", 3.0, None, True], dtype=object))
+    add("object_array", np.array([1, "two", 3.0, None, True], dtype=object))
 
     # subclasses
     add("matrix", np.matrix([[1, 2], [3, 4]]))
@@ -144,7 +151,7 @@ def build(tmpdir):
     add("memoryview_bytearray", np.frombuffer(memoryview(bytearray(b"abcdefgh")), dtype="u1"))
     ba = bytearray(b"\x01\x02\x03\x04")
     KEEP.append(ba)
-    add("bytearray", np.frombuffer(ba, dtype="u1"))
+    add("bytearray_owner", np.frombuffer(ba, dtype="u1"))
     carr = (ctypes.c_double * 4)(1.0, 2.0, 3.0, 4.0)
     KEEP.append(carr)
     add("ctypes_array", np.ctypeslib.as_array(carr))
@@ -154,6 +161,17 @@ def build(tmpdir):
     add("mmap_anon", np.frombuffer(m, dtype="u1", count=16))
     fb = np.frombuffer(b"abcdefgh12345678", dtype="u1")
     add("view_chain", fb[2:][::2])
+
+    global model
+    model = Model()
+    model.weights = Z["nb_c_order"]
+    model.layer = Model()
+    model.layer.bias = Z["float32"]
+    # 3.11+ keep attributes inline until __dict__ is asked for once
+    model.__dict__, model.layer.__dict__
+    global inline_model
+    inline_model = Model()
+    inline_model.w = Z["nb_int32"]
     return Z
 
 
@@ -274,7 +292,10 @@ def main():
            "numpy": np.__version__,
            "objects": {},
            "not_arrays": {"list": id(KEEP), "int": id(NVALUES), "dict": id(Z),
-                          "str": id(truth_path)}}
+                          "str": id(truth_path)},
+           "attributes": {"__main__.model.weights": id(model.weights),
+                          "__main__.model.layer.bias": id(model.layer.bias)},
+           "inline": {"__main__.inline_model.w": id(inline_model.w)}}
     for name in Z:
         a = Z[name]
         t = out["objects"][name] = truth(a)

@@ -1,0 +1,182 @@
+#include "symbols.h"
+
+#include <gelf.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elf.h"
+#include "files.h"
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* The contents of an ELF section by name, or NULL. */
+static Elf_Data *section(Elf *elf, const char *want, GElf_Shdr *out)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		if (gelf_getshdr(scn, &sh) &&
+		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    strcmp(name, want) == 0) {
+			if (out)
+				*out = sh;
+			return elf_getdata(scn, NULL);
+		}
+	}
+	return NULL;
+}
+
+/* Candidate paths of the separate debug file, in the target's view:
+ * /usr/lib/debug/.build-id/ab/cdef.debug, then the debuglink name beside
+ * the object, in .debug/, and under /usr/lib/debug. */
+static int debug_paths(Elf *elf, const char *objpath, char paths[][4200],
+		       int max)
+{
+	int n = 0;
+	Elf_Data *d = section(elf, ".note.gnu.build-id", NULL);
+
+	/* note: namesz, descsz, type, "GNU\0", then the id */
+	if (d && d->d_size > 16 && n < max) {
+		const unsigned char *p = d->d_buf;
+		uint32_t namesz, descsz;
+		memcpy(&namesz, p, 4);
+		memcpy(&descsz, p + 4, 4);
+		size_t off = 12 + ((namesz + 3) & ~3u);
+		if (descsz >= 2 && off + descsz <= d->d_size) {
+			int w = snprintf(paths[n], 4200, "/usr/lib/debug/.build-id/%02x/",
+					 p[off]);
+			for (uint32_t i = 1; i < descsz && w < 4100; i++)
+				w += snprintf(paths[n] + w, (size_t)(4200 - w), "%02x",
+					      p[off + i]);
+			snprintf(paths[n] + w, (size_t)(4200 - w), ".debug");
+			n++;
+		}
+	}
+	d = section(elf, ".gnu_debuglink", NULL);
+	if (d && d->d_size > 1 && memchr(d->d_buf, '\0', d->d_size)) {
+		const char *link = d->d_buf;
+		int dir = (int)(base_name(objpath) - objpath);
+		if (n < max)
+			snprintf(paths[n++], 4200, "%.*s%s", dir, objpath, link);
+		if (n < max)
+			snprintf(paths[n++], 4200, "%.*s.debug/%s", dir, objpath, link);
+		if (n < max)
+			snprintf(paths[n++], 4200, "/usr/lib/debug%.*s%s", dir, objpath,
+				 link);
+	}
+	return n;
+}
+
+static bool lookup_in(Elf *elf, const char *name, uint64_t *value)
+{
+	static const Elf64_Word kinds[] = {SHT_DYNSYM, SHT_SYMTAB};
+
+	for (int k = 0; k < 2; k++) {
+		Elf_Scn *scn = NULL;
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr sh;
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != kinds[k] ||
+			    !sh.sh_entsize)
+				continue;
+			Elf_Data *data = elf_getdata(scn, NULL);
+			size_t cnt = sh.sh_size / sh.sh_entsize;
+			for (size_t i = 0; data && i < cnt; i++) {
+				GElf_Sym sym;
+				const char *s;
+				if (gelf_getsym(data, (int)i, &sym) &&
+				    sym.st_shndx != SHN_UNDEF &&
+				    (GELF_ST_TYPE(sym.st_info) == STT_OBJECT ||
+				     GELF_ST_TYPE(sym.st_info) == STT_NOTYPE) &&
+				    (s = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
+				    strcmp(s, name) == 0) {
+					*value = sym.st_value;
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+/* The symbol in the debug file of o (same link-time addresses). */
+static bool lookup_debug(pid_t pid, struct elf_obj *o, const char *mapped,
+			 const char *name, uint64_t *value)
+{
+	char paths[4][4200], real[4300];
+
+	int n = debug_paths(o->elf, mapped, paths, 4);
+	for (int i = 0; i < n; i++) {
+		/* the debug file is the target's, like the object */
+		target_path(o->path, mapped, paths[i], real, sizeof(real));
+		int fd = open_regular(real);
+		if (fd < 0)
+			continue;
+		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		bool found = elf && lookup_in(elf, name, value);
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		if (found)
+			return true;
+	}
+	(void)pid;
+	return false;
+}
+
+int symbol_address(pid_t pid, const struct maps *m, const char *spec,
+		   uint64_t *addr, struct nd_err *e)
+{
+	char objfile[256] = "";
+	const char *name = spec, *colon = strchr(spec, ':');
+
+	if (colon) {
+		snprintf(objfile, sizeof(objfile), "%.*s", (int)(colon - spec), spec);
+		name = colon + 1;
+	}
+	if (!*name)
+		return nd_fail(e, ND_EUSAGE, "'@%s': no symbol name", spec);
+	bool any_object = false;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct region *r = &m->r[i];
+		/* each object once: at its lowest mapping */
+		if (r->kind != R_FILE || (i && m->r[i - 1].path &&
+					  strcmp(m->r[i - 1].path, r->path) == 0))
+			continue;
+		const char *b = base_name(r->path);
+		if (*objfile && strcmp(b, objfile) != 0 &&
+		    strncmp(b, objfile, strlen(objfile)) != 0)
+			continue;
+		struct elf_obj o;
+		if (elf_obj_open(pid, m, r, &o, NULL))
+			continue;
+		any_object = true;
+		uint64_t value;
+		bool found = lookup_in(o.elf, name, &value) ||
+			     lookup_debug(pid, &o, r->path, name, &value);
+		uint64_t bias = o.bias;
+		elf_obj_close(&o);
+		if (found) {
+			*addr = value + bias;
+			return 0;
+		}
+	}
+	if (*objfile && !any_object)
+		return nd_fail(e, ND_ENOTARRAY,
+			       "'@%s': no mapped object named %s", spec, objfile);
+	return nd_fail(e, ND_ENOTARRAY,
+		       "'@%s': no such symbol in %s (looked in .dynsym, .symtab "
+		       "and installed debug files)",
+		       spec, *objfile ? objfile : "any mapped object");
+}

@@ -1,0 +1,230 @@
+#include "pywalk.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyobj.h"
+
+struct subwalk {
+	struct nd_ctx *c;
+	uint64_t *out;
+	size_t max, n;
+};
+
+/* tp_subclasses maps id(subclass) to a weakref to it. */
+static int add_subclass(void *arg, uint64_t key, uint64_t ref)
+{
+	struct subwalk *w = arg;
+	uint64_t sub, type;
+	const char *name;
+	(void)key;
+
+	if (nd_read_u64(w->c, ref + (uint64_t)w->c->py->weakref_object, &sub,
+			NULL, "weakref"))
+		return 0;
+	/* a dead weakref points at None; keep only live types, once */
+	if (nd_py_header(w->c, sub, NULL, &type, NULL) ||
+	    nd_py_type_name(w->c, sub, &name, NULL))
+		return 0;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->out[i] == sub)
+			return 0;
+	if (w->n < w->max)
+		w->out[w->n++] = sub;
+	return 0;
+}
+
+int nd_py_subtypes(struct nd_ctx *c, uint64_t type, uint64_t *out,
+		   size_t max, size_t *n, struct nd_err *e)
+{
+	struct subwalk w = {.c = c, .out = out, .max = max};
+
+	if (!max)
+		return nd_fail(e, ND_ELIMIT, "no room for types");
+	out[w.n++] = type;
+	/* breadth first over the list as it grows */
+	for (size_t i = 0; i < w.n; i++) {
+		uint64_t subs;
+		if (nd_read_u64(c, out[i] + (uint64_t)c->py->tp_subclasses, &subs,
+				NULL, "tp_subclasses") || !subs)
+			continue;
+		/* static builtin types keep an index here, not a dict */
+		uint64_t flags, t;
+		if (nd_py_header(c, subs, NULL, &t, NULL) ||
+		    nd_py_type_flags(c, t, &flags, NULL) ||
+		    !(flags & ND_TPFLAGS_DICT))
+			continue;
+		nd_py_dict_foreach(c, subs, add_subclass, &w, NULL);
+	}
+	*n = w.n;
+	return 0;
+}
+
+struct dictget {
+	struct nd_ctx *c;
+	const char *key;
+	uint64_t value;
+	char buf[ND_MAX_NAME];
+};
+
+static int match_key(void *arg, uint64_t key, uint64_t value)
+{
+	struct dictget *g = arg;
+
+	if (nd_py_str(g->c, key, g->buf, sizeof(g->buf), NULL, NULL) == 0 &&
+	    strcmp(g->buf, g->key) == 0) {
+		g->value = value;
+		return 1;
+	}
+	return 0;
+}
+
+int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
+		   uint64_t *value, struct nd_err *e)
+{
+	struct dictget *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	g->c = c;
+	g->key = key;
+	int rc = nd_py_dict_foreach(c, dict, match_key, g, e);
+	*value = g->value;
+	free(g);
+	if (rc < 0)
+		return rc;
+	return *value ? 0 : -ND_EUNSUPPORTED;
+}
+
+/* Where obj keeps its attributes: its __dict__. */
+static int instance_dict(struct nd_ctx *c, uint64_t obj, const char *what,
+			 uint64_t *dict, struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	uint64_t type, flags;
+	int64_t dictoffset;
+	const char *tn;
+	int rc;
+
+	if ((rc = nd_py_header(c, obj, NULL, &type, e)) ||
+	    (rc = nd_py_type_name(c, type, &tn, e)) ||
+	    (rc = nd_py_type_flags(c, type, &flags, e)) ||
+	    (rc = nd_read(c, type + (uint64_t)P->tp_dictoffset, &dictoffset, 8,
+			  e, "tp_dictoffset")))
+		return rc;
+	uint64_t at;
+	if (P->tpflags_managed_dict && (flags & P->tpflags_managed_dict))
+		at = obj + (uint64_t)(int64_t)P->instance_dict;
+	else if (dictoffset > 0 && dictoffset < 4096)
+		at = obj + (uint64_t)dictoffset;
+	else
+		return nd_fail(e, ND_EUNSUPPORTED,
+			       "'%s' (a %s) has no __dict__ ndspy can read "
+			       "(__slots__ or a C type)",
+			       what, tn);
+	if ((rc = nd_read_u64(c, at, dict, e, "instance dict")))
+		return rc;
+	uint64_t dtype, dflags;
+	/* no dict object yet: the values sit inline (3.11+) */
+	if (!*dict || nd_py_header(c, *dict, NULL, &dtype, NULL) ||
+	    nd_py_type_flags(c, dtype, &dflags, NULL) ||
+	    !(dflags & ND_TPFLAGS_DICT))
+		return nd_fail(e, ND_EUNSUPPORTED,
+			       "'%s' (a %s) keeps its attributes in inline "
+			       "values, which ndspy cannot read; reading "
+			       "%s.__dict__ once in the process makes a dict",
+			       what, tn, what);
+	return 0;
+}
+
+static bool is_module(struct nd_ctx *c, uint64_t obj)
+{
+	uint64_t type;
+	const char *name;
+
+	return nd_py_header(c, obj, NULL, &type, NULL) == 0 &&
+	       nd_py_type_name(c, type, &name, NULL) == 0 &&
+	       strcmp(name, "module") == 0;
+}
+
+/* The module whose name is the longest dotted prefix of path; its length
+ * in *len. */
+static int find_module(struct nd_ctx *c, uint64_t modules, const char *path,
+		       uint64_t *mod, size_t *len)
+{
+	char prefix[1024];
+
+	snprintf(prefix, sizeof(prefix), "%s", path);
+	for (size_t n = strlen(prefix); n;) {
+		prefix[n] = '\0';
+		if (nd_py_dict_get(c, modules, prefix, mod, NULL) == 0 &&
+		    is_module(c, *mod)) {
+			*len = n;
+			return 0;
+		}
+		char *dot = strrchr(prefix, '.');
+		n = dot ? (size_t)(dot - prefix) : 0;
+	}
+	return -1;
+}
+
+int nd_py_resolve(struct nd_ctx *c, uint64_t runtime, const char *dotted,
+		  uint64_t *obj, struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	uint64_t interp, modules, cur;
+	char done[1024];
+	size_t len;
+	int rc;
+
+	if (strlen(dotted) >= sizeof(done))
+		return nd_fail(e, ND_EUSAGE, "name too long: %.40s...", dotted);
+	if (!runtime)
+		return nd_fail(e, ND_ETARGET,
+			       "the interpreter's _PyRuntime is not exported: "
+			       "names cannot be looked up");
+	if ((rc = nd_read_u64(c, runtime + (uint64_t)P->rt_interpreters_head,
+			      &interp, e, "interpreters")) ||
+	    (rc = nd_read_u64(c, interp + (uint64_t)P->interp_modules, &modules,
+			      e, "sys.modules")))
+		return rc;
+	if (find_module(c, modules, dotted, &cur, &len))
+		return nd_fail(e, ND_ENOTARRAY,
+			       "'%s': no module of that name in sys.modules "
+			       "(give MODULE.NAME, e.g. __main__.x)",
+			       dotted);
+	snprintf(done, sizeof(done), "%.*s", (int)len, dotted);
+	/* then global, attribute, attribute... */
+	for (const char *rest = dotted + len; *rest == '.';) {
+		char attr[ND_MAX_NAME];
+		const char *start = rest + 1, *dot = strchr(start, '.');
+		size_t n = dot ? (size_t)(dot - start) : strlen(start);
+		if (n == 0 || n >= sizeof(attr))
+			return nd_fail(e, ND_EUSAGE, "'%s': bad name", dotted);
+		memcpy(attr, start, n);
+		attr[n] = '\0';
+		bool module = is_module(c, cur);
+		uint64_t dict;
+		if (module)
+			rc = nd_read_u64(c, cur + (uint64_t)P->module_dict, &dict, e,
+					 "module dict");
+		else
+			rc = instance_dict(c, cur, done, &dict, e);
+		if (rc)
+			return rc;
+		rc = nd_py_dict_get(c, dict, attr, &cur, e);
+		if (rc == -ND_EUNSUPPORTED)
+			return nd_fail(e, ND_ENOTARRAY, "%s has no %s '%s'", done,
+				       module ? "global" : "attribute", attr);
+		if (rc)
+			return rc;
+		snprintf(done + strlen(done), sizeof(done) - strlen(done), ".%s",
+			 attr);
+		rest = start + n;
+	}
+	*obj = cur;
+	return 0;
+}
