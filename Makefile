@@ -14,7 +14,7 @@ VERSION  := 0.1.0
 B := build
 DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev \
             libcmocka-dev clang llvm bpftool python3-numpy python3-dev gdb \
-            util-linux debootstrap
+            util-linux debootstrap binutils
 
 DECODE_SRC := $(wildcard decode/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)

@@ -1,0 +1,95 @@
+"""@SYMBOL: arrays kept by a C extension in an exported global, in a
+static one (.symtab), and in a static one whose symbols live only in a
+separate debug file (.gnu_debuglink)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from tap import Tap, ndspy, HERE
+
+TARGET = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np, ndspy_ext, ndspy_stripped
+a = np.arange(5, dtype=np.int16)
+b = np.ones((2, 3))
+c = np.zeros(4, dtype=np.uint8)
+ndspy_ext.keep(a, b)
+ndspy_stripped.keep(c, c)
+print(id(a), id(b), id(c), flush=True)
+sys.stdin.read()
+"""
+
+
+def build(python, root, out_dir, name, strip):
+    """The extension built against the target Python's own headers."""
+    r = subprocess.run(python.split() + ["-c",
+                       "import sysconfig; print(sysconfig.get_paths()"
+                       "['include'])"], capture_output=True, text=True)
+    inc = root + r.stdout.strip()
+    so = os.path.join(out_dir, name + ".so")
+    flags = ["-I" + inc]
+    # Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/...>
+    arch = os.path.join(root + "/usr/include/x86_64-linux-gnu",
+                        os.path.basename(inc))
+    if os.path.isdir(arch):
+        shim = os.path.join(out_dir, "shim", "x86_64-linux-gnu")
+        os.makedirs(shim, exist_ok=True)
+        link = os.path.join(shim, os.path.basename(inc))
+        if not os.path.exists(link):
+            os.symlink(arch, link)
+        flags.append("-I" + os.path.dirname(shim))
+    subprocess.run(["gcc", "-shared", "-fPIC", "-g", "-O1",
+                    "-DMODNAME=\"%s\"" % name, "-DMODSYM=" + name,
+                    os.path.join(HERE, "ndspy_ext.c"), "-o", so] + flags,
+                   check=True)
+    if strip:
+        debug = so + ".debug"
+        subprocess.run(["objcopy", "--only-keep-debug", so, debug], check=True)
+        subprocess.run(["strip", "--strip-all", so], check=True)
+        subprocess.run(["objcopy", "--add-gnu-debuglink=" + debug, so],
+                       check=True)
+    return so
+
+
+def main():
+    t = Tap("symbols")
+    python = os.environ.get("PYTHON", "/usr/bin/python3")
+    root = os.environ.get("NDSPY_TARGET_ROOT", "")
+    d = tempfile.mkdtemp(prefix="ndspy-sym-",
+                         dir=os.path.join(root, "tmp") if root else None)
+    try:
+        build(python, root, d, "ndspy_ext", False)
+        stripped = build(python, root, d, "ndspy_stripped", True)
+        p = subprocess.Popen(python.split() + ["-c", TARGET, d[len(root):]],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        a, b, c = (int(x) for x in p.stdout.readline().split())
+        try:
+            for spec, want in (("@ndspy_ext_exported", a),
+                               ("@ndspy_ext:ndspy_hidden", b),
+                               ("@ndspy_stripped:ndspy_hidden", c)):
+                rc, so, se = ndspy("show", "--json", p.pid, spec)
+                t.ok(rc == 0 and json.loads(so)["address"] == want,
+                     "show %s finds the array its global points to" % spec,
+                     "exit %d: %s" % (rc, se))
+            # without its debug file the static symbol is not there
+            os.unlink(stripped + ".debug")
+            rc, so, se = ndspy("show", p.pid, "@ndspy_stripped:ndspy_hidden")
+            t.ok(rc == 1 and "no such symbol" in se,
+                 "without the debug file the static symbol is not found", se)
+            rc, so, se = ndspy("show", p.pid, "@no_such_object:x")
+            t.ok(rc == 1 and "no mapped object named" in se,
+                 "an OBJFILE that is not mapped is named in the error", se)
+        finally:
+            p.stdin.close()
+            p.wait()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
