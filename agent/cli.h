@@ -33,5 +33,6 @@ int cli_parse_count(const char *opt, const char *s, int64_t *out,
 bool cli_write_stdout(const char *buf, size_t len);
 
 int cmd_show(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 #endif

@@ -15,7 +15,9 @@ static const char usage[] =
 	"describes them, without stopping it for more than a moment.\n"
 	"\n"
 	"commands:\n"
-	"  show TARGET OBJECT...   decode arrays by address (id() or 0x-hex)\n"
+	"  show TARGET OBJECT...   decode arrays: by address (id() or 0x-hex),\n"
+	"                          MODULE.NAME or @SYMBOL\n"
+	"  list TARGET             every live array, found by scanning memory\n"
 	"\n"
 	"Run 'ndspy COMMAND --help' for a command's options.\n"
 	"\n"
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "show") == 0)
 		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_list(argc - 1, argv + 1);
 	fprintf(stderr, "ndspy: unknown command '%s' (see ndspy --help)\n",
 		argv[1]);
 	return EXIT_USAGE;

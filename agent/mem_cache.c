@@ -4,6 +4,7 @@
  * instead of one each, which is time the target spends paused. */
 #include "mem.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 struct mem_cache {
 	struct mem m;
 	struct mem *under;
+	pthread_mutex_t lock; /* scans read from two threads */
 	uint64_t page[SLOTS]; /* page address + 1; 0 = empty */
 	unsigned char data[SLOTS][PAGE];
 };
@@ -39,19 +41,24 @@ static int cache_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	/* large reads (data, windows) go straight through */
 	if (len > 2 * PAGE || addr + len < addr)
 		return c->under->read(c->under, addr, buf, len);
-	for (size_t done = 0; done < len;) {
+	pthread_mutex_lock(&c->lock);
+	int rc = 0;
+	for (size_t done = 0; done < len && !rc;) {
 		uint64_t page = first + ((addr - first + done) & ~(uint64_t)(PAGE - 1));
 		const unsigned char *p = page_of(c, page);
-		if (!p)
+		if (!p) {
 			/* a page we cannot read whole: ask for just the bytes */
-			return c->under->read(c->under, addr + done,
-					      (char *)buf + done, len - done);
+			rc = c->under->read(c->under, addr + done,
+					    (char *)buf + done, len - done);
+			break;
+		}
 		size_t off = (size_t)(addr + done - page);
 		size_t n = PAGE - off < len - done ? PAGE - off : len - done;
 		memcpy((char *)buf + done, p + off, n);
 		done += n;
 	}
-	return 0;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 static size_t cache_readv(struct mem *m, struct mem_iov *iov, size_t n)
@@ -66,6 +73,7 @@ static void cache_close(struct mem *m)
 	struct mem_cache *c = (struct mem_cache *)m;
 
 	c->under->close(c->under);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -78,6 +86,7 @@ struct mem *mem_cache_wrap(struct mem *under)
 	c->m = (struct mem){.read = cache_read, .readv = cache_readv,
 			    .close = cache_close, .how = under->how};
 	c->under = under;
+	pthread_mutex_init(&c->lock, NULL);
 	return &c->m;
 }
 

@@ -17,6 +17,7 @@
 #include "../decode/npy.h"
 #include "cleanup.h"
 #include "freeze.h"
+#include "spool.h"
 
 #define COPY_CHUNK (8u << 20)
 #define RING_CHUNK (256u << 10) /* stays in L2 between the two copies */
@@ -56,24 +57,6 @@ static void destination(const char *path, char *out, size_t cap)
 	memcpy(out + dir, link, (size_t)n + 1);
 }
 
-/* An unnamed file to hold the data while the target is paused. */
-static int spool(void)
-{
-	const char *dir = getenv("TMPDIR");
-	char path[4200];
-
-	if (!dir || !*dir)
-		dir = "/tmp";
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	snprintf(path, sizeof(path), "%s/ndspy-spool-XXXXXX", dir);
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd >= 0)
-		unlink(path);
-	return fd;
-}
-
 int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
 {
 	struct stat st;
@@ -91,7 +74,7 @@ int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
 		/* a device or a pipe: written in place, never replaced, and
 		 * only after the pause, since it may not keep up */
 		f->dest = open(f->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-		f->fd = f->dest >= 0 ? spool() : -1;
+		f->fd = f->dest >= 0 ? spool_open() : -1;
 		if (f->fd < 0) {
 			int err = errno;
 			npy_file_abort(f);
@@ -137,22 +120,6 @@ static void progress(struct npy_file *f)
 	fprintf(stderr, "\rsaving %s: %llu / %llu MiB", f->path,
 		(unsigned long long)(f->written >> 20),
 		(unsigned long long)(f->total >> 20));
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static int sink_write(void *ctx, const void *buf, size_t len)
@@ -316,16 +283,9 @@ int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
 
 int npy_file_finish(struct npy_file *f, struct nd_err *e)
 {
-	char buf[1 << 16];
-	ssize_t n;
-
 	if (f->dest >= 0) {
-		if (lseek(f->fd, 0, SEEK_SET) != 0)
-			return io_error(f, errno, e);
-		while ((n = read(f->fd, buf, sizeof(buf))) > 0)
-			if (write_all(f->dest, buf, (size_t)n))
-				return io_error(f, errno, e);
-		if (n < 0)
+		off_t size = lseek(f->fd, 0, SEEK_END);
+		if (size < 0 || spool_copy(f->fd, 0, (size_t)size, f->dest))
 			return io_error(f, errno, e);
 	} else {
 		int fd = f->fd;

@@ -1,0 +1,426 @@
+/* ndspy list TARGET: every live ndarray, found by scanning memory. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../decode/buf.h"
+#include "../decode/format.h"
+#include "../decode/ndarray.h"
+#include "../decode/pywalk.h"
+#include "cli.h"
+#include "freeze.h"
+#include "scan.h"
+#include "spool.h"
+#include "target.h"
+
+static const char usage[] =
+	"usage: ndspy list [options] TARGET\n"
+	"\n"
+	"List every live NumPy array of a process (subclasses included), found\n"
+	"by scanning its writable memory for array headers and decoding each\n"
+	"one: a table sorted by size, then a summary.\n"
+	"\n"
+	"  TARGET           a process ID\n"
+	"\n"
+	"options:\n"
+	"  --json           one JSON object per array per line, as `show --json`\n"
+	"                   prints it (without values)\n"
+	"  --min-bytes N    only arrays of at least N bytes (nbytes)\n"
+	"  --no-pause       scan without stopping the process (arrays changing\n"
+	"                   meanwhile may be missed or read inconsistently)\n"
+	"  -v, --verbose    what was scanned, how fast, how long the pause was\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"Columns: address, type, dtype, shape, size, owner (owns its data, view\n"
+	"of the array that does, or wraps the object that does), and the memory\n"
+	"holding the data. Summary: arrays, bytes arrays own, bytes reached only\n"
+	"through views of other objects, distinct buffers.\n"
+	"\n"
+	"exit status: 0 ok; 2 usage; 3 the target cannot be opened\n";
+
+struct list_opts {
+	bool json, pause;
+	int64_t min_bytes;
+};
+
+/* One array found: what the table and the summary need; its printed line
+ * waits in the spool. */
+struct found {
+	uint64_t addr, nbytes;
+	uint64_t owner;     /* what keeps its buffer: an owning array, an object */
+	int64_t owner_len;  /* the owner's buffer length when not an array */
+	bool owns, via_object;
+	long off;           /* its line in the spool */
+	size_t len;
+};
+
+struct list_state {
+	struct found *f;
+	size_t n, cap;
+	uint64_t candidates, rejected;
+	int spool;
+	long spool_off;
+	bool tty;
+	uint64_t t0;
+};
+
+static int parse(int argc, char **argv, struct list_opts *o, int *first,
+		 struct nd_err *e)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"min-bytes", required_argument, NULL, 'm'},
+		{"no-pause", no_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	*o = (struct list_opts){.pause = true};
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			o->json = true;
+			break;
+		case 'm':
+			if (cli_parse_count("--min-bytes", optarg, &o->min_bytes, e))
+				return -1;
+			break;
+		case 'n':
+			o->pause = false;
+			break;
+		case 'v':
+			cli_verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(EXIT_OK);
+		case ':':
+			return nd_fail(e, ND_EUSAGE, "%s needs an argument",
+				       argv[optind - 1]);
+		default:
+			return nd_fail(e, ND_EUSAGE,
+				       "unknown option '%s' (see ndspy list --help)",
+				       argv[optind - 1]);
+		}
+	}
+	*first = optind;
+	if (argc - optind != 1)
+		return nd_fail(e, ND_EUSAGE,
+			       "list needs exactly one TARGET (see ndspy list --help)");
+	return 0;
+}
+
+static void human(uint64_t n, char *out, size_t cap)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, cap, "%" PRIu64 " B", n);
+	else
+		snprintf(out, cap, "%.1f %s", v, unit[u]);
+}
+
+/* What keeps the buffer alive, and how the table says it. */
+static void owner_of(const struct nd_array *a, struct found *f,
+		     struct nd_buf *b)
+{
+	f->owns = a->flags & ND_F_OWNDATA;
+	f->owner = a->addr;
+	f->owner_len = -1;
+	if (f->owns) {
+		nd_buf_puts(b, "owns its data");
+		return;
+	}
+	for (int i = 0; i < a->nbases; i++) {
+		const struct nd_base *x = &a->bases[i];
+		f->owner = x->addr;
+		if (x->kind == ND_BASE_ARRAY && (x->flags & ND_F_OWNDATA)) {
+			nd_buf_printf(b, "view of 0x%" PRIx64, x->addr);
+			return;
+		}
+		if (x->kind != ND_BASE_ARRAY) {
+			f->via_object = true;
+			f->owner_len = x->len;
+			nd_buf_puts(b, "wraps ");
+			nd_buf_puts_safe(b, x->type);
+			if (x->kind == ND_BASE_MEMORYVIEW && x->obj_type &&
+			    x->obj_type[0]) {
+				nd_buf_puts(b, " of ");
+				nd_buf_puts_safe(b, x->obj_type);
+			}
+			return;
+		}
+	}
+	/* no owner object: memory it was handed (malloc'd, a C buffer) */
+	f->via_object = true;
+	f->owner = a->data;
+	nd_buf_printf(b, "borrows 0x%" PRIx64, a->data);
+}
+
+static void text_line(struct target *t, const struct nd_array *a,
+		      struct found *f, struct nd_buf *b)
+{
+	struct nd_region mem;
+	struct nd_buf owner = {0}, dt = {0}, shape = {0};
+	char size[32];
+
+	owner_of(a, f, &owner);
+	target_region(t, a->data, &mem);
+	nd_dtype_str(a->dtype, &dt);
+	nd_buf_ints(&shape, a->shape, a->ndim, ND_STYLE_PY);
+	human((uint64_t)a->nbytes, size, sizeof(size));
+	nd_buf_printf(b, "0x%-14" PRIx64 "  ", a->addr);
+	size_t at = b->len;
+	nd_buf_puts_safe(b, a->type_name);
+	if (b->len - at < 18)
+		nd_buf_spaces(b, 18 - (b->len - at));
+	nd_buf_printf(b, "  %-10s  %-18s  %10s  %-30s  %s\n", nd_buf_str(&dt),
+		      nd_buf_str(&shape), size, nd_buf_str(&owner), mem.kind);
+	nd_buf_free(&owner);
+	nd_buf_free(&dt);
+	nd_buf_free(&shape);
+}
+
+static int add(struct list_state *s, const struct found *f)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 1024;
+		struct found *p = realloc(s->f, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		s->f = p;
+		s->cap = cap;
+	}
+	s->f[s->n++] = *f;
+	return 0;
+}
+
+/* Decodes each candidate; those that decode are arrays, spooled in the
+ * chosen format. */
+static int decode_all(struct target *t, const struct scan *sc,
+		      const struct list_opts *o, struct list_state *s,
+		      struct nd_err *e)
+{
+	struct nd_buf line = {0};
+
+	for (size_t i = 0; i < sc->ncand; i++) {
+		struct nd_array a;
+		struct found f = {.addr = sc->cand[i]};
+		if (nd_array_decode(&t->ctx, sc->cand[i], &a, NULL)) {
+			s->rejected++;
+			nd_array_free(&a);
+			continue;
+		}
+		f.nbytes = (uint64_t)a.nbytes;
+		if ((int64_t)f.nbytes >= o->min_bytes) {
+			nd_buf_reset(&line);
+			if (o->json) {
+				struct nd_region mem;
+				struct nd_buf ignore = {0};
+				target_region(t, a.data, &mem);
+				owner_of(&a, &f, &ignore);
+				nd_buf_free(&ignore);
+				nd_format_json(&a, &mem, NULL, &line, NULL);
+			} else {
+				text_line(t, &a, &f, &line);
+			}
+			f.off = s->spool_off;
+			f.len = line.len;
+			if (line.oom || write_all(s->spool, line.p, line.len) ||
+			    add(s, &f)) {
+				nd_array_free(&a);
+				nd_buf_free(&line);
+				return nd_fail(e, ND_ENOMEM,
+					       "cannot keep the list: out of memory "
+					       "or temporary space");
+			}
+			s->spool_off += (long)line.len;
+		}
+		nd_array_free(&a);
+	}
+	nd_buf_free(&line);
+	return 0;
+}
+
+static uint64_t progress_t0;
+static bool progress_on;
+
+static void progress(uint64_t done, uint64_t total)
+{
+	static uint64_t last;
+	uint64_t t = now_ns();
+
+	if (!progress_on || t - progress_t0 < 1000000000ULL ||
+	    t - last < 100000000ULL)
+		return;
+	last = t;
+	fprintf(stderr, "\rscanning: %.1f of %.1f GiB", (double)done / (1 << 30),
+		(double)total / (1 << 30));
+}
+
+static int by_size(const void *x, const void *y)
+{
+	const struct found *a = x, *b = y;
+
+	if (a->nbytes != b->nbytes)
+		return a->nbytes > b->nbytes ? -1 : 1;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+static int by_owner(const void *x, const void *y)
+{
+	const struct found *a = x, *b = y;
+
+	return a->owner < b->owner ? -1 : a->owner > b->owner;
+}
+
+/* arrays, bytes owned by arrays, bytes reached only through views of
+ * other objects, distinct buffers */
+static void summary(struct list_state *s, struct nd_buf *b)
+{
+	uint64_t owned = 0, viewed = 0, buffers = 0;
+	char x[32], y[32];
+
+	qsort(s->f, s->n, sizeof(*s->f), by_owner);
+	for (size_t i = 0; i < s->n;) {
+		size_t j = i;
+		uint64_t extent = 0;
+		bool owned_by_array = false;
+		int64_t len = -1;
+		for (; j < s->n && s->f[j].owner == s->f[i].owner; j++) {
+			owned_by_array |= !s->f[j].via_object;
+			extent = s->f[j].nbytes > extent ? s->f[j].nbytes : extent;
+			if (s->f[j].owns)
+				owned += s->f[j].nbytes;
+			if (s->f[j].owner_len > len)
+				len = s->f[j].owner_len;
+		}
+		if (!owned_by_array)
+			viewed += len >= 0 ? (uint64_t)len : extent;
+		buffers++;
+		i = j;
+	}
+	human(owned, x, sizeof(x));
+	human(viewed, y, sizeof(y));
+	nd_buf_printf(b, "%zu arrays; %s owned by arrays, %s reached only "
+			 "through views of other objects; %" PRIu64
+			 " distinct buffers\n",
+		      s->n, x, y, buffers);
+}
+
+static int emit(struct list_state *s, const struct list_opts *o)
+{
+	struct nd_buf b = {0};
+
+	qsort(s->f, s->n, sizeof(*s->f), by_size);
+	if (!o->json) {
+		nd_buf_printf(b.p ? &b : &b, "%-16s  %-18s  %-10s  %-18s  %10s  "
+					     "%-30s  %s\n",
+			      "address", "type", "dtype", "shape", "size",
+			      "owner", "memory");
+		cli_write_stdout(b.p, b.len);
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (spool_copy(s->spool, s->f[i].off, s->f[i].len, 1))
+			return -1;
+	if (!o->json) {
+		nd_buf_reset(&b);
+		summary(s, &b);
+		cli_write_stdout(b.p, b.len);
+	}
+	nd_buf_free(&b);
+	return 0;
+}
+
+int cmd_list(int argc, char **argv)
+{
+	struct list_opts o;
+	struct nd_err e = {0};
+	struct list_state s = {.spool = -1};
+	struct target t;
+	struct freeze fz = {0};
+	struct scan sc = {0};
+	uint64_t types[ND_MAX_SUBTYPES];
+	size_t ntypes = 0;
+	pid_t pid;
+	int first = 0, status = EXIT_OK;
+
+	if (parse(argc, argv, &o, &first, &e) ||
+	    target_parse(argv[first], &pid, &e))
+		return cli_error(&e);
+	s.spool = spool_open();
+	if (s.spool < 0) {
+		nd_fail(&e, ND_EUSAGE, "cannot create a temporary file in $TMPDIR "
+				       "or /tmp");
+		return cli_error(&e);
+	}
+	if (target_open(pid, &t, &e)) {
+		close(s.spool);
+		return cli_error(&e);
+	}
+	mem_cache_drop(t.mem);
+	if (o.pause && freeze_all(&fz, pid, &e)) {
+		target_close(&t);
+		close(s.spool);
+		return cli_error(&e);
+	}
+	int nthreads = fz.n;
+	uint64_t t0 = now_ns();
+	progress_t0 = t0;
+	progress_on = isatty(2);
+	int rc = nd_py_subtypes(&t.ctx, t.rt.array_type, types, ND_MAX_SUBTYPES,
+				&ntypes, &e);
+	/* the scan wants the types sorted; ndarray itself stays first */
+	for (size_t i = 2; !rc && i < ntypes; i++)
+		for (size_t k = i; k > 1 && types[k - 1] > types[k]; k--) {
+			uint64_t x = types[k];
+			types[k] = types[k - 1];
+			types[k - 1] = x;
+		}
+	if (!rc)
+		rc = scan_memory(&t.maps, t.mem, &t.ctx, types, ntypes, progress,
+				 &sc, &e);
+	uint64_t t1 = now_ns();
+	if (!rc)
+		rc = decode_all(&t, &sc, &o, &s, &e);
+	uint64_t t2 = now_ns();
+	if (o.pause)
+		thaw_all(&fz);
+	if (progress_on && t2 - t0 > 1000000000ULL)
+		fputc('\n', stderr);
+	if (!rc) {
+		cli_verbosef("process %d: %zu array types; scanned %" PRIu64
+			     " MiB in %" PRIu64 " regions in %.1f ms (%.2f GB/s, "
+			     "%" PRIu64 " bytes unreadable); %zu candidates, %" PRIu64
+			     " rejected, decoded in %.1f ms; paused %.1f ms "
+			     "(%d threads)",
+			     (int)pid, ntypes, sc.bytes >> 20, sc.regions,
+			     (double)(t1 - t0) / 1e6,
+			     (double)sc.bytes / (double)(t1 - t0 + 1),
+			     sc.unreadable, sc.ncand, s.rejected,
+			     (double)(t2 - t1) / 1e6, (double)fz.pause_ns / 1e6,
+			     nthreads);
+		if (emit(&s, &o))
+			rc = nd_fail(&e, ND_EIO, "cannot write the list");
+	}
+	if (rc)
+		status = cli_error(&e);
+	scan_free(&sc);
+	free(s.f);
+	close(s.spool);
+	target_close(&t);
+	return status;
+}

@@ -1,0 +1,255 @@
+#define _GNU_SOURCE
+#include "scan.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK (4u << 20)
+#define OVERLAP 128 /* a header that starts in a chunk may end past it */
+#define WORKERS 2
+
+struct piece {
+	uint64_t start, end; /* to scan */
+	uint64_t limit;      /* readable up to here (end of the region) */
+};
+
+struct job {
+	const struct nd_ctx *c;
+	struct mem *mem;
+	const uint64_t *types;
+	size_t ntypes;
+	uint64_t tmin, tmax;
+	struct piece *pieces;
+	size_t npieces;
+	size_t next;     /* atomic: next piece to take */
+	uint64_t done;   /* atomic: bytes scanned */
+	uint64_t unreadable;
+};
+
+struct worker {
+	struct job *job;
+	uint64_t *cand;
+	size_t n, cap;
+	bool oom;
+	void (*progress)(uint64_t, uint64_t);
+	uint64_t total;
+};
+
+int scan_region_wanted(const struct region *r)
+{
+	return r->perms[0] == 'r' && r->perms[1] == 'w' && r->perms[3] == 'p' &&
+	       r->kind != R_OTHER;
+}
+
+static bool is_type(const struct job *j, uint64_t t)
+{
+	if (t == j->types[0])
+		return true;
+	if (j->ntypes == 1 || t < j->tmin || t > j->tmax)
+		return false;
+	size_t lo = 0, hi = j->ntypes;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (j->types[mid] == t)
+			return true;
+		if (j->types[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static void push(struct worker *w, uint64_t addr)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 4096;
+		uint64_t *p = realloc(w->cand, cap * sizeof(*p));
+		if (!p) {
+			w->oom = true;
+			return;
+		}
+		w->cand = p;
+		w->cap = cap;
+	}
+	w->cand[w->n++] = addr;
+}
+
+/* What a live header shows without another read: a sane refcount, an
+ * ndim in range, a descr pointer, dims and strides when ndim > 0. */
+static bool looks_live(const struct job *j, const unsigned char *h)
+{
+	const struct nd_nplayout *L = j->c->np;
+	uint64_t refcnt, descr, dims, strides;
+	int32_t nd;
+
+	memcpy(&refcnt, h, 8);
+	if (j->c->py->refcnt_bits == 32)
+		refcnt &= 0xffffffffu;
+	/* arrays are never immortal: a free-list pointer is no count */
+	if (refcnt == 0 || refcnt > (1u << 31))
+		return false;
+	memcpy(&nd, h + L->arr_nd, 4);
+	memcpy(&descr, h + L->arr_descr, 8);
+	if (nd < 0 || nd > L->maxdims || !descr || (descr & 7))
+		return false;
+	if (nd == 0)
+		return true;
+	memcpy(&dims, h + L->arr_dims, 8);
+	memcpy(&strides, h + L->arr_strides, 8);
+	return dims && strides && !(dims & 7) && !(strides & 7);
+}
+
+static void scan_buf(struct worker *w, uint64_t base, const unsigned char *buf,
+		     size_t scan_len, size_t buf_len)
+{
+	const struct job *j = w->job;
+	size_t need = (size_t)j->c->np->arr_flags + 4;
+
+	for (size_t off = 0; off < scan_len; off += 16) {
+		uint64_t t;
+		memcpy(&t, buf + off + 8, 8);
+		if (!is_type(j, t) || off + need > buf_len)
+			continue;
+		if (looks_live(j, buf + off))
+			push(w, base + off);
+	}
+}
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct job *j = w->job;
+	unsigned char *buf = malloc(CHUNK + OVERLAP);
+
+	if (!buf) {
+		w->oom = true;
+		return NULL;
+	}
+	for (;;) {
+		size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+		if (i >= j->npieces)
+			break;
+		const struct piece *p = &j->pieces[i];
+		uint64_t len = p->end - p->start;
+		uint64_t rlen = p->limit - p->start < len + OVERLAP
+					? p->limit - p->start : len + OVERLAP;
+		if (j->mem->read(j->mem, p->start, buf, (size_t)rlen) == 0) {
+			scan_buf(w, p->start, buf, (size_t)len, (size_t)rlen);
+		} else {
+			/* part of it went away or is guarded: page by page */
+			for (uint64_t a = p->start; a < p->end; a += 4096) {
+				uint64_t n = p->limit - a < 4096 + OVERLAP
+						     ? p->limit - a : 4096 + OVERLAP;
+				if (j->mem->read(j->mem, a, buf, (size_t)n) == 0)
+					scan_buf(w, a, buf, 4096, (size_t)n);
+				else
+					__atomic_add_fetch(&j->unreadable, 4096,
+							   __ATOMIC_RELAXED);
+			}
+		}
+		uint64_t done = __atomic_add_fetch(&j->done, len, __ATOMIC_RELAXED);
+		if (w->progress)
+			w->progress(done, w->total);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
+		const uint64_t *types, size_t ntypes,
+		void (*progress)(uint64_t done, uint64_t total),
+		struct scan *out, struct nd_err *e)
+{
+	struct job j = {.c = c, .mem = mem, .types = types, .ntypes = ntypes};
+	struct worker w[WORKERS];
+	pthread_t th[WORKERS];
+	size_t cap = 0;
+	uint64_t total = 0;
+
+	memset(out, 0, sizeof(*out));
+	j.tmin = types[0];
+	j.tmax = types[0];
+	for (size_t i = 0; i < ntypes; i++) {
+		j.tmin = types[i] < j.tmin ? types[i] : j.tmin;
+		j.tmax = types[i] > j.tmax ? types[i] : j.tmax;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		const struct region *r = &m->r[i];
+		if (!scan_region_wanted(r))
+			continue;
+		out->regions++;
+		for (uint64_t a = r->start; a < r->end; a += CHUNK) {
+			if (j.npieces == cap) {
+				cap = cap ? 2 * cap : 1024;
+				struct piece *p = realloc(j.pieces, cap * sizeof(*p));
+				if (!p) {
+					free(j.pieces);
+					return nd_fail(e, ND_ENOMEM, "out of memory");
+				}
+				j.pieces = p;
+			}
+			uint64_t end = r->end - a < CHUNK ? r->end : a + CHUNK;
+			j.pieces[j.npieces++] = (struct piece){a, end, r->end};
+			total += end - a;
+		}
+	}
+	/* the other worker never takes signals: they stay on this thread */
+	sigset_t all, old;
+	sigfillset(&all);
+	int started = 0;
+	for (int i = 0; i < WORKERS; i++) {
+		w[i] = (struct worker){.job = &j, .total = total};
+		if (i == 0)
+			continue;
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		if (pthread_create(&th[i], NULL, work, &w[i]) == 0)
+			started |= 1 << i;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	w[0].progress = progress;
+	work(&w[0]);
+	size_t n = w[0].n;
+	bool oom = w[0].oom;
+	for (int i = 1; i < WORKERS; i++) {
+		if (started & (1 << i))
+			pthread_join(th[i], NULL);
+		n += w[i].n;
+		oom |= w[i].oom;
+	}
+	free(j.pieces);
+	out->cand = malloc((n ? n : 1) * sizeof(*out->cand));
+	for (int i = 0; i < WORKERS; i++) {
+		if (out->cand && w[i].n)
+			memcpy(out->cand + out->ncand, w[i].cand,
+			       w[i].n * sizeof(*w[i].cand));
+		if (out->cand)
+			out->ncand += w[i].n;
+		free(w[i].cand);
+	}
+	if (!out->cand || oom) {
+		scan_free(out);
+		return nd_fail(e, ND_ENOMEM, "out of memory collecting arrays");
+	}
+	qsort(out->cand, out->ncand, sizeof(*out->cand), cmp_u64);
+	out->bytes = total;
+	out->unreadable = j.unreadable;
+	return 0;
+}
+
+void scan_free(struct scan *s)
+{
+	free(s->cand);
+	s->cand = NULL;
+	s->ncand = 0;
+}

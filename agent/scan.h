@@ -1,0 +1,34 @@
+/* Finding array headers by scanning the target's writable memory: every
+ * 16-byte aligned slot whose type word is ndarray or a subclass and whose
+ * header looks live becomes a candidate (validated by a full decode
+ * afterwards). Two threads read and scan chunks in parallel. */
+#ifndef NDSPY_SCAN_H
+#define NDSPY_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../decode/ctx.h"
+#include "maps.h"
+#include "mem.h"
+
+struct scan {
+	uint64_t *cand;      /* candidate addresses, sorted, unique */
+	size_t ncand;
+	uint64_t bytes;      /* bytes of memory scanned */
+	uint64_t regions;
+	uint64_t unreadable; /* bytes that could not be read */
+};
+
+/* Whether a region is scanned: private, writable, not a kernel page. */
+int scan_region_wanted(const struct region *r);
+
+/* types: the array types (sorted); progress: called now and then from
+ * the calling thread with bytes done and total (may be NULL). */
+int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
+		const uint64_t *types, size_t ntypes,
+		void (*progress)(uint64_t done, uint64_t total),
+		struct scan *out, struct nd_err *e);
+void scan_free(struct scan *s);
+
+#endif

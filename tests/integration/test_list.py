@@ -1,0 +1,61 @@
+"""`ndspy list` against the zoo: every array of the zoo is found, with the
+same JSON as `show`; nothing twice; every line is a real array."""
+import json
+import sys
+
+from tap import Tap, Zoo, ndspy
+
+
+def main():
+    t = Tap("list")
+    zoo = Zoo()
+    try:
+        objs = zoo.truth["objects"]
+        rc, so, se = ndspy("list", "--json", zoo.pid)
+        lines = [json.loads(x) for x in so.splitlines()]
+        listed = {x["address"]: x for x in lines}
+        t.ok(rc == 0 and len(lines) >= len(objs), "list --json exits 0 "
+             "with at least the zoo's %d arrays" % len(objs),
+             "exit %d, %d lines: %s" % (rc, len(lines), se))
+        t.ok(len(listed) == len(lines), "no array is listed twice",
+             len(lines) - len(listed))
+        missing = [n for n, v in objs.items() if v["address"] not in listed]
+        t.ok(not missing, "every zoo array is listed", missing)
+        for name, truth in objs.items():
+            if truth["address"] not in listed:
+                continue
+            rc, so, se = ndspy("show", "--json", zoo.pid, truth["address"])
+            t.ok(rc == 0 and json.loads(so) == listed[truth["address"]],
+                 "%s: list's entry equals show's" % name, se)
+        # every line is an array show can decode: no stale headers
+        bad = []
+        for addr in listed:
+            rc, so, se = ndspy("show", "--json", "--no-pause", zoo.pid, addr)
+            if rc != 0:
+                bad.append((hex(addr), se))
+        t.ok(not bad, "every listed address decodes as an array", bad[:5])
+        big = max(v["nbytes"] for v in objs.values())
+        rc, so, se = ndspy("list", "--json", "--min-bytes", big, zoo.pid)
+        sizes = [json.loads(x)["nbytes"] for x in so.splitlines()]
+        t.ok(rc == 0 and sizes and all(s >= big for s in sizes) and
+             len(sizes) == sum(1 for x in lines if x["nbytes"] >= big),
+             "--min-bytes keeps exactly the arrays that large", sizes)
+        rc, so, se = ndspy("list", zoo.pid)
+        rows = so.splitlines()
+        t.ok(rc == 0 and rows[0].startswith("address") and
+             "arrays;" in rows[-1] and "distinct buffers" in rows[-1] and
+             len(rows) == len(lines) + 2,
+             "text: a header, a row per array, a summary", so[-400:])
+        types = {x["type"] for x in lines}
+        t.ok({"matrix", "memmap", "recarray", "Sub"} <= types,
+             "subclasses are found (matrix, memmap, recarray, a Python one)",
+             types)
+        t.ok(zoo.running_untraced(), "the zoo runs untraced afterwards",
+             zoo.state())
+    finally:
+        zoo.stop()
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
