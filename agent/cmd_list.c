@@ -13,7 +13,6 @@
 #include "cli.h"
 #include "freeze.h"
 #include "scan.h"
-#include "spool.h"
 #include "target.h"
 
 static const char usage[] =
@@ -53,18 +52,12 @@ struct found {
 	uint64_t owner;     /* what keeps its buffer: an owning array, an object */
 	int64_t owner_len;  /* the owner's buffer length when not an array */
 	bool owns, via_object;
-	long off;           /* its line in the spool */
-	size_t len;
 };
 
 struct list_state {
 	struct found *f;
 	size_t n, cap;
-	uint64_t candidates, rejected;
-	int spool;
-	long spool_off;
-	bool tty;
-	uint64_t t0;
+	uint64_t rejected, changed;
 };
 
 static int parse(int argc, char **argv, struct list_opts *o, int *first,
@@ -133,13 +126,14 @@ static void human(uint64_t n, char *out, size_t cap)
 		snprintf(out, cap, "%.1f %s", v, unit[u]);
 }
 
-/* What keeps the buffer alive, and how the table says it. */
+/* What keeps the buffer alive (into f), and how the table says it. */
 static void owner_of(const struct nd_array *a, struct found *f,
 		     struct nd_buf *b)
 {
 	f->owns = a->flags & ND_F_OWNDATA;
 	f->owner = a->addr;
 	f->owner_len = -1;
+	f->via_object = false;
 	if (f->owns) {
 		nd_buf_puts(b, "owns its data");
 		return;
@@ -208,67 +202,53 @@ static int add(struct list_state *s, const struct found *f)
 	return 0;
 }
 
-/* Decodes each candidate; those that decode are arrays, spooled in the
- * chosen format. */
-static int decode_all(struct target *t, const struct scan *sc,
-		      const struct list_opts *o, struct list_state *s,
-		      struct nd_err *e)
-{
-	struct nd_buf line = {0};
+/* Element sizes of descrs seen, by address: a few distinct dtypes serve
+ * most arrays. */
+#define ELSIZE_SLOTS 256
+struct elsize_memo {
+	uint64_t descr[ELSIZE_SLOTS];
+	int64_t elsize[ELSIZE_SLOTS];
+};
 
-	for (size_t i = 0; i < sc->ncand; i++) {
-		struct nd_array a;
-		struct found f = {.addr = sc->cand[i]};
-		if (nd_array_decode(&t->ctx, sc->cand[i], &a, NULL)) {
-			s->rejected++;
-			nd_array_free(&a);
-			continue;
-		}
-		f.nbytes = (uint64_t)a.nbytes;
-		if ((int64_t)f.nbytes >= o->min_bytes) {
-			nd_buf_reset(&line);
-			if (o->json) {
-				struct nd_region mem;
-				struct nd_buf ignore = {0};
-				target_region(t, a.data, &mem);
-				owner_of(&a, &f, &ignore);
-				nd_buf_free(&ignore);
-				nd_format_json(&a, &mem, NULL, &line, NULL);
-			} else {
-				text_line(t, &a, &f, &line);
-			}
-			f.off = s->spool_off;
-			f.len = line.len;
-			if (line.oom || write_all(s->spool, line.p, line.len) ||
-			    add(s, &f)) {
-				nd_array_free(&a);
-				nd_buf_free(&line);
-				return nd_fail(e, ND_ENOMEM,
-					       "cannot keep the list: out of memory "
-					       "or temporary space");
-			}
-			s->spool_off += (long)line.len;
-		}
-		nd_array_free(&a);
+/* Whether a candidate may reach min bytes, from its shape and its descr's
+ * itemsize alone. Only a guess (nothing is validated): a candidate
+ * guessed small is not printed, one guessed large is decoded in full. */
+static bool maybe_large(struct nd_ctx *c, uint64_t addr, int64_t min,
+			struct elsize_memo *m)
+{
+	const struct nd_nplayout *L = c->np;
+	unsigned char h[128];
+	int64_t dims[ND_MAXDIMS], size = 1, elsize = 0;
+	uint64_t dptr, descr;
+	int32_t nd;
+
+	if (c->rd.read(c->rd.ctx, addr, h, (size_t)L->arr_flags + 4))
+		return false;
+	memcpy(&nd, h + L->arr_nd, 4);
+	memcpy(&dptr, h + L->arr_dims, 8);
+	memcpy(&descr, h + L->arr_descr, 8);
+	if (nd < 0 || nd > L->maxdims ||
+	    (nd && c->rd.read(c->rd.ctx, dptr, dims, (size_t)nd * 8)))
+		return false;
+	for (int i = 0; i < nd; i++)
+		if (dims[i] < 0 || __builtin_mul_overflow(size, dims[i], &size))
+			return true;
+	size_t slot = (descr >> 4) % ELSIZE_SLOTS;
+	if (m->descr[slot] == descr) {
+		elsize = m->elsize[slot];
+	} else {
+		unsigned char v[8] = {0};
+		if (c->rd.read(c->rd.ctx, descr + (uint64_t)L->d_elsize, v,
+			       (size_t)L->d_elsize_size))
+			return true;
+		memcpy(&elsize, v, 8);
+		if (L->d_elsize_size == 4)
+			elsize = (int32_t)elsize;
+		m->descr[slot] = descr;
+		m->elsize[slot] = elsize;
 	}
-	nd_buf_free(&line);
-	return 0;
-}
-
-static uint64_t progress_t0;
-static bool progress_on;
-
-static void progress(uint64_t done, uint64_t total)
-{
-	static uint64_t last;
-	uint64_t t = now_ns();
-
-	if (!progress_on || t - progress_t0 < 1000000000ULL ||
-	    t - last < 100000000ULL)
-		return;
-	last = t;
-	fprintf(stderr, "\rscanning: %.1f of %.1f GiB", (double)done / (1 << 30),
-		(double)total / (1 << 30));
+	int64_t nbytes;
+	return __builtin_mul_overflow(size, elsize, &nbytes) || nbytes >= min;
 }
 
 static int by_size(const void *x, const void *y)
@@ -321,35 +301,98 @@ static void summary(struct list_state *s, struct nd_buf *b)
 		      s->n, x, y, buffers);
 }
 
-static int emit(struct list_state *s, const struct list_opts *o)
+/* While paused: decodes each candidate; those that decode are arrays.
+ * What was read stays in the page cache for printing after the pause. */
+static int validate_all(struct target *t, const struct scan *sc,
+			const struct list_opts *o, struct list_state *s,
+			struct nd_err *e)
+{
+	struct elsize_memo *memo = calloc(1, sizeof(*memo));
+	struct nd_buf ignore = {0};
+	int rc = memo ? 0 : nd_fail(e, ND_ENOMEM, "out of memory");
+
+	for (size_t i = 0; i < sc->ncand && !rc; i++) {
+		struct nd_array a;
+		struct found f = {.addr = sc->cand[i]};
+		if (o->min_bytes > 0 &&
+		    !maybe_large(&t->ctx, sc->cand[i], o->min_bytes, memo))
+			continue;
+		if (nd_array_decode(&t->ctx, sc->cand[i], &a, NULL) == 0) {
+			f.nbytes = (uint64_t)a.nbytes;
+			owner_of(&a, &f, &ignore);
+			nd_buf_reset(&ignore);
+			if ((int64_t)f.nbytes >= o->min_bytes && add(s, &f))
+				rc = nd_fail(e, ND_ENOMEM, "out of memory");
+		} else {
+			s->rejected++;
+		}
+		nd_array_free(&a);
+	}
+	nd_buf_free(&ignore);
+	free(memo);
+	return rc;
+}
+
+/* After the pause: one line per array, sorted by size, decoded again from
+ * the pages read while paused. */
+static int print_all(struct target *t, const struct list_opts *o,
+		     struct list_state *s)
 {
 	struct nd_buf b = {0};
 
 	qsort(s->f, s->n, sizeof(*s->f), by_size);
-	if (!o->json) {
-		nd_buf_printf(b.p ? &b : &b, "%-16s  %-18s  %-10s  %-18s  %10s  "
-					     "%-30s  %s\n",
+	if (!o->json)
+		nd_buf_printf(&b, "%-16s  %-18s  %-10s  %-18s  %10s  %-30s  %s\n",
 			      "address", "type", "dtype", "shape", "size",
 			      "owner", "memory");
-		cli_write_stdout(b.p, b.len);
+	for (size_t i = 0; i < s->n; i++) {
+		struct nd_array a;
+		if (nd_array_decode(&t->ctx, s->f[i].addr, &a, NULL) == 0) {
+			if (o->json) {
+				struct nd_region mem;
+				target_region(t, a.data, &mem);
+				nd_format_json(&a, &mem, NULL, &b, NULL);
+			} else {
+				text_line(t, &a, &s->f[i], &b);
+			}
+		} else {
+			s->changed++; /* evicted from the cache and gone since */
+		}
+		nd_array_free(&a);
+		if (b.len > (1 << 20)) {
+			if (!cli_write_stdout(b.p, b.len))
+				return -1;
+			nd_buf_reset(&b);
+		}
 	}
-	for (size_t i = 0; i < s->n; i++)
-		if (spool_copy(s->spool, s->f[i].off, s->f[i].len, 1))
-			return -1;
-	if (!o->json) {
-		nd_buf_reset(&b);
+	if (!o->json)
 		summary(s, &b);
-		cli_write_stdout(b.p, b.len);
-	}
+	int rc = cli_write_stdout(b.p ? b.p : "", b.len) ? 0 : -1;
 	nd_buf_free(&b);
-	return 0;
+	return rc;
+}
+
+static uint64_t progress_t0;
+static bool progress_on;
+
+static void progress(uint64_t done, uint64_t total)
+{
+	static uint64_t last;
+	uint64_t t = now_ns();
+
+	if (!progress_on || t - progress_t0 < 1000000000ULL ||
+	    t - last < 100000000ULL)
+		return;
+	last = t;
+	fprintf(stderr, "\rscanning: %.1f of %.1f GiB", (double)done / (1 << 30),
+		(double)total / (1 << 30));
 }
 
 int cmd_list(int argc, char **argv)
 {
 	struct list_opts o;
 	struct nd_err e = {0};
-	struct list_state s = {.spool = -1};
+	struct list_state s = {0};
 	struct target t;
 	struct freeze fz = {0};
 	struct scan sc = {0};
@@ -361,20 +404,12 @@ int cmd_list(int argc, char **argv)
 	if (parse(argc, argv, &o, &first, &e) ||
 	    target_parse(argv[first], &pid, &e))
 		return cli_error(&e);
-	s.spool = spool_open();
-	if (s.spool < 0) {
-		nd_fail(&e, ND_EUSAGE, "cannot create a temporary file in $TMPDIR "
-				       "or /tmp");
+	/* room for every page a listing of a big process reads (lazily) */
+	if (target_open(pid, 1 << 16, &t, &e))
 		return cli_error(&e);
-	}
-	if (target_open(pid, &t, &e)) {
-		close(s.spool);
-		return cli_error(&e);
-	}
 	mem_cache_drop(t.mem);
 	if (o.pause && freeze_all(&fz, pid, &e)) {
 		target_close(&t);
-		close(s.spool);
 		return cli_error(&e);
 	}
 	int nthreads = fz.n;
@@ -395,7 +430,7 @@ int cmd_list(int argc, char **argv)
 				 &sc, &e);
 	uint64_t t1 = now_ns();
 	if (!rc)
-		rc = decode_all(&t, &sc, &o, &s, &e);
+		rc = validate_all(&t, &sc, &o, &s, &e);
 	uint64_t t2 = now_ns();
 	if (o.pause)
 		thaw_all(&fz);
@@ -405,7 +440,7 @@ int cmd_list(int argc, char **argv)
 		cli_verbosef("process %d: %zu array types; scanned %" PRIu64
 			     " MiB in %" PRIu64 " regions in %.1f ms (%.2f GB/s, "
 			     "%" PRIu64 " bytes unreadable); %zu candidates, %" PRIu64
-			     " rejected, decoded in %.1f ms; paused %.1f ms "
+			     " rejected, validated in %.1f ms; paused %.1f ms "
 			     "(%d threads)",
 			     (int)pid, ntypes, sc.bytes >> 20, sc.regions,
 			     (double)(t1 - t0) / 1e6,
@@ -413,14 +448,16 @@ int cmd_list(int argc, char **argv)
 			     sc.unreadable, sc.ncand, s.rejected,
 			     (double)(t2 - t1) / 1e6, (double)fz.pause_ns / 1e6,
 			     nthreads);
-		if (emit(&s, &o))
+		if (print_all(&t, &o, &s))
 			rc = nd_fail(&e, ND_EIO, "cannot write the list");
+		if (s.changed)
+			cli_verbosef("%" PRIu64 " arrays changed before they were "
+				     "printed", s.changed);
 	}
 	if (rc)
 		status = cli_error(&e);
 	scan_free(&sc);
 	free(s.f);
-	close(s.spool);
 	target_close(&t);
 	return status;
 }

@@ -208,7 +208,7 @@ static int read_all(pid_t pid, const struct show_opts *o, char **specs,
 	struct target t;
 	struct freeze fz = {0};
 
-	if (target_open(pid, &t, e))
+	if (target_open(pid, 512, &t, e))
 		return -1;
 	cli_verbosef("process %d: Python %d.%d.%d (%s; object offsets from %s), "
 		     "NumPy %s (%d.x layout, _multiarray_umath at %s); ndarray "

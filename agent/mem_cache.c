@@ -1,7 +1,9 @@
 /* A page cache in front of a memory source. Decoding one structured dtype
  * makes thousands of small reads (names, tuples, ints) that cluster in a
  * few pymalloc pages; served from whole pages they cost a syscall per page
- * instead of one each, which is time the target spends paused. */
+ * instead of one each, which is time the target spends paused. What it
+ * holds is also a snapshot: `list` decodes again from it after the pause,
+ * to format without the target waiting. */
 #include "mem.h"
 
 #include <pthread.h>
@@ -9,27 +11,29 @@
 #include <string.h>
 
 #define PAGE 4096u
-#define SLOTS 512 /* 2 MiB */
 
 struct mem_cache {
 	struct mem m;
 	struct mem *under;
 	pthread_mutex_t lock; /* scans read from two threads */
-	uint64_t page[SLOTS]; /* page address + 1; 0 = empty */
-	unsigned char data[SLOTS][PAGE];
+	size_t slots;         /* a power of two */
+	uint64_t *tag;        /* page address + 1; 0 = empty */
+	unsigned char **data; /* allocated when first used */
 };
 
 static const unsigned char *page_of(struct mem_cache *c, uint64_t page)
 {
-	size_t slot = (page / PAGE) % SLOTS;
+	size_t slot = (page / PAGE) & (c->slots - 1);
 
-	if (c->page[slot] == page + 1)
+	if (c->tag[slot] == page + 1)
 		return c->data[slot];
+	if (!c->data[slot] && !(c->data[slot] = malloc(PAGE)))
+		return NULL;
 	if (c->under->read(c->under, page, c->data[slot], PAGE) != 0) {
-		c->page[slot] = 0;
+		c->tag[slot] = 0;
 		return NULL;
 	}
-	c->page[slot] = page + 1;
+	c->tag[slot] = page + 1;
 	return c->data[slot];
 }
 
@@ -73,26 +77,45 @@ static void cache_close(struct mem *m)
 	struct mem_cache *c = (struct mem_cache *)m;
 
 	c->under->close(c->under);
+	for (size_t i = 0; i < c->slots; i++)
+		free(c->data[i]);
+	free(c->data);
+	free(c->tag);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-struct mem *mem_cache_wrap(struct mem *under)
+struct mem *mem_cache_wrap(struct mem *under, size_t pages)
 {
 	struct mem_cache *c = calloc(1, sizeof(*c));
+	size_t slots = 1;
 
-	if (!c)
+	while (slots < pages)
+		slots *= 2;
+	if (c) {
+		c->tag = calloc(slots, sizeof(*c->tag));
+		c->data = calloc(slots, sizeof(*c->data));
+	}
+	if (!c || !c->tag || !c->data) {
+		if (c) {
+			free(c->tag);
+			free(c->data);
+		}
+		free(c);
 		return under;
+	}
 	c->m = (struct mem){.read = cache_read, .readv = cache_readv,
 			    .close = cache_close, .how = under->how};
 	c->under = under;
+	c->slots = slots;
 	pthread_mutex_init(&c->lock, NULL);
 	return &c->m;
 }
 
 void mem_cache_drop(struct mem *m)
 {
-	if (m->read == cache_read)
-		memset(((struct mem_cache *)m)->page, 0,
-		       sizeof(((struct mem_cache *)m)->page));
+	if (m->read == cache_read) {
+		struct mem_cache *c = (struct mem_cache *)m;
+		memset(c->tag, 0, c->slots * sizeof(*c->tag));
+	}
 }

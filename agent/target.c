@@ -54,7 +54,8 @@ static pid_t live_task(pid_t pid)
 	return live;
 }
 
-int target_open(pid_t pid, struct target *t, struct nd_err *e)
+int target_open(pid_t pid, size_t cache_pages, struct target *t,
+		struct nd_err *e)
 {
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
@@ -79,7 +80,7 @@ int target_open(pid_t pid, struct target *t, struct nd_err *e)
 		if (t->maps.r[i].perms[0] == 'r' && t->maps.r[i].kind != R_OTHER)
 			probe = t->maps.r[i].start;
 	if ((rc = mem_live_open(task, probe, &t->mem, e)) ||
-	    !(t->mem = mem_cache_wrap(t->mem)) ||
+	    !(t->mem = mem_cache_wrap(t->mem, cache_pages)) ||
 	    (rc = runtime_discover(task, &t->maps, t->mem, &t->rt, e))) {
 		target_close(t);
 		if (kill(pid, 0) != 0 && errno == ESRCH) {

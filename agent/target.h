@@ -21,7 +21,10 @@ struct target {
 /* Parses TARGET (a PID) without touching the process; ND_EUSAGE if it is
  * not one. */
 int target_parse(const char *spec, pid_t *pid, struct nd_err *e);
-int target_open(pid_t pid, struct target *t, struct nd_err *e);
+/* cache_pages: how many pages of small reads to keep (show: 512; list,
+ * which decodes again after the pause from what it read: many). */
+int target_open(pid_t pid, size_t cache_pages, struct target *t,
+		struct nd_err *e);
 void target_close(struct target *t);
 /* The mapping holding addr, in the decoder's terms. */
 void target_region(const struct target *t, uint64_t addr,
