@@ -437,17 +437,23 @@ int cmd_list(int argc, char **argv)
 	if (progress_on && t2 - t0 > 1000000000ULL)
 		fputc('\n', stderr);
 	if (!rc) {
+		char paused[96] = "not paused";
+		if (o.pause)
+			snprintf(paused, sizeof paused,
+				 "paused %.1f ms (%d thread%s%s)",
+				 (double)fz.pause_ns / 1e6, nthreads,
+				 nthreads == 1 ? "" : "s",
+				 fz.not_stopped ? ", some did not stop in time"
+						: "");
 		cli_verbosef("process %d: %zu array types; scanned %" PRIu64
 			     " MiB in %" PRIu64 " regions in %.1f ms (%.2f GB/s, "
 			     "%" PRIu64 " bytes unreadable); %zu candidates, %" PRIu64
-			     " rejected, validated in %.1f ms; paused %.1f ms "
-			     "(%d threads)",
+			     " rejected, validated in %.1f ms; %s",
 			     (int)pid, ntypes, sc.bytes >> 20, sc.regions,
 			     (double)(t1 - t0) / 1e6,
 			     (double)sc.bytes / (double)(t1 - t0 + 1),
 			     sc.unreadable, sc.ncand, s.rejected,
-			     (double)(t2 - t1) / 1e6, (double)fz.pause_ns / 1e6,
-			     nthreads);
+			     (double)(t2 - t1) / 1e6, paused);
 		if (print_all(&t, &o, &s))
 			rc = nd_fail(&e, ND_EIO, "cannot write the list");
 		if (s.changed)

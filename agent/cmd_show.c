@@ -231,9 +231,9 @@ static int read_all(pid_t pid, const struct show_opts *o, char **specs,
 		read_one(&t, specs[i], o, save, &objs[i]);
 	if (o->pause) {
 		thaw_all(&fz);
-		cli_verbosef("process %d paused for %.3f ms (%d threads%s)",
+		cli_verbosef("process %d paused for %.3f ms (%d thread%s%s)",
 			     (int)pid, (double)fz.pause_ns / 1e6, nthreads,
-			     fz.not_stopped ? ", some did not stop in time" : "");
+			     nthreads == 1 ? "" : "s", fz.not_stopped ? ", some did not stop in time" : "");
 	}
 	target_close(&t);
 	return 0;

@@ -16,6 +16,15 @@ enum nd_dict_repr {
 	ND_DICT_311, /* >= 3.11: log2 sizes, dk_kind, 16-byte unicode entries */
 };
 
+/* Where an instance whose __dict__ was never made keeps its attributes:
+ * values[] of a split table whose keys are the class's ht_cached_keys. */
+enum nd_values_repr {
+	ND_VALUES_NONE,   /* 3.9, 3.10: always in a dict */
+	ND_VALUES_PTR,    /* 3.11: a pointer at instance_values (pre-header) */
+	ND_VALUES_TAGGED, /* 3.12: the dict slot, low bit set, holds values-1 */
+	ND_VALUES_INLINE, /* 3.13+: right after the object, at tp_basicsize */
+};
+
 struct nd_pylayout {
 	int major, minor;
 	int refcnt_bits; /* 32 where the upper half holds flags (3.14) */
@@ -57,6 +66,12 @@ struct nd_pylayout {
 	int tp_subclasses, tp_dictoffset, weakref_object;
 	uint64_t tpflags_managed_dict;
 	int rt_interpreters_head, interp_modules, module_dict, instance_dict;
+	uint64_t tpflags_inline_values;
+	int ht_cached_keys;
+	enum nd_values_repr values_repr;
+	int instance_values;
+	/* PyDictValues header bytes (3.13+; -1 before) */
+	int dv_capacity, dv_valid;
 };
 
 struct nd_nplayout {

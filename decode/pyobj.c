@@ -461,25 +461,18 @@ struct dict_shape {
 	int key_off;
 };
 
-static int dict_shape(struct nd_ctx *c, uint64_t dict, struct dict_shape *d,
+/* The entries of a keys table; values stay the caller's. */
+static int keys_shape(struct nd_ctx *c, uint64_t keys, struct dict_shape *d,
 		      struct nd_err *e)
 {
 	const struct nd_pylayout *P = c->py;
 	unsigned char k[64];
-	uint64_t keys, values;
 	int64_t nentries;
-	int rc = check_kind(c, dict, ND_TPFLAGS_DICT, "dict", e);
+	int rc = nd_read(c, keys, k, (size_t)P->dk_indices, e,
+			 "dict keys header");
 
 	if (rc)
 		return rc;
-	if ((rc = nd_read_u64(c, dict + (uint64_t)P->dict_keys, &keys, e,
-			      "dict keys")) ||
-	    (rc = nd_read_u64(c, dict + (uint64_t)P->dict_values, &values,
-			      e, "dict values")) ||
-	    (rc = nd_read(c, keys, k, (size_t)P->dk_indices, e,
-			  "dict keys header")))
-		return rc;
-	d->values = values ? values + (uint64_t)P->dict_split_values : 0;
 	memcpy(&nentries, k + P->dk_nentries, 8);
 	uint64_t size, index_bytes;
 	bool unicode = false;
@@ -509,46 +502,57 @@ static int dict_shape(struct nd_ctx *c, uint64_t dict, struct dict_shape *d,
 	d->key_off = unicode ? 0 : 8;
 	if (d->nentries > ND_MAX_DICT)
 		return nd_fail(e, ND_ELIMIT,
-			       "dict at 0x%" PRIx64 ": %" PRId64 " entries", dict,
-			       d->nentries);
+			       "keys table at 0x%" PRIx64 ": %" PRId64
+			       " entries", keys, d->nentries);
 	return 0;
 bad:
-	return nd_fail(e, ND_ECORRUPT, "dict at 0x%" PRIx64 ": bad keys table",
-		       dict);
+	return nd_fail(e, ND_ECORRUPT, "keys table at 0x%" PRIx64 " is bad",
+		       keys);
 }
 
-int nd_py_dict_foreach(struct nd_ctx *c, uint64_t dict, nd_dict_fn fn,
-		       void *arg, struct nd_err *e)
+static int dict_shape(struct nd_ctx *c, uint64_t dict, struct dict_shape *d,
+		      struct nd_err *e)
 {
-	struct dict_shape d = {0};
-	uint64_t chunk[64 * 3];
-	int64_t used;
-	int rc = nd_py_dict_len(c, dict, &used, e);
+	const struct nd_pylayout *P = c->py;
+	uint64_t keys, values;
+	int rc = check_kind(c, dict, ND_TPFLAGS_DICT, "dict", e);
 
-	/* empty dicts share a static keys table with a size of its own */
-	if (rc || used == 0)
-		return rc;
-	rc = dict_shape(c, dict, &d, e);
 	if (rc)
 		return rc;
-	const int64_t per = (int64_t)(sizeof(chunk) / (size_t)d.entry_size);
-	for (int64_t i = 0; i < d.nentries; i += per) {
-		int64_t n = d.nentries - i < per ? d.nentries - i : per;
-		rc = nd_read(c, d.entries + (uint64_t)(i * d.entry_size), chunk,
-			     (size_t)(n * d.entry_size), e, "dict entries");
+	if ((rc = nd_read_u64(c, dict + (uint64_t)P->dict_keys, &keys, e,
+			      "dict keys")) ||
+	    (rc = nd_read_u64(c, dict + (uint64_t)P->dict_values, &values,
+			      e, "dict values")) ||
+	    (rc = keys_shape(c, keys, d, e)))
+		return rc;
+	d->values = values ? values + (uint64_t)P->dict_split_values : 0;
+	return 0;
+}
+
+static int entries_foreach(struct nd_ctx *c, const struct dict_shape *d,
+			   nd_dict_fn fn, void *arg, struct nd_err *e)
+{
+	uint64_t chunk[64 * 3];
+	const int64_t per = (int64_t)(sizeof(chunk) / (size_t)d->entry_size);
+
+	for (int64_t i = 0; i < d->nentries; i += per) {
+		int64_t n = d->nentries - i < per ? d->nentries - i : per;
+		int rc = nd_read(c, d->entries + (uint64_t)(i * d->entry_size),
+				 chunk, (size_t)(n * d->entry_size), e,
+				 "dict entries");
 		if (rc)
 			return rc;
 		for (int64_t j = 0; j < n; j++) {
-			const char *ent = (const char *)chunk + j * d.entry_size;
+			const char *ent = (const char *)chunk + j * d->entry_size;
 			uint64_t key, value;
-			memcpy(&key, ent + d.key_off, 8);
-			if (d.values) {
-				rc = nd_read_u64(c, d.values + (uint64_t)(i + j) * 8,
+			memcpy(&key, ent + d->key_off, 8);
+			if (d->values) {
+				rc = nd_read_u64(c, d->values + (uint64_t)(i + j) * 8,
 						 &value, e, "dict value");
 				if (rc)
 					return rc;
 			} else {
-				memcpy(&value, ent + d.key_off + 8, 8);
+				memcpy(&value, ent + d->key_off + 8, 8);
 			}
 			if (!key || !value)
 				continue; /* deleted slot */
@@ -558,6 +562,36 @@ int nd_py_dict_foreach(struct nd_ctx *c, uint64_t dict, nd_dict_fn fn,
 		}
 	}
 	return 0;
+}
+
+int nd_py_dict_foreach(struct nd_ctx *c, uint64_t dict, nd_dict_fn fn,
+		       void *arg, struct nd_err *e)
+{
+	struct dict_shape d = {0};
+	int64_t used;
+	int rc = nd_py_dict_len(c, dict, &used, e);
+
+	/* empty dicts share a static keys table with a size of its own */
+	if (rc || used == 0)
+		return rc;
+	rc = dict_shape(c, dict, &d, e);
+	return rc ? rc : entries_foreach(c, &d, fn, arg, e);
+}
+
+int nd_py_split_foreach(struct nd_ctx *c, uint64_t keys, uint64_t values,
+			int64_t capacity, nd_dict_fn fn, void *arg,
+			struct nd_err *e)
+{
+	struct dict_shape d = {0};
+	int rc = keys_shape(c, keys, &d, e);
+
+	if (rc)
+		return rc;
+	/* values[] was sized when the object was made; never read past it */
+	if (capacity >= 0 && d.nentries > capacity)
+		d.nentries = capacity;
+	d.values = values;
+	return entries_foreach(c, &d, fn, arg, e);
 }
 
 int nd_py_dict_len(struct nd_ctx *c, uint64_t dict, int64_t *n,

@@ -82,8 +82,10 @@ static int match_key(void *arg, uint64_t key, uint64_t value)
 	return 0;
 }
 
-int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
-		   uint64_t *value, struct nd_err *e)
+/* A value found by key, in a dict or in a split table without one. */
+static int lookup(struct nd_ctx *c, uint64_t dict, uint64_t keys,
+		  uint64_t values, int64_t capacity, const char *key,
+		  uint64_t *value, struct nd_err *e)
 {
 	struct dictget *g = calloc(1, sizeof(*g));
 
@@ -91,7 +93,9 @@ int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
 		return nd_fail(e, ND_ENOMEM, "out of memory");
 	g->c = c;
 	g->key = key;
-	int rc = nd_py_dict_foreach(c, dict, match_key, g, e);
+	int rc = dict ? nd_py_dict_foreach(c, dict, match_key, g, e)
+		      : nd_py_split_foreach(c, keys, values, capacity,
+					    match_key, g, e);
 	*value = g->value;
 	free(g);
 	if (rc < 0)
@@ -99,16 +103,79 @@ int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
 	return *value ? 0 : -ND_EUNSUPPORTED;
 }
 
-/* Where obj keeps its attributes: its __dict__. */
-static int instance_dict(struct nd_ctx *c, uint64_t obj, const char *what,
-			 uint64_t *dict, struct nd_err *e)
+int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
+		   uint64_t *value, struct nd_err *e)
+{
+	return lookup(c, dict, 0, 0, -1, key, value, e);
+}
+
+/* Where an instance keeps its attributes: a dict, or (3.11+, until
+ * something asks for __dict__) values[] beside the object under its
+ * class's shared keys. All zero: no attributes at all. */
+struct attrs {
+	uint64_t dict, keys, values;
+	int64_t capacity;
+};
+
+/* values[] (its header's address) when no dict has been made, or 0. */
+static int inline_values(struct nd_ctx *c, uint64_t obj, uint64_t type,
+			 uint64_t flags, uint64_t *slot, uint64_t *values,
+			 int64_t *capacity, struct nd_err *e)
 {
 	const struct nd_pylayout *P = c->py;
-	uint64_t type, flags;
+	int64_t basicsize;
+	uint8_t hdr[8];
+	int rc;
+
+	*values = 0;
+	*capacity = -1;
+	switch (P->values_repr) {
+	case ND_VALUES_NONE:
+		return 0;
+	case ND_VALUES_PTR:
+		if (*slot)
+			return 0;
+		return nd_read_u64(c, obj + (uint64_t)(int64_t)P->instance_values,
+				   values, e, "instance values");
+	case ND_VALUES_TAGGED:
+		if (*slot & 1) {
+			*values = *slot + 1;
+			*slot = 0;
+		}
+		return 0;
+	case ND_VALUES_INLINE:
+		if (*slot || !(flags & P->tpflags_inline_values))
+			return 0;
+		if ((rc = nd_read(c, type + (uint64_t)P->tp_basicsize, &basicsize,
+				  8, e, "tp_basicsize")))
+			return rc;
+		if (basicsize < 16 || basicsize > 4096)
+			return nd_fail(e, ND_ECORRUPT,
+				       "type at 0x%" PRIx64 ": bad tp_basicsize",
+				       type);
+		uint64_t at = obj + (uint64_t)basicsize;
+		if ((rc = nd_read(c, at, hdr, sizeof(hdr), e, "inline values")))
+			return rc;
+		/* cleared when a dict took the values over */
+		if (hdr[P->dv_valid]) {
+			*values = at;
+			*capacity = hdr[P->dv_capacity];
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static int instance_attrs(struct nd_ctx *c, uint64_t obj, const char *what,
+			  struct attrs *a, struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	uint64_t type, flags, slot;
 	int64_t dictoffset;
 	const char *tn;
 	int rc;
 
+	memset(a, 0, sizeof(*a));
 	if ((rc = nd_py_header(c, obj, NULL, &type, e)) ||
 	    (rc = nd_py_type_name(c, type, &tn, e)) ||
 	    (rc = nd_py_type_flags(c, type, &flags, e)) ||
@@ -125,18 +192,34 @@ static int instance_dict(struct nd_ctx *c, uint64_t obj, const char *what,
 			       "'%s' (a %s) has no __dict__ ndspy can read "
 			       "(__slots__ or a C type)",
 			       what, tn);
-	if ((rc = nd_read_u64(c, at, dict, e, "instance dict")))
+	uint64_t values;
+	if ((rc = nd_read_u64(c, at, &slot, e, "instance dict")) ||
+	    (rc = inline_values(c, obj, type, flags, &slot, &values,
+				&a->capacity, e)))
 		return rc;
-	uint64_t dtype, dflags;
-	/* no dict object yet: the values sit inline (3.11+) */
-	if (!*dict || nd_py_header(c, *dict, NULL, &dtype, NULL) ||
-	    nd_py_type_flags(c, dtype, &dflags, NULL) ||
-	    !(dflags & ND_TPFLAGS_DICT))
-		return nd_fail(e, ND_EUNSUPPORTED,
-			       "'%s' (a %s) keeps its attributes in inline "
-			       "values, which ndspy cannot read; reading "
-			       "%s.__dict__ once in the process makes a dict",
-			       what, tn, what);
+	if (slot) {
+		uint64_t dtype, dflags;
+		if (nd_py_header(c, slot, NULL, &dtype, NULL) ||
+		    nd_py_type_flags(c, dtype, &dflags, NULL) ||
+		    !(dflags & ND_TPFLAGS_DICT))
+			return nd_fail(e, ND_ECORRUPT,
+				       "'%s' (a %s): its __dict__ slot holds "
+				       "no dict",
+				       what, tn);
+		a->dict = slot;
+		return 0;
+	}
+	if (!values)
+		return 0;
+	if ((rc = nd_read_u64(c, type + (uint64_t)P->ht_cached_keys, &a->keys,
+			      e, "shared keys")))
+		return rc;
+	if (!a->keys)
+		return nd_fail(e, ND_ECORRUPT,
+			       "'%s' (a %s) has inline values but its class "
+			       "no shared keys",
+			       what, tn);
+	a->values = values + (uint64_t)P->dict_split_values;
 	return 0;
 }
 
@@ -207,15 +290,19 @@ int nd_py_resolve(struct nd_ctx *c, uint64_t runtime, const char *dotted,
 		memcpy(attr, start, n);
 		attr[n] = '\0';
 		bool module = is_module(c, cur);
-		uint64_t dict;
+		struct attrs a = {.capacity = -1};
 		if (module)
-			rc = nd_read_u64(c, cur + (uint64_t)P->module_dict, &dict, e,
-					 "module dict");
+			rc = nd_read_u64(c, cur + (uint64_t)P->module_dict, &a.dict,
+					 e, "module dict");
 		else
-			rc = instance_dict(c, cur, done, &dict, e);
+			rc = instance_attrs(c, cur, done, &a, e);
 		if (rc)
 			return rc;
-		rc = nd_py_dict_get(c, dict, attr, &cur, e);
+		if (a.dict || a.keys)
+			rc = lookup(c, a.dict, a.keys, a.values, a.capacity, attr,
+				    &cur, e);
+		else
+			rc = -ND_EUNSUPPORTED;
 		if (rc == -ND_EUNSUPPORTED)
 			return nd_fail(e, ND_ENOTARRAY, "%s has no %s '%s'", done,
 				       module ? "global" : "attribute", attr);

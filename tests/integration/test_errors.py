@@ -150,6 +150,12 @@ def main():
                ["__main__ has no global 'nosuch'"])
         expect(t, "unknown attribute", ["show", pid, "__main__.model.nosuch"],
                1, ["__main__.model has no attribute 'nosuch'"])
+        expect(t, "unknown inline attribute",
+               ["show", pid, "__main__.inline_model.gone"], 1,
+               ["__main__.inline_model has no attribute 'gone'"])
+        expect(t, "an attribute in __slots__",
+               ["show", pid, "__main__.slotted.w"], 1,
+               ["'__main__.slotted' (a Slotted) has no __dict__", "__slots__"])
         expect(t, "a global that is not an array",
                ["show", pid, "__main__.KEEP"], 1, ["holds a Python list"])
         expect(t, "unknown symbol", ["show", pid, "@no_such_symbol_here"], 1,

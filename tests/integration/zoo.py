@@ -33,6 +33,16 @@ class Model:
     """Arrays held as instance attributes, for MODULE.NAME.ATTR."""
 
 
+class Inline:
+    """Attributes of an instance whose __dict__ nobody asked for: 3.11+
+    keep them beside the object, under the class's shared keys."""
+
+
+class Slotted:
+    """Attributes in __slots__: no dict anywhere."""
+    __slots__ = ("w",)
+
+
 def build(tmpdir):
     # the seed notebooks, one by one
     x = add("nb_int32", np.array([1, 2, 3], dtype=np.int32))
@@ -169,9 +179,15 @@ def build(tmpdir):
     model.layer.bias = Z["float32"]
     # 3.11+ keep attributes inline until __dict__ is asked for once
     model.__dict__, model.layer.__dict__
-    global inline_model
-    inline_model = Model()
+    global inline_model, slotted
+    inline_model = Inline()
+    inline_model.gone = 1
     inline_model.w = Z["nb_int32"]
+    inline_model.layer = Inline()
+    inline_model.layer.bias = Z["nb_floats"]
+    del inline_model.gone   # a hole in the values
+    slotted = Slotted()
+    slotted.w = Z["float32"]
     return Z
 
 
@@ -295,7 +311,9 @@ def main():
                           "str": id(truth_path)},
            "attributes": {"__main__.model.weights": id(model.weights),
                           "__main__.model.layer.bias": id(model.layer.bias)},
-           "inline": {"__main__.inline_model.w": id(inline_model.w)}}
+           "inline": {"__main__.inline_model.w": id(inline_model.w),
+                      "__main__.inline_model.layer.bias":
+                          id(inline_model.layer.bias)}}
     for name in Z:
         a = Z[name]
         t = out["objects"][name] = truth(a)

@@ -37,7 +37,9 @@ PY_FIELDS = [
     "dbg_bytes_sval", "dbg_str_state", "dbg_str_ascii_size",
     "tp_subclasses", "tp_dictoffset", "weakref_object",
     "tpflags_managed_dict", "rt_interpreters_head", "interp_modules",
-    "module_dict", "instance_dict",
+    "module_dict", "instance_dict", "tpflags_inline_values",
+    "ht_cached_keys", "values_repr", "instance_values", "dv_capacity",
+    "dv_valid",
 ]
 NP_FIELDS = [
     "maxdims", "arr_data", "arr_nd", "arr_dims", "arr_strides", "arr_base",
@@ -48,14 +50,16 @@ NP_FIELDS = [
     "legacy_type_num_end", "dt_meta_base", "dt_meta_num",
 ]
 ENUMS = {"long_repr": ["ND_LONG_OB_SIZE", "ND_LONG_LV_TAG"],
-         "dict_repr": ["ND_DICT_39", "ND_DICT_311"]}
+         "dict_repr": ["ND_DICT_39", "ND_DICT_311"],
+         "values_repr": ["ND_VALUES_NONE", "ND_VALUES_PTR",
+                         "ND_VALUES_TAGGED", "ND_VALUES_INLINE"]}
 # 3.9 and 3.10 keep the dict keys table in Objects/dict-common.h, which is
 # not installed: these come from those releases' sources, and the live
 # suites check them (every structured dtype is found through a dict).
 OLD_DICT = {"dict_repr": 0, "dict_split_values": 0, "dk_size": 8,
             "dk_log2_index_bytes": -1, "dk_kind": -1, "dk_nentries": 32,
             "dk_indices": 40, "dk_entry_size": 24,
-            "dk_unicode_entry_size": 24}
+            "dk_unicode_entry_size": 24, "dv_capacity": -1, "dv_valid": -1}
 NO_DEBUG = {f: 0 for f in PY_FIELDS if f.startswith("dbg_")}
 
 

@@ -27,6 +27,14 @@ int main(void)
 	P("dk_unicode_entry_size", sizeof(PyDictUnicodeEntry));
 	P("dict_split_values", offsetof(PyDictValues, values));
 #if PY_VERSION_HEX >= 0x030D0000
+	/* inline values carry their capacity and whether a dict took over */
+	P("dv_capacity", offsetof(PyDictValues, capacity));
+	P("dv_valid", offsetof(PyDictValues, valid));
+#else
+	P("dv_capacity", -1);
+	P("dv_valid", -1);
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
 	D("dbg_version", version);
 	D("dbg_free_threaded", free_threaded);
 	D("dbg_ob_type", pyobject.ob_type);

@@ -25,6 +25,13 @@ int main(void)
 #else
 	P("tpflags_managed_dict", 0);
 #endif
+#ifdef Py_TPFLAGS_INLINE_VALUES
+	P("tpflags_inline_values", Py_TPFLAGS_INLINE_VALUES);
+#else
+	P("tpflags_inline_values", 0);
+#endif
+	/* the keys every instance of a class shares (split tables) */
+	P("ht_cached_keys", offsetof(PyHeapTypeObject, ht_cached_keys));
 	P("tuple_item", offsetof(PyTupleObject, ob_item));
 #ifdef _PyLong_SIGN_MASK
 	P("long_repr", 1); /* ND_LONG_LV_TAG */

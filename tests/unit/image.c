@@ -80,7 +80,8 @@ uint64_t img_type(struct image *im, const char *name, uint64_t base,
 		  uint64_t flags)
 {
 	const struct nd_pylayout *P = im->ctx.py;
-	uint64_t t = img_object(im, im->t_type, 416);
+	/* as big as a heap type (ht_cached_keys is past 800) */
+	uint64_t t = img_object(im, im->t_type, 1024);
 
 	img_w64(im, t + (uint64_t)P->tp_name, cstring(im, name));
 	img_w64(im, t + (uint64_t)P->tp_flags, flags);
@@ -129,6 +130,32 @@ uint64_t img_tuple(struct image *im, size_t n, const uint64_t *items)
 	return o;
 }
 
+/* A 3.11+ keys table of str keys: unicode (values beside the keys) or
+ * split (values elsewhere; values may be NULL). */
+static uint64_t keys_311(struct image *im, size_t n, const uint64_t *keys,
+			 const uint64_t *values, int kind)
+{
+	size_t size = 8;
+	int log2 = 3;
+
+	while (size * 2 / 3 < n + 1) {
+		size *= 2;
+		log2++;
+	}
+	uint64_t k = img_alloc(im, 32 + size + 16 * n);
+	img_w8(im, k + 8, (uint8_t)log2);
+	img_w8(im, k + 9, (uint8_t)log2); /* 1-byte indices */
+	img_w8(im, k + 10, (uint8_t)kind);
+	img_w64(im, k + 24, n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e = k + 32 + size + 16 * i;
+		img_w64(im, e, keys[i]);
+		if (values)
+			img_w64(im, e + 8, values[i]);
+	}
+	return k;
+}
+
 uint64_t img_dict(struct image *im, size_t n, const uint64_t *keys,
 		  const uint64_t *values)
 {
@@ -151,22 +178,70 @@ uint64_t img_dict(struct image *im, size_t n, const uint64_t *keys,
 		}
 		img_w64(im, d + (uint64_t)P->dict_keys, k);
 	} else {
-		int log2 = 0;
-		while ((1u << log2) < size)
-			log2++;
-		uint64_t k = img_alloc(im, 32 + size + 16 * n);
-		img_w8(im, k + 8, (uint8_t)log2);
-		img_w8(im, k + 9, (uint8_t)log2); /* 1-byte indices */
-		img_w8(im, k + 10, 1);            /* unicode keys */
-		img_w64(im, k + 24, n);
-		for (size_t i = 0; i < n; i++) {
-			uint64_t e = k + 32 + size + 16 * i;
-			img_w64(im, e, keys[i]);
-			img_w64(im, e + 8, values[i]);
-		}
-		img_w64(im, d + (uint64_t)P->dict_keys, k);
+		img_w64(im, d + (uint64_t)P->dict_keys,
+			keys_311(im, n, keys, values, 1));
 	}
 	return d;
+}
+
+uint64_t img_class(struct image *im, const char *name, int dict)
+{
+	const struct nd_pylayout *P = im->ctx.py;
+	uint64_t flags = ND_TPFLAGS_HEAPTYPE;
+
+	if (dict && P->tpflags_managed_dict)
+		flags |= P->tpflags_managed_dict | P->tpflags_inline_values;
+	uint64_t t = img_type(im, name, 0, flags);
+	img_w64(im, t + (uint64_t)P->tp_basicsize,
+		dict && !P->tpflags_managed_dict ? 24 : 16);
+	if (dict && !P->tpflags_managed_dict)
+		img_w64(im, t + (uint64_t)P->tp_dictoffset, 16);
+	return t;
+}
+
+uint64_t img_instance(struct image *im, uint64_t cls, size_t n,
+		      const char *const *names, const uint64_t *values,
+		      int as_dict)
+{
+	const struct nd_pylayout *P = im->ctx.py;
+	uint64_t *keys = calloc(n + 1, 8);
+	/* room for a pre-header before it and inline values after it */
+	uint64_t mem = img_alloc(im, 64 + 8 * n + 64);
+	uint64_t o = mem + 32;
+
+	img_w64(im, o, 1);
+	img_w64(im, o + 8, cls);
+	for (size_t i = 0; i < n; i++)
+		keys[i] = img_str(im, names[i]);
+	if (as_dict || P->values_repr == ND_VALUES_NONE) {
+		uint64_t d = img_dict(im, n, keys, values);
+		img_w64(im, o + (uint64_t)(int64_t)(P->tpflags_managed_dict
+							    ? P->instance_dict
+							    : 16),
+			d);
+		free(keys);
+		return o;
+	}
+	uint64_t shared = keys_311(im, n, keys, NULL, 2);
+	img_w64(im, cls + (uint64_t)P->ht_cached_keys, shared);
+	uint64_t vals;
+	if (P->values_repr == ND_VALUES_INLINE) {
+		uint64_t at = o + 16; /* tp_basicsize */
+		img_w8(im, at + (uint64_t)P->dv_capacity, (uint8_t)n);
+		img_w8(im, at + (uint64_t)P->dv_valid, 1);
+		vals = at + (uint64_t)P->dict_split_values;
+	} else {
+		vals = img_alloc(im, 8 * n + 8) + 8;
+		if (P->values_repr == ND_VALUES_PTR)
+			img_w64(im, o + (uint64_t)(int64_t)P->instance_values, vals);
+		else
+			img_w64(im, o + (uint64_t)(int64_t)P->instance_dict,
+				vals - 1);
+	}
+	for (size_t i = 0; i < n; i++)
+		img_w64(im, vals + 8 * i, values[i]);
+	free(keys);
+	return o;
 }
 
 uint64_t img_descr(struct image *im, char kind, char type, char byteorder,

@@ -47,6 +47,16 @@ uint64_t img_int(struct image *im, int64_t v);
 uint64_t img_tuple(struct image *im, size_t n, const uint64_t *items);
 uint64_t img_dict(struct image *im, size_t n, const uint64_t *keys,
 		  const uint64_t *values);
+/* A class whose instances have a __dict__ (dict != 0) or not (slots). */
+uint64_t img_class(struct image *im, const char *name, int dict);
+/* An instance of cls with str attributes names[i] = values[i] (0: deleted):
+ * in a dict if as_dict or the version has no other way, else as the
+ * version keeps them before any __dict__ is made (values beside the
+ * object, under cls's shared keys: made from names, so every instance
+ * kept this way needs a class of its own or the same names). */
+uint64_t img_instance(struct image *im, uint64_t cls, size_t n,
+		      const char *const *names, const uint64_t *values,
+		      int as_dict);
 
 /* A legacy descr; fields/names/subarray/datetime set by the helpers below. */
 uint64_t img_descr(struct image *im, char kind, char type, char byteorder,

@@ -1,0 +1,292 @@
+/* decode/pywalk.c on synthetic interpreters of every supported version:
+ * sys.modules, module globals, instance attributes wherever each version
+ * keeps them, the subclasses of a type, and hostile graphs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../decode/pywalk.h"
+#include "image.h"
+
+/* A made-up interpreter: _PyRuntime -> interpreter -> sys.modules =
+ * {"__main__": module}, and the module's globals. */
+struct world {
+	struct image im;
+	uint64_t runtime, globals_keys[8], globals_vals[8];
+	size_t nglobals;
+	uint64_t t_module, cls, slotted_cls;
+};
+
+static void world_init(struct world *w, int minor)
+{
+	struct image *im = &w->im;
+	const struct nd_pylayout *P;
+
+	memset(w, 0, sizeof(*w));
+	image_init(im, minor, minor >= 13 ? 2 : 1);
+	P = im->ctx.py;
+	w->t_module = img_type(im, "module", 0, 0);
+	w->cls = img_class(im, "Model", 1);
+	w->slotted_cls = img_class(im, "Slotted", 0);
+	w->runtime = img_alloc(im, 1024);
+	uint64_t interp = img_alloc(im, 8192);
+	img_w64(im, w->runtime + (uint64_t)P->rt_interpreters_head, interp);
+}
+
+static void world_global(struct world *w, const char *name, uint64_t v)
+{
+	w->globals_keys[w->nglobals] = img_str(&w->im, name);
+	w->globals_vals[w->nglobals++] = v;
+}
+
+/* sys.modules and __main__ from the globals added so far. */
+static void world_finish(struct world *w)
+{
+	struct image *im = &w->im;
+	const struct nd_pylayout *P = im->ctx.py;
+	uint64_t interp;
+	uint64_t mod = img_object(im, w->t_module, 64);
+
+	img_w64(im, mod + (uint64_t)P->module_dict,
+		img_dict(im, w->nglobals, w->globals_keys, w->globals_vals));
+	uint64_t name = img_str(im, "__main__");
+	assert_int_equal(image_read(im, w->runtime +
+					    (uint64_t)P->rt_interpreters_head,
+				    &interp, 8),
+			 0);
+	img_w64(im, interp + (uint64_t)P->interp_modules,
+		img_dict(im, 1, &name, &mod));
+}
+
+static uint64_t some_array(struct world *w)
+{
+	int64_t dims[] = {1}, strides[] = {4};
+	uint64_t descr = img_descr(&w->im, 'i', 'i', '=', 5, 4, 4);
+
+	return img_array(&w->im, img_alloc(&w->im, 4), 1, dims, strides, descr,
+			 0, 0);
+}
+
+static void resolves_to(struct world *w, const char *path, uint64_t want)
+{
+	struct nd_err e = {0};
+	uint64_t got = 0;
+	int rc = nd_py_resolve(&w->im.ctx, w->runtime, path, &got, &e);
+
+	if (rc)
+		fail_msg("3.%d: %s: %s", w->im.ctx.py->minor, path, e.msg);
+	if (got != want)
+		fail_msg("3.%d: %s: 0x%llx, not 0x%llx", w->im.ctx.py->minor,
+			 path, (unsigned long long)got, (unsigned long long)want);
+}
+
+static void fails_with(struct world *w, const char *path, int code,
+		       const char *words)
+{
+	struct nd_err e = {0};
+	uint64_t got = 0;
+	int rc = nd_py_resolve(&w->im.ctx, w->runtime, path, &got, &e);
+
+	if (rc != -code || e.code != code)
+		fail_msg("3.%d: %s: expected error %d, got %d (%s)",
+			 w->im.ctx.py->minor, path, code, rc, e.msg);
+	if (!strstr(e.msg, words))
+		fail_msg("3.%d: %s: message '%s' lacks '%s'",
+			 w->im.ctx.py->minor, path, e.msg, words);
+}
+
+/* Attributes in a dict (all versions) and, 3.11+, beside the object under
+ * the class's shared keys, in each version's own way (a pointer before
+ * the header, a tagged pointer in the dict slot, values after it). */
+static void test_resolve_every_version(void **state)
+{
+	(void)state;
+	for (int minor = 9; minor <= 14; minor++) {
+		struct world w;
+		world_init(&w, minor);
+		struct image *im = &w.im;
+		uint64_t a1 = some_array(&w), a2 = some_array(&w),
+			 a3 = some_array(&w);
+		const char *inner_names[] = {"bias"};
+		uint64_t inner = img_instance(im, img_class(im, "Layer", 1), 1,
+					      inner_names, &a3, 0);
+		/* "gone" was deleted: a NULL value */
+		const char *names[] = {"gone", "w", "layer"};
+		uint64_t vals[] = {0, a1, inner};
+		uint64_t model = img_instance(im, w.cls, 3, names, vals, 0);
+		uint64_t dicted = img_instance(im, w.cls, 3, names, vals, 1);
+		uint64_t slotted = img_object(im, w.slotted_cls, 32);
+		world_global(&w, "arr", a2);
+		world_global(&w, "model", model);
+		world_global(&w, "dicted", dicted);
+		world_global(&w, "slotted", slotted);
+		world_finish(&w);
+
+		resolves_to(&w, "__main__.arr", a2);
+		resolves_to(&w, "__main__.model", model);
+		resolves_to(&w, "__main__.model.w", a1);
+		resolves_to(&w, "__main__.model.layer.bias", a3);
+		resolves_to(&w, "__main__.dicted.w", a1);
+		resolves_to(&w, "__main__.dicted.layer.bias", a3);
+		fails_with(&w, "__main__.model.gone", ND_ENOTARRAY,
+			   "__main__.model has no attribute 'gone'");
+		fails_with(&w, "__main__.nope", ND_ENOTARRAY,
+			   "__main__ has no global 'nope'");
+		fails_with(&w, "__main__.slotted.x", ND_EUNSUPPORTED,
+			   "(a Slotted) has no __dict__");
+		fails_with(&w, "nosuch.x", ND_ENOTARRAY,
+			   "no module of that name");
+		fails_with(&w, "__main__..b", ND_EUSAGE, "bad name");
+		image_free(im);
+	}
+}
+
+/* 3.13+: once a dict took the inline values over, they are not valid
+ * any more and the dict is what counts. */
+static void test_inline_values_taken_over(void **state)
+{
+	(void)state;
+	for (int minor = 13; minor <= 14; minor++) {
+		struct world w;
+		world_init(&w, minor);
+		struct image *im = &w.im;
+		const struct nd_pylayout *P = im->ctx.py;
+		uint64_t a1 = some_array(&w), a2 = some_array(&w);
+		const char *names[] = {"w"};
+		uint64_t obj = img_instance(im, w.cls, 1, names, &a1, 0);
+		world_global(&w, "obj", obj);
+		world_finish(&w);
+
+		resolves_to(&w, "__main__.obj.w", a1);
+		img_w8(im, obj + 16 + (uint64_t)P->dv_valid, 0);
+		fails_with(&w, "__main__.obj.w", ND_ENOTARRAY,
+			   "has no attribute 'w'");
+		uint64_t key = img_str(im, "w");
+		img_w64(im, obj + (uint64_t)(int64_t)P->instance_dict,
+			img_dict(im, 1, &key, &a2));
+		resolves_to(&w, "__main__.obj.w", a2);
+		image_free(im);
+	}
+}
+
+/* Garbage where the attributes should be: an error, never a crash or a
+ * read past what the object owns. */
+static void test_hostile_attributes(void **state)
+{
+	(void)state;
+	for (int minor = 11; minor <= 14; minor++) {
+		struct world w;
+		world_init(&w, minor);
+		struct image *im = &w.im;
+		const struct nd_pylayout *P = im->ctx.py;
+		uint64_t a1 = some_array(&w);
+		const char *names[] = {"x", "w"};
+		uint64_t vals[] = {a1, a1};
+		uint64_t obj = img_instance(im, w.cls, 2, names, vals, 0);
+		uint64_t bad = img_instance(im, w.cls, 2, names, vals, 0);
+		world_global(&w, "obj", obj);
+		world_global(&w, "bad", bad);
+		world_finish(&w);
+		resolves_to(&w, "__main__.obj.w", a1);
+		if (P->values_repr == ND_VALUES_INLINE) {
+			/* a capacity of 1: entry 1 ("w") is past the values */
+			img_w8(im, obj + 16 + (uint64_t)P->dv_capacity, 1);
+			fails_with(&w, "__main__.obj.w", ND_ENOTARRAY,
+				   "has no attribute 'w'");
+		}
+		/* the dict slot holds something that is not a dict */
+		img_w64(im, bad + (uint64_t)(int64_t)P->instance_dict, a1);
+		fails_with(&w, "__main__.bad.w", ND_ECORRUPT, "holds no dict");
+		/* an absurd keys table */
+		uint64_t keys;
+		assert_int_equal(image_read(im, w.cls + (uint64_t)P->ht_cached_keys,
+					    &keys, 8),
+				 0);
+		img_w8(im, keys + (uint64_t)P->dk_size, 40);
+		resolves_to(&w, "__main__.obj", obj);
+		fails_with(&w, "__main__.obj.x", ND_ECORRUPT, "keys table");
+		/* and none at all */
+		img_w64(im, w.cls + (uint64_t)P->ht_cached_keys, 0);
+		fails_with(&w, "__main__.obj.x", ND_ECORRUPT, "no shared keys");
+		/* the values behind an unmapped pointer (3.11, 3.12) */
+		if (P->values_repr == ND_VALUES_PTR ||
+		    P->values_repr == ND_VALUES_TAGGED) {
+			img_w64(im, w.cls + (uint64_t)P->ht_cached_keys, keys);
+			img_w8(im, keys + (uint64_t)P->dk_size, 3);
+			uint64_t slot = P->values_repr == ND_VALUES_PTR
+						? obj + (uint64_t)(int64_t)P->instance_values
+						: obj + (uint64_t)(int64_t)P->instance_dict;
+			img_w64(im, slot, P->values_repr == ND_VALUES_PTR
+						  ? 0x10ULL << 40
+						  : (0x10ULL << 40) - 1);
+			fails_with(&w, "__main__.obj.x", ND_EREAD, "");
+		}
+		image_free(im);
+	}
+}
+
+/* tp_subclasses: a dict of weakrefs, walked breadth first; dead weakrefs
+ * skipped, each type once even where the graph loops. */
+static void test_subtypes(void **state)
+{
+	(void)state;
+	for (int minor = 9; minor <= 14; minor += 5) {
+		struct image im;
+		image_init(&im, minor, 1);
+		const struct nd_pylayout *P = im.ctx.py;
+		uint64_t base = im.t_ndarray;
+		uint64_t t_weakref = img_type(&im, "weakref", 0, 0);
+		uint64_t sub1 = img_type(&im, "matrix", base, 0);
+		uint64_t sub2 = img_type(&im, "memmap", base, 0);
+		uint64_t subsub = img_type(&im, "MyMatrix", sub1, 0);
+		uint64_t ref[4];
+		uint64_t targets[4] = {sub1, sub2, im.none, base};
+		for (int i = 0; i < 4; i++) {
+			ref[i] = img_object(&im, t_weakref, 48);
+			img_w64(&im, ref[i] + (uint64_t)P->weakref_object,
+				targets[i]);
+		}
+		uint64_t k1[] = {img_int(&im, 1), img_int(&im, 2),
+				 img_int(&im, 3)};
+		uint64_t v1[] = {ref[0], ref[1], ref[2]};
+		img_w64(&im, base + (uint64_t)P->tp_subclasses,
+			img_dict(&im, 3, k1, v1));
+		/* MyMatrix under matrix, and a loop back to ndarray */
+		uint64_t r = img_object(&im, t_weakref, 48);
+		img_w64(&im, r + (uint64_t)P->weakref_object, subsub);
+		uint64_t k2[] = {img_int(&im, 4), img_int(&im, 5)};
+		uint64_t v2[] = {r, ref[3]};
+		img_w64(&im, sub1 + (uint64_t)P->tp_subclasses,
+			img_dict(&im, 2, k2, v2));
+		/* garbage in memmap's slot: skipped */
+		img_w64(&im, sub2 + (uint64_t)P->tp_subclasses, 0x10ULL << 40);
+
+		uint64_t out[8];
+		size_t n = 0;
+		struct nd_err e = {0};
+		assert_int_equal(nd_py_subtypes(&im.ctx, base, out, 8, &n, &e), 0);
+		assert_int_equal(n, 4);
+		assert_true(out[0] == base && out[1] == sub1 && out[2] == sub2 &&
+			    out[3] == subsub);
+		/* no room: as many as fit */
+		assert_int_equal(nd_py_subtypes(&im.ctx, base, out, 2, &n, &e), 0);
+		assert_int_equal(n, 2);
+		image_free(&im);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_resolve_every_version),
+		cmocka_unit_test(test_inline_values_taken_over),
+		cmocka_unit_test(test_hostile_attributes),
+		cmocka_unit_test(test_subtypes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
