@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -117,4 +118,36 @@ bool cli_write_stdout(const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return true;
+}
+
+int cli_options(int argc, char **argv, const struct option *longopts,
+		const char *cmd, const char *usage, cli_option_fn fn,
+		void *opts, int *first, struct nd_err *e)
+{
+	int ch;
+
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'v':
+			cli_verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(EXIT_OK);
+		case ':':
+			return nd_fail(e, ND_EUSAGE, "%s needs an argument",
+				       argv[optind - 1]);
+		case '?':
+			return nd_fail(e, ND_EUSAGE,
+				       "unknown option '%s' (see ndspy %s --help)",
+				       argv[optind - 1], cmd);
+		default:
+			if (fn(opts, ch, optarg, e))
+				return -1;
+		}
+	}
+	*first = optind;
+	return 0;
 }

@@ -29,6 +29,19 @@ int cli_parse_object(const char *s, enum object_kind *kind, struct nd_err *e);
 /* A non-negative count for --data and the like. */
 int cli_parse_count(const char *opt, const char *s, int64_t *out,
 		    struct nd_err *e);
+/* A command's options: getopt_long over longopts, which the caller ends
+ * with cli_common_options (-v/--verbose, -h/--help: usage printed, exit 0).
+ * Other options go to fn (with optarg); missing arguments and unknown
+ * options are usage errors naming cmd. *first is the first operand. */
+struct option;
+#define CLI_COMMON_OPTIONS \
+	{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, \
+	{NULL, 0, NULL, 0}
+typedef int (*cli_option_fn)(void *opts, int ch, const char *arg,
+			     struct nd_err *e);
+int cli_options(int argc, char **argv, const struct option *longopts,
+		const char *cmd, const char *usage, cli_option_fn fn,
+		void *opts, int *first, struct nd_err *e);
 /* Writes all of buf to fd 1; false if stdout is gone. */
 bool cli_write_stdout(const char *buf, size_t len);
 

@@ -60,6 +60,23 @@ struct list_state {
 	uint64_t rejected, changed;
 };
 
+static int list_option(void *opts, int ch, const char *arg,
+		       struct nd_err *e)
+{
+	struct list_opts *o = opts;
+
+	switch (ch) {
+	case 'j':
+		o->json = true;
+		return 0;
+	case 'm':
+		return cli_parse_count("--min-bytes", arg, &o->min_bytes, e);
+	default: /* 'n' */
+		o->pause = false;
+		return 0;
+	}
+}
+
 static int parse(int argc, char **argv, struct list_opts *o, int *first,
 		 struct nd_err *e)
 {
@@ -67,44 +84,14 @@ static int parse(int argc, char **argv, struct list_opts *o, int *first,
 		{"json", no_argument, NULL, 'j'},
 		{"min-bytes", required_argument, NULL, 'm'},
 		{"no-pause", no_argument, NULL, 'n'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_COMMON_OPTIONS,
 	};
-	int ch;
 
 	*o = (struct list_opts){.pause = true};
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			o->json = true;
-			break;
-		case 'm':
-			if (cli_parse_count("--min-bytes", optarg, &o->min_bytes, e))
-				return -1;
-			break;
-		case 'n':
-			o->pause = false;
-			break;
-		case 'v':
-			cli_verbose = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(EXIT_OK);
-		case ':':
-			return nd_fail(e, ND_EUSAGE, "%s needs an argument",
-				       argv[optind - 1]);
-		default:
-			return nd_fail(e, ND_EUSAGE,
-				       "unknown option '%s' (see ndspy list --help)",
-				       argv[optind - 1]);
-		}
-	}
-	*first = optind;
-	if (argc - optind != 1)
+	if (cli_options(argc, argv, longopts, "list", usage, list_option, o,
+			first, e))
+		return -1;
+	if (argc - *first != 1)
 		return nd_fail(e, ND_EUSAGE,
 			       "list needs exactly one TARGET (see ndspy list --help)");
 	return 0;

@@ -55,6 +55,26 @@ struct show_opts {
 	const char *save;
 };
 
+static int show_option(void *opts, int ch, const char *arg,
+		       struct nd_err *e)
+{
+	struct show_opts *o = opts;
+
+	switch (ch) {
+	case 'j':
+		o->json = true;
+		return 0;
+	case 'd':
+		return cli_parse_count("--data", arg, &o->data, e);
+	case 's':
+		o->save = arg;
+		return 0;
+	default: /* 'n' */
+		o->pause = false;
+		return 0;
+	}
+}
+
 static int parse(int argc, char **argv, struct show_opts *o, int *first,
 		 struct nd_err *e)
 {
@@ -63,51 +83,18 @@ static int parse(int argc, char **argv, struct show_opts *o, int *first,
 		{"data", required_argument, NULL, 'd'},
 		{"save", required_argument, NULL, 's'},
 		{"no-pause", no_argument, NULL, 'n'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		CLI_COMMON_OPTIONS,
 	};
-	int ch;
 
 	*o = (struct show_opts){.pause = true, .data = -1};
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			o->json = true;
-			break;
-		case 'd':
-			if (cli_parse_count("--data", optarg, &o->data, e))
-				return -1;
-			break;
-		case 's':
-			o->save = optarg;
-			break;
-		case 'n':
-			o->pause = false;
-			break;
-		case 'v':
-			cli_verbose = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(EXIT_OK);
-		case ':':
-			return nd_fail(e, ND_EUSAGE, "%s needs an argument",
-				       argv[optind - 1]);
-		default:
-			return nd_fail(e, ND_EUSAGE,
-				       "unknown option '%s' (see ndspy show --help)",
-				       argv[optind - 1]);
-		}
-	}
-	*first = optind;
-	if (argc - optind < 2)
+	if (cli_options(argc, argv, longopts, "show", usage, show_option, o,
+			first, e))
+		return -1;
+	if (argc - *first < 2)
 		return nd_fail(e, ND_EUSAGE,
 			       "show needs a TARGET and at least one OBJECT "
 			       "(see ndspy show --help)");
-	if (o->save && argc - optind != 2)
+	if (o->save && argc - *first != 2)
 		return nd_fail(e, ND_EUSAGE, "--save takes exactly one OBJECT");
 	return 0;
 }

@@ -68,7 +68,7 @@ void elf_obj_close(struct elf_obj *o)
 }
 
 static bool lookup(Elf *elf, Elf64_Word type, const char *name,
-		   GElf_Sym *out)
+		   bool data_only, GElf_Sym *out)
 {
 	Elf_Scn *scn = NULL;
 
@@ -84,6 +84,9 @@ static bool lookup(Elf *elf, Elf64_Word type, const char *name,
 			if (!gelf_getsym(data, (int)i, &sym) ||
 			    sym.st_shndx == SHN_UNDEF)
 				continue;
+			int kind = GELF_ST_TYPE(sym.st_info);
+			if (data_only && kind != STT_OBJECT && kind != STT_NOTYPE)
+				continue;
 			const char *s = elf_strptr(elf, sh.sh_link, sym.st_name);
 			if (s && strcmp(s, name) == 0) {
 				*out = sym;
@@ -94,16 +97,25 @@ static bool lookup(Elf *elf, Elf64_Word type, const char *name,
 	return false;
 }
 
-bool elf_obj_symbol(struct elf_obj *o, const char *name, uint64_t *addr,
-		    uint64_t *size)
+bool elf_symbol_value(void *elf, const char *name, bool data_only,
+		      uint64_t *value, uint64_t *size)
 {
 	GElf_Sym sym;
 
-	if (!lookup(o->elf, SHT_DYNSYM, name, &sym) &&
-	    !lookup(o->elf, SHT_SYMTAB, name, &sym))
+	if (!lookup(elf, SHT_DYNSYM, name, data_only, &sym) &&
+	    !lookup(elf, SHT_SYMTAB, name, data_only, &sym))
 		return false;
-	*addr = sym.st_value + o->bias;
+	*value = sym.st_value;
 	if (size)
 		*size = sym.st_size;
+	return true;
+}
+
+bool elf_obj_symbol(struct elf_obj *o, const char *name, uint64_t *addr,
+		    uint64_t *size)
+{
+	if (!elf_symbol_value(o->elf, name, false, addr, size))
+		return false;
+	*addr += o->bias;
 	return true;
 }

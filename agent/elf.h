@@ -21,6 +21,10 @@ struct elf_obj {
 int elf_obj_open(pid_t pid, const struct maps *m, const struct region *r,
 		 struct elf_obj *o, struct nd_err *e);
 void elf_obj_close(struct elf_obj *o);
+/* Link-time value of a defined symbol of an Elf * (.dynsym, then .symtab);
+ * data_only: objects and untyped symbols, not functions. */
+bool elf_symbol_value(void *elf, const char *name, bool data_only,
+		      uint64_t *value, uint64_t *size);
 /* Target address of a defined symbol; false when absent. */
 bool elf_obj_symbol(struct elf_obj *o, const char *name, uint64_t *addr,
 		    uint64_t *size);

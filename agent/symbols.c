@@ -79,39 +79,8 @@ static int debug_paths(Elf *elf, const char *objpath, char paths[][4200],
 	return n;
 }
 
-static bool lookup_in(Elf *elf, const char *name, uint64_t *value)
-{
-	static const Elf64_Word kinds[] = {SHT_DYNSYM, SHT_SYMTAB};
-
-	for (int k = 0; k < 2; k++) {
-		Elf_Scn *scn = NULL;
-		while ((scn = elf_nextscn(elf, scn))) {
-			GElf_Shdr sh;
-			if (!gelf_getshdr(scn, &sh) || sh.sh_type != kinds[k] ||
-			    !sh.sh_entsize)
-				continue;
-			Elf_Data *data = elf_getdata(scn, NULL);
-			size_t cnt = sh.sh_size / sh.sh_entsize;
-			for (size_t i = 0; data && i < cnt; i++) {
-				GElf_Sym sym;
-				const char *s;
-				if (gelf_getsym(data, (int)i, &sym) &&
-				    sym.st_shndx != SHN_UNDEF &&
-				    (GELF_ST_TYPE(sym.st_info) == STT_OBJECT ||
-				     GELF_ST_TYPE(sym.st_info) == STT_NOTYPE) &&
-				    (s = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
-				    strcmp(s, name) == 0) {
-					*value = sym.st_value;
-					return true;
-				}
-			}
-		}
-	}
-	return false;
-}
-
 /* The symbol in the debug file of o (same link-time addresses). */
-static bool lookup_debug(pid_t pid, struct elf_obj *o, const char *mapped,
+static bool lookup_debug(struct elf_obj *o, const char *mapped,
 			 const char *name, uint64_t *value)
 {
 	char paths[4][4200], real[4300];
@@ -124,14 +93,14 @@ static bool lookup_debug(pid_t pid, struct elf_obj *o, const char *mapped,
 		if (fd < 0)
 			continue;
 		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-		bool found = elf && lookup_in(elf, name, value);
+		bool found = elf && elf_symbol_value(elf, name, true, value,
+						     NULL);
 		if (elf)
 			elf_end(elf);
 		close(fd);
 		if (found)
 			return true;
 	}
-	(void)pid;
 	return false;
 }
 
@@ -163,8 +132,8 @@ int symbol_address(pid_t pid, const struct maps *m, const char *spec,
 			continue;
 		any_object = true;
 		uint64_t value;
-		bool found = lookup_in(o.elf, name, &value) ||
-			     lookup_debug(pid, &o, r->path, name, &value);
+		bool found = elf_symbol_value(o.elf, name, true, &value, NULL) ||
+			     lookup_debug(&o, r->path, name, &value);
 		uint64_t bias = o.bias;
 		elf_obj_close(&o);
 		if (found) {
