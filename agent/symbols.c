@@ -123,9 +123,12 @@ int symbol_address(pid_t pid, const struct maps *m, const char *spec,
 		if (r->kind != R_FILE || (i && m->r[i - 1].path &&
 					  strcmp(m->r[i - 1].path, r->path) == 0))
 			continue;
-		const char *b = base_name(r->path);
-		if (*objfile && strcmp(b, objfile) != 0 &&
-		    strncmp(b, objfile, strlen(objfile)) != 0)
+		/* a path names one file; a name matches by its beginning
+		 * (_mymod for _mymod.cpython-311-x86_64-linux-gnu.so) */
+		if (*objfile && (strchr(objfile, '/')
+					 ? strcmp(r->path, objfile) != 0
+					 : strncmp(base_name(r->path), objfile,
+						   strlen(objfile)) != 0))
 			continue;
 		struct elf_obj o;
 		if (elf_obj_open(pid, m, r, &o, NULL))

@@ -62,14 +62,19 @@ def main():
     d = tempfile.mkdtemp(prefix="ndspy-sym-",
                          dir=os.path.join(root, "tmp") if root else None)
     try:
-        build(python, root, d, "ndspy_ext", False)
+        ext = build(python, root, d, "ndspy_ext", False)
         stripped = build(python, root, d, "ndspy_stripped", True)
         p = subprocess.Popen(python.split() + ["-c", TARGET, d[len(root):]],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         a, b, c = (int(x) for x in p.stdout.readline().split())
+        # the extension's path as /proc/PID/maps shows it to us
+        with open("/proc/%d/maps" % p.pid) as f:
+            mapped = [ln.split()[-1] for ln in f
+                      if ln.rstrip().endswith(os.path.basename(ext))]
         try:
             for spec, want in (("@ndspy_ext_exported", a),
                                ("@ndspy_ext:ndspy_hidden", b),
+                               ("@%s:ndspy_hidden" % mapped[0], b),
                                ("@ndspy_stripped:ndspy_hidden", c)):
                 rc, so, se = ndspy("show", "--json", p.pid, spec)
                 t.ok(rc == 0 and json.loads(so)["address"] == want,
