@@ -371,8 +371,11 @@ static void progress(uint64_t done, uint64_t total)
 	    t - last < 100000000ULL)
 		return;
 	last = t;
-	fprintf(stderr, "\rscanning: %.1f of %.1f GiB", (double)done / (1 << 30),
-		(double)total / (1 << 30));
+	char d[32], n[32];
+	human(done, d, sizeof(d));
+	human(total, n, sizeof(n));
+	fprintf(stderr, "\rscanning memory: %s of %s (%d%%)\033[K", d, n,
+		total ? (int)(100 * (double)done / (double)total) : 100);
 }
 
 int cmd_list(int argc, char **argv)
@@ -422,7 +425,7 @@ int cmd_list(int argc, char **argv)
 	if (o.pause)
 		thaw_all(&fz);
 	if (progress_on && t2 - t0 > 1000000000ULL)
-		fputc('\n', stderr);
+		fputs("\r\033[K", stderr); /* the progress line goes away */
 	if (!rc) {
 		char paused[96] = "not paused";
 		if (o.pause)
