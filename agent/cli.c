@@ -139,10 +139,24 @@ int cli_options(int argc, char **argv, const struct option *longopts,
 		case ':':
 			return nd_fail(e, ND_EUSAGE, "%s needs an argument",
 				       argv[optind - 1]);
-		case '?':
+		case '?': {
+			const char *arg = argv[optind - 1];
+			bool is_long = strncmp(arg, "--", 2) == 0;
+			/* a known long option given a value it does not take */
+			if (is_long && optopt)
+				return nd_fail(e, ND_EUSAGE,
+					       "%.*s takes no value",
+					       (int)strcspn(arg, "="), arg);
+			/* inside a group such as -vx, optind has not moved */
+			if (!is_long && optopt)
+				return nd_fail(e, ND_EUSAGE,
+					       "unknown option '-%c' (see ndspy %s "
+					       "--help)",
+					       optopt, cmd);
 			return nd_fail(e, ND_EUSAGE,
-				       "unknown option '%s' (see ndspy %s --help)",
-				       argv[optind - 1], cmd);
+				       "unknown option '%.*s' (see ndspy %s --help)",
+				       (int)strcspn(arg, "="), arg, cmd);
+		}
 		default:
 			if (fn(opts, ch, optarg, e))
 				return -1;

@@ -332,7 +332,9 @@ static int print_all(struct target *t, const struct list_opts *o,
 		nd_buf_printf(&b, "%-16s  %-18s  %-10s  %-18s  %10s  %-30s  %s\n",
 			      "address", "type", "dtype", "shape", "size",
 			      "owner", "memory");
-	for (size_t i = 0; i < s->n; i++) {
+	size_t kept = 0;
+	int rc = 0;
+	for (size_t i = 0; i < s->n && !rc; i++) {
 		struct nd_array a;
 		if (nd_array_decode(&t->ctx, s->f[i].addr, &a, NULL) == 0) {
 			if (o->json) {
@@ -342,19 +344,23 @@ static int print_all(struct target *t, const struct list_opts *o,
 			} else {
 				text_line(t, &a, &s->f[i], &b);
 			}
+			s->f[kept++] = s->f[i];
 		} else {
 			s->changed++; /* evicted from the cache and gone since */
 		}
 		nd_array_free(&a);
 		if (b.len > (1 << 20)) {
 			if (!cli_write_stdout(b.p, b.len))
-				return -1;
+				rc = -1;
 			nd_buf_reset(&b);
 		}
 	}
-	if (!o->json)
+	/* the summary counts what the table shows */
+	s->n = kept;
+	if (!rc && !o->json)
 		summary(s, &b);
-	int rc = cli_write_stdout(b.p ? b.p : "", b.len) ? 0 : -1;
+	if (!rc && !cli_write_stdout(b.p ? b.p : "", b.len))
+		rc = -1;
 	nd_buf_free(&b);
 	return rc;
 }
@@ -406,8 +412,14 @@ int cmd_list(int argc, char **argv)
 	uint64_t t0 = now_ns();
 	progress_t0 = t0;
 	progress_on = isatty(2);
-	int rc = nd_py_subtypes(&t.ctx, t.rt.array_type, types, ND_MAX_SUBTYPES,
-				&ntypes, &e);
+	int rc = o.pause ? target_reread_maps(&t, &e) : 0;
+	if (!rc)
+		rc = nd_py_subtypes(&t.ctx, t.rt.array_type, types,
+				    ND_MAX_SUBTYPES, &ntypes, &e);
+	if (!rc && ntypes == ND_MAX_SUBTYPES)
+		fprintf(stderr, "ndspy: more than %d ndarray subclasses; arrays "
+				"of the ones past that are not listed\n",
+			ND_MAX_SUBTYPES);
 	/* the scan wants the types sorted; ndarray itself stays first */
 	for (size_t i = 2; !rc && i < ntypes; i++)
 		for (size_t k = i; k > 1 && types[k - 1] > types[k]; k--) {
@@ -447,8 +459,10 @@ int cmd_list(int argc, char **argv)
 		if (print_all(&t, &o, &s))
 			rc = nd_fail(&e, ND_EIO, "cannot write the list");
 		if (s.changed)
-			cli_verbosef("%" PRIu64 " arrays changed before they were "
-				     "printed", s.changed);
+			fprintf(stderr,
+				"ndspy: %" PRIu64 " array%s changed between the "
+				"pause and printing, left out\n",
+				s.changed, s.changed == 1 ? "" : "s");
 	}
 	if (rc)
 		status = cli_error(&e);

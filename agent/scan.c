@@ -87,10 +87,7 @@ static bool looks_live(const struct job *j, const unsigned char *h)
 	int32_t nd;
 
 	memcpy(&refcnt, h, 8);
-	if (j->c->py->refcnt_bits == 32)
-		refcnt &= 0xffffffffu;
-	/* arrays are never immortal: a free-list pointer is no count */
-	if (refcnt == 0 || refcnt > (1u << 31))
+	if (refcnt == 0 || refcnt >= ND_MAX_ARRAY_REFCNT)
 		return false;
 	memcpy(&nd, h + L->arr_nd, 4);
 	memcpy(&descr, h + L->arr_descr, 8);
@@ -146,6 +143,10 @@ static void *work(void *arg)
 						     ? p->limit - a : 4096 + OVERLAP;
 				if (j->mem->read(j->mem, a, buf, (size_t)n) == 0)
 					scan_buf(w, a, buf, 4096, (size_t)n);
+				/* the next page may be the unreadable one */
+				else if (n > 4096 &&
+					 j->mem->read(j->mem, a, buf, 4096) == 0)
+					scan_buf(w, a, buf, 4096, 4096);
 				else
 					__atomic_add_fetch(&j->unreadable, 4096,
 							   __ATOMIC_RELAXED);

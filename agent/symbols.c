@@ -104,6 +104,19 @@ static bool lookup_debug(struct elf_obj *o, const char *mapped,
 	return false;
 }
 
+/* A path names one file; a name matches the file's name, or its beginning
+ * up to a '.' or '-' (_mymod for _mymod.cpython-311-x86_64-linux-gnu.so,
+ * libc for libc.so.6, but not for libcrypto.so.3). */
+static bool names_object(const char *objfile, const char *path)
+{
+	if (strchr(objfile, '/'))
+		return strcmp(path, objfile) == 0;
+	const char *b = base_name(path);
+	size_t n = strlen(objfile);
+	return strncmp(b, objfile, n) == 0 &&
+	       (b[n] == '\0' || b[n] == '.' || b[n] == '-');
+}
+
 int symbol_address(pid_t pid, const struct maps *m, const char *spec,
 		   uint64_t *addr, struct nd_err *e)
 {
@@ -116,20 +129,16 @@ int symbol_address(pid_t pid, const struct maps *m, const char *spec,
 	}
 	if (!*name)
 		return nd_fail(e, ND_EUSAGE, "'@%s': no symbol name", spec);
-	bool any_object = false;
+	bool any_object = false, any_mapped = false;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct region *r = &m->r[i];
 		/* each object once: at its lowest mapping */
 		if (r->kind != R_FILE || (i && m->r[i - 1].path &&
 					  strcmp(m->r[i - 1].path, r->path) == 0))
 			continue;
-		/* a path names one file; a name matches by its beginning
-		 * (_mymod for _mymod.cpython-311-x86_64-linux-gnu.so) */
-		if (*objfile && (strchr(objfile, '/')
-					 ? strcmp(r->path, objfile) != 0
-					 : strncmp(base_name(r->path), objfile,
-						   strlen(objfile)) != 0))
+		if (*objfile && !names_object(objfile, r->path))
 			continue;
+		any_mapped = true;
 		struct elf_obj o;
 		if (elf_obj_open(pid, m, r, &o, NULL))
 			continue;
@@ -144,9 +153,15 @@ int symbol_address(pid_t pid, const struct maps *m, const char *spec,
 			return 0;
 		}
 	}
-	if (*objfile && !any_object)
+	if (*objfile && !any_mapped)
 		return nd_fail(e, ND_ENOTARRAY,
 			       "'@%s': no mapped object named %s", spec, objfile);
+	if (*objfile && !any_object)
+		return nd_fail(e, ND_EREAD,
+			       "'@%s': %s is mapped but its file cannot be "
+			       "opened (deleted, or replaced since it was "
+			       "loaded)",
+			       spec, objfile);
 	return nd_fail(e, ND_ENOTARRAY,
 		       "'@%s': no such symbol in %s (looked in .dynsym, .symtab "
 		       "and installed debug files)",

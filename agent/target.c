@@ -106,6 +106,18 @@ int target_open(pid_t pid, size_t cache_pages, struct target *t,
 	return 0;
 }
 
+int target_reread_maps(struct target *t, struct nd_err *e)
+{
+	struct maps m = {0};
+	int rc = maps_read(live_task(t->pid), &m, e);
+
+	if (rc)
+		return rc;
+	maps_free(&t->maps);
+	t->maps = m;
+	return 0;
+}
+
 void target_close(struct target *t)
 {
 	if (t->mem)

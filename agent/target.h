@@ -25,6 +25,9 @@ int target_parse(const char *spec, pid_t *pid, struct nd_err *e);
  * which decodes again after the pause from what it read: many). */
 int target_open(pid_t pid, size_t cache_pages, struct target *t,
 		struct nd_err *e);
+/* Reads the memory map again: once the target is paused, the map a scan
+ * covers must be the one of that moment, not of when it was opened. */
+int target_reread_maps(struct target *t, struct nd_err *e);
 void target_close(struct target *t);
 /* The mapping holding addr, in the decoder's terms. */
 void target_region(const struct target *t, uint64_t addr,

@@ -72,6 +72,8 @@ struct nd_pylayout {
 	int instance_values;
 	/* PyDictValues header bytes (3.13+; -1 before) */
 	int dv_capacity, dv_valid;
+	/* for a negative tp_dictoffset: the object's size from its items */
+	int tp_itemsize, ob_size;
 };
 
 struct nd_nplayout {

@@ -274,6 +274,14 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 			       "0x%" PRIx64 " holds a Python %s, not a "
 			       "numpy.ndarray",
 			       addr, name);
+	uint64_t word;
+	if (nd_read_u64(c, addr, &word, NULL, "object header") ||
+	    word >= ND_MAX_ARRAY_REFCNT)
+		return nd_fail(e, ND_ENOTARRAY,
+			       "0x%" PRIx64
+			       " does not hold a live array (its reference "
+			       "count word 0x%" PRIx64 " is not a count)",
+			       addr, word);
 	a->type = type;
 	a->type_name = nd_arena_strdup(&a->arena, name);
 	if (!a->type_name)

@@ -166,11 +166,40 @@ static int inline_values(struct nd_ctx *c, uint64_t obj, uint64_t type,
 	return 0;
 }
 
+/* A negative tp_dictoffset counts back from the end of a variable-size
+ * object, whose size its item count gives (as CPython computes it). */
+static int var_dict_slot(struct nd_ctx *c, uint64_t obj, uint64_t type,
+			 int64_t dictoffset, uint64_t *at, struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	int64_t basicsize, itemsize, n;
+	int rc;
+
+	if ((rc = nd_read(c, type + (uint64_t)P->tp_basicsize, &basicsize, 8,
+			  e, "tp_basicsize")) ||
+	    (rc = nd_read(c, type + (uint64_t)P->tp_itemsize, &itemsize, 8, e,
+			  "tp_itemsize")) ||
+	    (rc = nd_read(c, obj + (uint64_t)P->ob_size, &n, 8, e,
+			  "object size")))
+		return rc;
+	if (n < 0)
+		n = n == INT64_MIN ? -1 : -n;
+	if (basicsize < 16 || basicsize > 4096 || itemsize < 0 ||
+	    itemsize > 4096 || n < 0 || n > (1LL << 40))
+		return nd_fail(e, ND_ECORRUPT,
+			       "object at 0x%" PRIx64 ": bad size for its "
+			       "__dict__ slot",
+			       obj);
+	uint64_t size = ((uint64_t)(basicsize + n * itemsize) + 7) & ~7ULL;
+	*at = obj + size + (uint64_t)dictoffset;
+	return 0;
+}
+
 static int instance_attrs(struct nd_ctx *c, uint64_t obj, const char *what,
 			  struct attrs *a, struct nd_err *e)
 {
 	const struct nd_pylayout *P = c->py;
-	uint64_t type, flags, slot;
+	uint64_t type, flags, slot, at = 0;
 	int64_t dictoffset;
 	const char *tn;
 	int rc;
@@ -182,20 +211,27 @@ static int instance_attrs(struct nd_ctx *c, uint64_t obj, const char *what,
 	    (rc = nd_read(c, type + (uint64_t)P->tp_dictoffset, &dictoffset, 8,
 			  e, "tp_dictoffset")))
 		return rc;
-	uint64_t at;
-	if (P->tpflags_managed_dict && (flags & P->tpflags_managed_dict))
+	bool managed = P->tpflags_managed_dict &&
+		       (flags & P->tpflags_managed_dict);
+	if (managed)
 		at = obj + (uint64_t)(int64_t)P->instance_dict;
 	else if (dictoffset > 0 && dictoffset < 4096)
 		at = obj + (uint64_t)dictoffset;
+	else if (dictoffset < 0 && dictoffset > -4096)
+		rc = var_dict_slot(c, obj, type, dictoffset, &at, e);
 	else
 		return nd_fail(e, ND_EUNSUPPORTED,
 			       "'%s' (a %s) has no __dict__ ndspy can read "
 			       "(__slots__ or a C type)",
 			       what, tn);
-	uint64_t values;
-	if ((rc = nd_read_u64(c, at, &slot, e, "instance dict")) ||
-	    (rc = inline_values(c, obj, type, flags, &slot, &values,
-				&a->capacity, e)))
+	if (rc)
+		return rc;
+	uint64_t values = 0;
+	if ((rc = nd_read_u64(c, at, &slot, e, "instance dict")))
+		return rc;
+	/* only a managed dict may have values instead */
+	if (managed && (rc = inline_values(c, obj, type, flags, &slot, &values,
+					   &a->capacity, e)))
 		return rc;
 	if (slot) {
 		uint64_t dtype, dflags;
@@ -223,14 +259,24 @@ static int instance_attrs(struct nd_ctx *c, uint64_t obj, const char *what,
 	return 0;
 }
 
+/* A module, or an instance of a subclass of it (lazy loaders). */
 static bool is_module(struct nd_ctx *c, uint64_t obj)
 {
 	uint64_t type;
 	const char *name;
 
-	return nd_py_header(c, obj, NULL, &type, NULL) == 0 &&
-	       nd_py_type_name(c, type, &name, NULL) == 0 &&
-	       strcmp(name, "module") == 0;
+	if (nd_py_header(c, obj, NULL, &type, NULL))
+		return false;
+	for (int depth = 0; type && depth < 64; depth++) {
+		if (nd_py_type_name(c, type, &name, NULL))
+			return false;
+		if (strcmp(name, "module") == 0)
+			return true;
+		if (nd_read_u64(c, type + (uint64_t)c->py->tp_base, &type, NULL,
+				"tp_base"))
+			return false;
+	}
+	return false;
 }
 
 /* The module whose name is the longest dotted prefix of path; its length

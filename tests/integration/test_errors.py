@@ -95,6 +95,10 @@ def main():
     expect(t, "unknown command", ["frobnicate"], 2, ["unknown command"])
     expect(t, "unknown option", ["show", "--frob", "1", "2"], 2,
            ["unknown option"])
+    expect(t, "unknown option in a group", ["list", "-vx", "1"], 2,
+           ["unknown option '-x'"])
+    expect(t, "a value for a flag", ["list", "--json=3", "1"], 2,
+           ["--json takes no value"])
     expect(t, "missing OBJECT", ["show", "1"], 2, ["OBJECT"])
     expect(t, "bad --data", ["show", "--data", "x", "1", "2"], 2, ["--data"])
     expect(t, "TARGET not a PID", ["show", "abc", "0x10"], 2,
@@ -156,6 +160,9 @@ def main():
         expect(t, "an attribute in __slots__",
                ["show", pid, "__main__.slotted.w"], 1,
                ["'__main__.slotted' (a Slotted) has no __dict__", "__slots__"])
+        expect(t, "unknown attribute of an object without a managed dict",
+               ["show", pid, "__main__.failure.nosuch"], 1,
+               ["__main__.failure has no attribute 'nosuch'"])
         expect(t, "a global that is not an array",
                ["show", pid, "__main__.KEEP"], 1, ["holds a Python list"])
         expect(t, "unknown symbol", ["show", pid, "@no_such_symbol_here"], 1,

@@ -1,6 +1,7 @@
 """@SYMBOL: arrays kept by a C extension in an exported global, in a
-static one (.symtab), and in a static one whose symbols live only in a
-separate debug file (.gnu_debuglink)."""
+static one (.symtab), in a static one whose symbols live only in a
+separate debug file (.gnu_debuglink), and in one whose file was deleted
+after it was loaded."""
 import json
 import os
 import shutil
@@ -13,13 +14,15 @@ from tap import Tap, ndspy, HERE
 TARGET = """
 import sys
 sys.path.insert(0, sys.argv[1])
-import numpy as np, ndspy_ext, ndspy_stripped
+import numpy as np, ndspy_ext, ndspy_stripped, ndspy_gone
 a = np.arange(5, dtype=np.int16)
 b = np.ones((2, 3))
 c = np.zeros(4, dtype=np.uint8)
+d = np.full(3, 7.0)
 ndspy_ext.keep(a, b)
 ndspy_stripped.keep(c, c)
-print(id(a), id(b), id(c), flush=True)
+ndspy_gone.keep(d, d)
+print(id(a), id(b), id(c), id(d), flush=True)
 sys.stdin.read()
 """
 
@@ -64,9 +67,12 @@ def main():
     try:
         ext = build(python, root, d, "ndspy_ext", False)
         stripped = build(python, root, d, "ndspy_stripped", True)
+        gone = build(python, root, d, "ndspy_gone", False)
         p = subprocess.Popen(python.split() + ["-c", TARGET, d[len(root):]],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        a, b, c = (int(x) for x in p.stdout.readline().split())
+        a, b, c, dd = (int(x) for x in p.stdout.readline().split())
+        # an extension deleted after it was loaded (an upgrade underneath)
+        os.unlink(gone)
         # the extension's path as /proc/PID/maps shows it to us
         with open("/proc/%d/maps" % p.pid) as f:
             mapped = [ln.split()[-1] for ln in f
@@ -75,7 +81,8 @@ def main():
             for spec, want in (("@ndspy_ext_exported", a),
                                ("@ndspy_ext:ndspy_hidden", b),
                                ("@%s:ndspy_hidden" % mapped[0], b),
-                               ("@ndspy_stripped:ndspy_hidden", c)):
+                               ("@ndspy_stripped:ndspy_hidden", c),
+                               ("@ndspy_gone:ndspy_hidden", dd)):
                 rc, so, se = ndspy("show", "--json", p.pid, spec)
                 t.ok(rc == 0 and json.loads(so)["address"] == want,
                      "show %s finds the array its global points to" % spec,

@@ -12,6 +12,7 @@ import mmap
 import os
 import sys
 import tempfile
+import types
 import warnings
 
 import numpy as np
@@ -41,6 +42,22 @@ class Inline:
 class Slotted:
     """Attributes in __slots__: no dict anywhere."""
     __slots__ = ("w",)
+
+
+class Pair(tuple):
+    """Variable-size objects keep __dict__ after their items (< 3.12)."""
+
+
+class Count(int):
+    pass
+
+
+class Failure(Exception):
+    pass
+
+
+class LazyModule(types.ModuleType):
+    """Modules in sys.modules may be instances of a subclass."""
 
 
 def build(tmpdir):
@@ -188,6 +205,11 @@ def build(tmpdir):
     del inline_model.gone   # a hole in the values
     slotted = Slotted()
     slotted.w = Z["float32"]
+    global pair, count, failure
+    pair, count, failure = Pair((1, 2, 3)), Count(-2 ** 70), Failure("x")
+    pair.arr, count.arr, failure.arr = Z["nb_int64"], Z["nb_int32"], Z["nb_floats"]
+    lazy = sys.modules["ndspy_lazy"] = LazyModule("ndspy_lazy")
+    lazy.arr = Z["float32"]
     return Z
 
 
@@ -310,7 +332,11 @@ def main():
            "not_arrays": {"list": id(KEEP), "int": id(NVALUES), "dict": id(Z),
                           "str": id(truth_path)},
            "attributes": {"__main__.model.weights": id(model.weights),
-                          "__main__.model.layer.bias": id(model.layer.bias)},
+                          "__main__.model.layer.bias": id(model.layer.bias),
+                          "__main__.pair.arr": id(pair.arr),
+                          "__main__.count.arr": id(count.arr),
+                          "__main__.failure.arr": id(failure.arr),
+                          "ndspy_lazy.arr": id(Z["float32"])},
            "inline": {"__main__.inline_model.w": id(inline_model.w),
                       "__main__.inline_model.layer.bias":
                           id(inline_model.layer.bias)}}

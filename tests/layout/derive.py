@@ -39,7 +39,7 @@ PY_FIELDS = [
     "tpflags_managed_dict", "rt_interpreters_head", "interp_modules",
     "module_dict", "instance_dict", "tpflags_inline_values",
     "ht_cached_keys", "values_repr", "instance_values", "dv_capacity",
-    "dv_valid",
+    "dv_valid", "tp_itemsize", "ob_size",
 ]
 NP_FIELDS = [
     "maxdims", "arr_data", "arr_nd", "arr_dims", "arr_strides", "arr_base",

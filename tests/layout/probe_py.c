@@ -19,6 +19,10 @@ int main(void)
 	P("tp_mro", offsetof(PyTypeObject, tp_mro));
 	P("tp_subclasses", offsetof(PyTypeObject, tp_subclasses));
 	P("tp_dictoffset", offsetof(PyTypeObject, tp_dictoffset));
+	/* a negative tp_dictoffset counts from the end of a variable-size
+	 * object (tuple and int subclasses before 3.12) */
+	P("tp_itemsize", offsetof(PyTypeObject, tp_itemsize));
+	P("ob_size", offsetof(PyVarObject, ob_size));
 	P("weakref_object", offsetof(PyWeakReference, wr_object));
 #ifdef Py_TPFLAGS_MANAGED_DICT
 	P("tpflags_managed_dict", Py_TPFLAGS_MANAGED_DICT);

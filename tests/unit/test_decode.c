@@ -341,6 +341,13 @@ static void test_hostile_headers(void **state)
 		img_w64(&im, a + 8, 0x1234560);
 		expect_fail(&im, a, ND_ENOTARRAY, "live");
 		img_w64(&im, a + 8, im.t_ndarray);
+		/* a freed block whose first word is pymalloc's free-list
+		 * pointer: its low half looks like a count where the count is
+		 * 32 bits (3.14), but no array has overflow or flag bits, nor
+		 * a count that high in any version */
+		img_w64(&im, a, 0x00007f1200000002ULL);
+		expect_fail(&im, a, ND_ENOTARRAY, "live");
+		img_w64(&im, a, 1);
 
 		/* not an array at all, and unmapped */
 		expect_fail(&im, im.none, ND_ENOTARRAY, "NoneType");

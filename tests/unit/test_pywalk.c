@@ -19,6 +19,8 @@ struct world {
 	struct image im;
 	uint64_t runtime, globals_keys[8], globals_vals[8];
 	size_t nglobals;
+	uint64_t mod_keys[4], mod_vals[4]; /* sys.modules besides __main__ */
+	size_t nmods;
 	uint64_t t_module, cls, slotted_cls;
 };
 
@@ -54,13 +56,14 @@ static void world_finish(struct world *w)
 
 	img_w64(im, mod + (uint64_t)P->module_dict,
 		img_dict(im, w->nglobals, w->globals_keys, w->globals_vals));
-	uint64_t name = img_str(im, "__main__");
+	w->mod_keys[w->nmods] = img_str(im, "__main__");
+	w->mod_vals[w->nmods++] = mod;
 	assert_int_equal(image_read(im, w->runtime +
 					    (uint64_t)P->rt_interpreters_head,
 				    &interp, 8),
 			 0);
 	img_w64(im, interp + (uint64_t)P->interp_modules,
-		img_dict(im, 1, &name, &mod));
+		img_dict(im, w->nmods, w->mod_keys, w->mod_vals));
 }
 
 static uint64_t some_array(struct world *w)
@@ -142,6 +145,69 @@ static void test_resolve_every_version(void **state)
 		fails_with(&w, "nosuch.x", ND_ENOTARRAY,
 			   "no module of that name");
 		fails_with(&w, "__main__..b", ND_EUSAGE, "bad name");
+		image_free(im);
+	}
+}
+
+/* Before 3.12, instances of tuple or int subclasses keep __dict__ after
+ * their items (a negative tp_dictoffset), and nothing before the header;
+ * sys.modules may hold instances of a module subclass. */
+static void test_var_objects_and_module_subclasses(void **state)
+{
+	(void)state;
+	for (int minor = 9; minor <= 14; minor++) {
+		struct world w;
+		world_init(&w, minor);
+		struct image *im = &w.im;
+		const struct nd_pylayout *P = im->ctx.py;
+		uint64_t a1 = some_array(&w), a2 = some_array(&w);
+		uint64_t key = img_str(im, "arr");
+		if (minor <= 11) {
+			uint64_t pair = img_class(im, "Pair", 0);
+			img_w64(im, pair + (uint64_t)P->tp_basicsize, 24);
+			img_w64(im, pair + (uint64_t)P->tp_itemsize, 8);
+			img_w64(im, pair + (uint64_t)P->tp_dictoffset,
+				(uint64_t)-8);
+			/* three items, then the dict: 24 + 3 * 8 - 8 */
+			uint64_t p = img_alloc(im, 128) + 32;
+			img_w64(im, p, 1);
+			img_w64(im, p + 8, pair);
+			img_w64(im, p + (uint64_t)P->ob_size, (uint64_t)-3);
+			img_w64(im, p + 40, img_dict(im, 1, &key, &a1));
+			/* no dict yet, and a pointer to values-like memory
+			 * before the header, which is not this object's */
+			uint64_t q = img_alloc(im, 128) + 32;
+			img_w64(im, q, 1);
+			img_w64(im, q + 8, pair);
+			img_w64(im, q + (uint64_t)P->ob_size, 1);
+			uint64_t fake = img_alloc(im, 64);
+			img_w64(im, fake, a1);
+			img_w64(im, q - 32, fake);
+			world_global(&w, "pair", p);
+			world_global(&w, "empty", q);
+			/* an absurd item count */
+			uint64_t r = img_alloc(im, 128) + 32;
+			img_w64(im, r, 1);
+			img_w64(im, r + 8, pair);
+			img_w64(im, r + (uint64_t)P->ob_size, 1ULL << 50);
+			world_global(&w, "huge", r);
+		}
+		uint64_t lazy_t = img_type(im, "LazyModule", w.t_module, 0);
+		uint64_t lazy = img_object(im, lazy_t, 64);
+		img_w64(im, lazy + (uint64_t)P->module_dict,
+			img_dict(im, 1, &key, &a2));
+		w.mod_keys[w.nmods] = img_str(im, "lazy");
+		w.mod_vals[w.nmods++] = lazy;
+		world_finish(&w);
+
+		resolves_to(&w, "lazy.arr", a2);
+		if (minor <= 11) {
+			resolves_to(&w, "__main__.pair.arr", a1);
+			fails_with(&w, "__main__.empty.arr", ND_ENOTARRAY,
+				   "__main__.empty has no attribute 'arr'");
+			fails_with(&w, "__main__.huge.arr", ND_ECORRUPT,
+				   "bad size");
+		}
 		image_free(im);
 	}
 }
@@ -284,6 +350,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolve_every_version),
+		cmocka_unit_test(test_var_objects_and_module_subclasses),
 		cmocka_unit_test(test_inline_values_taken_over),
 		cmocka_unit_test(test_hostile_attributes),
 		cmocka_unit_test(test_subtypes),
