@@ -16,6 +16,10 @@ grid = np.arange(12.0).reshape(3, 4)
 column = grid[:, 1]                               # a strided view of grid
 people = np.array([("Ada", 36, 1.70), ("Alan", 41, 1.80)],
                   dtype=[("name", "U8"), ("age", "<i4"), ("height", ">f8")])
+class Model:
+    pass
+model = Model()
+model.weights = np.ones((256, 256), dtype=np.float32)
 print(id(x), id(column), id(people))
 time.sleep(600)
 PY
@@ -29,6 +33,10 @@ echo "A Python process (pid $pid) holds some arrays; ndspy reads them from outsi
 echo
 run $NDSPY show "$pid" "$x"
 run $NDSPY show "$pid" "$column"
+run $NDSPY show "$pid" __main__.model.weights --data 10
+echo "\$ $NDSPY list $pid --min-bytes 40    # every array of at least 40 bytes"
+$NDSPY list "$pid" --min-bytes 40
+echo
 run $NDSPY show --json --data 2 "$pid" "$people"
 run $NDSPY show "$pid" "$people" --save /tmp/ndspy-demo-people.npy --data 0
 echo "\$ $PYTHON -c \"import numpy as np; print(repr(np.load('/tmp/ndspy-demo-people.npy')))\""
