@@ -45,8 +45,8 @@ struct list_opts {
 	int64_t min_bytes;
 };
 
-/* One array found: what the table and the summary need; its printed line
- * waits in the spool. */
+/* One array found: its address and size while paused; what keeps its
+ * buffer is filled in when its line is printed (for the summary). */
 struct found {
 	uint64_t addr, nbytes;
 	uint64_t owner;     /* what keeps its buffer: an owning array, an object */
@@ -295,7 +295,6 @@ static int validate_all(struct target *t, const struct scan *sc,
 			struct nd_err *e)
 {
 	struct elsize_memo *memo = calloc(1, sizeof(*memo));
-	struct nd_buf ignore = {0};
 	int rc = memo ? 0 : nd_fail(e, ND_ENOMEM, "out of memory");
 
 	for (size_t i = 0; i < sc->ncand && !rc; i++) {
@@ -306,8 +305,6 @@ static int validate_all(struct target *t, const struct scan *sc,
 			continue;
 		if (nd_array_decode(&t->ctx, sc->cand[i], &a, NULL) == 0) {
 			f.nbytes = (uint64_t)a.nbytes;
-			owner_of(&a, &f, &ignore);
-			nd_buf_reset(&ignore);
 			if ((int64_t)f.nbytes >= o->min_bytes && add(s, &f))
 				rc = nd_fail(e, ND_ENOMEM, "out of memory");
 		} else {
@@ -315,7 +312,6 @@ static int validate_all(struct target *t, const struct scan *sc,
 		}
 		nd_array_free(&a);
 	}
-	nd_buf_free(&ignore);
 	free(memo);
 	return rc;
 }
@@ -420,13 +416,6 @@ int cmd_list(int argc, char **argv)
 		fprintf(stderr, "ndspy: more than %d ndarray subclasses; arrays "
 				"of the ones past that are not listed\n",
 			ND_MAX_SUBTYPES);
-	/* the scan wants the types sorted; ndarray itself stays first */
-	for (size_t i = 2; !rc && i < ntypes; i++)
-		for (size_t k = i; k > 1 && types[k - 1] > types[k]; k--) {
-			uint64_t x = types[k];
-			types[k] = types[k - 1];
-			types[k - 1] = x;
-		}
 	if (!rc)
 		rc = scan_memory(&t.maps, t.mem, &t.ctx, types, ntypes, progress,
 				 &sc, &e);

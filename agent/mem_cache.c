@@ -40,7 +40,6 @@ static const unsigned char *page_of(struct mem_cache *c, uint64_t page)
 static int cache_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 {
 	struct mem_cache *c = (struct mem_cache *)m;
-	uint64_t first = addr & ~(uint64_t)(PAGE - 1);
 
 	/* large reads (data, windows) go straight through */
 	if (len > 2 * PAGE || addr + len < addr)
@@ -48,7 +47,7 @@ static int cache_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	pthread_mutex_lock(&c->lock);
 	int rc = 0;
 	for (size_t done = 0; done < len && !rc;) {
-		uint64_t page = first + ((addr - first + done) & ~(uint64_t)(PAGE - 1));
+		uint64_t page = (addr + done) & ~(uint64_t)(PAGE - 1);
 		const unsigned char *p = page_of(c, page);
 		if (!p) {
 			/* a page we cannot read whole: ask for just the bytes */

@@ -19,9 +19,9 @@ struct piece {
 struct job {
 	const struct nd_ctx *c;
 	struct mem *mem;
-	const uint64_t *types;
+	uint64_t common;   /* the type most arrays have: tried first */
+	uint64_t *types;   /* all of them, sorted */
 	size_t ntypes;
-	uint64_t tmin, tmax;
 	struct piece *pieces;
 	size_t npieces;
 	size_t next;     /* atomic: next piece to take */
@@ -46,9 +46,9 @@ int scan_region_wanted(const struct region *r)
 
 static bool is_type(const struct job *j, uint64_t t)
 {
-	if (t == j->types[0])
+	if (t == j->common)
 		return true;
-	if (j->ntypes == 1 || t < j->tmin || t > j->tmax)
+	if (t < j->types[0] || t > j->types[j->ntypes - 1])
 		return false;
 	size_t lo = 0, hi = j->ntypes;
 	while (lo < hi) {
@@ -172,19 +172,18 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 		void (*progress)(uint64_t done, uint64_t total),
 		struct scan *out, struct nd_err *e)
 {
-	struct job j = {.c = c, .mem = mem, .types = types, .ntypes = ntypes};
+	struct job j = {.c = c, .mem = mem, .common = types[0],
+			.ntypes = ntypes};
 	struct worker w[WORKERS];
 	pthread_t th[WORKERS];
 	size_t cap = 0;
 	uint64_t total = 0;
 
 	memset(out, 0, sizeof(*out));
-	j.tmin = types[0];
-	j.tmax = types[0];
-	for (size_t i = 0; i < ntypes; i++) {
-		j.tmin = types[i] < j.tmin ? types[i] : j.tmin;
-		j.tmax = types[i] > j.tmax ? types[i] : j.tmax;
-	}
+	if (!(j.types = malloc(ntypes * sizeof(*j.types))))
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	memcpy(j.types, types, ntypes * sizeof(*j.types));
+	qsort(j.types, ntypes, sizeof(*j.types), cmp_u64);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct region *r = &m->r[i];
 		if (!scan_region_wanted(r))
@@ -196,6 +195,7 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 				struct piece *p = realloc(j.pieces, cap * sizeof(*p));
 				if (!p) {
 					free(j.pieces);
+					free(j.types);
 					return nd_fail(e, ND_ENOMEM, "out of memory");
 				}
 				j.pieces = p;
@@ -229,6 +229,7 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 		oom |= w[i].oom;
 	}
 	free(j.pieces);
+	free(j.types);
 	out->cand = malloc((n ? n : 1) * sizeof(*out->cand));
 	for (int i = 0; i < WORKERS; i++) {
 		if (out->cand && w[i].n)

@@ -23,8 +23,9 @@ struct scan {
 /* Whether a region is scanned: private, writable, not a kernel page. */
 int scan_region_wanted(const struct region *r);
 
-/* types: the array types (sorted); progress: called now and then from
- * the calling thread with bytes done and total (may be NULL). */
+/* types: the array types in any order, the most common (ndarray) first;
+ * progress: called now and then from the calling thread with bytes done
+ * and total (may be NULL). */
 int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 		const uint64_t *types, size_t ntypes,
 		void (*progress)(uint64_t done, uint64_t total),

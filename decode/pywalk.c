@@ -82,20 +82,30 @@ static int match_key(void *arg, uint64_t key, uint64_t value)
 	return 0;
 }
 
-/* A value found by key, in a dict or in a split table without one. */
-static int lookup(struct nd_ctx *c, uint64_t dict, uint64_t keys,
-		  uint64_t values, int64_t capacity, const char *key,
+/* Where an instance keeps its attributes: a dict, or (3.11+, until
+ * something asks for __dict__) values[] beside the object under its
+ * class's shared keys. All zero: no attributes at all. */
+struct attrs {
+	uint64_t dict, keys, values;
+	int64_t capacity;
+};
+
+/* The value stored under key; -ND_EUNSUPPORTED, with nothing recorded in
+ * e, when there is none. */
+static int lookup(struct nd_ctx *c, const struct attrs *a, const char *key,
 		  uint64_t *value, struct nd_err *e)
 {
+	*value = 0;
+	if (!a->dict && !a->keys)
+		return -ND_EUNSUPPORTED;
 	struct dictget *g = calloc(1, sizeof(*g));
-
 	if (!g)
 		return nd_fail(e, ND_ENOMEM, "out of memory");
 	g->c = c;
 	g->key = key;
-	int rc = dict ? nd_py_dict_foreach(c, dict, match_key, g, e)
-		      : nd_py_split_foreach(c, keys, values, capacity,
-					    match_key, g, e);
+	int rc = a->dict ? nd_py_dict_foreach(c, a->dict, match_key, g, e)
+			 : nd_py_split_foreach(c, a->keys, a->values,
+					       a->capacity, match_key, g, e);
 	*value = g->value;
 	free(g);
 	if (rc < 0)
@@ -106,16 +116,10 @@ static int lookup(struct nd_ctx *c, uint64_t dict, uint64_t keys,
 int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
 		   uint64_t *value, struct nd_err *e)
 {
-	return lookup(c, dict, 0, 0, -1, key, value, e);
-}
+	struct attrs a = {.dict = dict, .capacity = -1};
 
-/* Where an instance keeps its attributes: a dict, or (3.11+, until
- * something asks for __dict__) values[] beside the object under its
- * class's shared keys. All zero: no attributes at all. */
-struct attrs {
-	uint64_t dict, keys, values;
-	int64_t capacity;
-};
+	return lookup(c, &a, key, value, e);
+}
 
 /* values[] (its header's address) when no dict has been made, or 0. */
 static int inline_values(struct nd_ctx *c, uint64_t obj, uint64_t type,
@@ -204,7 +208,7 @@ static int instance_attrs(struct nd_ctx *c, uint64_t obj, const char *what,
 	const char *tn;
 	int rc;
 
-	memset(a, 0, sizeof(*a));
+	*a = (struct attrs){.capacity = -1};
 	if ((rc = nd_py_header(c, obj, NULL, &type, e)) ||
 	    (rc = nd_py_type_name(c, type, &tn, e)) ||
 	    (rc = nd_py_type_flags(c, type, &flags, e)) ||
@@ -344,11 +348,7 @@ int nd_py_resolve(struct nd_ctx *c, uint64_t runtime, const char *dotted,
 			rc = instance_attrs(c, cur, done, &a, e);
 		if (rc)
 			return rc;
-		if (a.dict || a.keys)
-			rc = lookup(c, a.dict, a.keys, a.values, a.capacity, attr,
-				    &cur, e);
-		else
-			rc = -ND_EUNSUPPORTED;
+		rc = lookup(c, &a, attr, &cur, e);
 		if (rc == -ND_EUNSUPPORTED)
 			return nd_fail(e, ND_ENOTARRAY, "%s has no %s '%s'", done,
 				       module ? "global" : "attribute", attr);
