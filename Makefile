@@ -5,7 +5,7 @@
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
-LDLIBS   += -lelf -lm -pthread
+LDLIBS   += -lelf -lunwind-x86_64 -lm -pthread
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 PYTHON   ?= /usr/bin/python3

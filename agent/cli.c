@@ -9,7 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "target.h"
+
 bool cli_verbose;
+struct target_opts cli_target;
 
 int cli_exit_code(const struct nd_err *e)
 {
@@ -132,6 +135,12 @@ int cli_options(int argc, char **argv, const struct option *longopts,
 		switch (ch) {
 		case 'v':
 			cli_verbose = true;
+			break;
+		case CLI_OPT_SYSROOT:
+			cli_target.sysroot = optarg;
+			break;
+		case CLI_OPT_EXE:
+			cli_target.exe = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);

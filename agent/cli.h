@@ -16,6 +16,9 @@ enum {
 };
 
 extern bool cli_verbose;
+/* --sysroot and --exe, for commands whose TARGET may be a core */
+struct target_opts;
+extern struct target_opts cli_target;
 
 /* "ndspy: <message>" on stderr; returns the exit code for e. */
 int cli_error(const struct nd_err *e);
@@ -34,9 +37,18 @@ int cli_parse_count(const char *opt, const char *s, int64_t *out,
  * Other options go to fn (with optarg); missing arguments and unknown
  * options are usage errors naming cmd. *first is the first operand. */
 struct option;
+#define CLI_OPT_SYSROOT 0x100
+#define CLI_OPT_EXE 0x101
 #define CLI_COMMON_OPTIONS \
 	{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, \
-	{NULL, 0, NULL, 0}
+	{"sysroot", required_argument, NULL, CLI_OPT_SYSROOT}, \
+	{"exe", required_argument, NULL, CLI_OPT_EXE}, {NULL, 0, NULL, 0}
+/* The lines every TARGET-taking command's --help shows for them. */
+#define CLI_CORE_HELP \
+	"  --sysroot DIR    a core's files (binary, libraries) are under DIR\n" \
+	"                   (the core was written on another machine or in a\n" \
+	"                   container)\n" \
+	"  --exe PATH       the core's executable is PATH\n"
 typedef int (*cli_option_fn)(void *opts, int ch, const char *arg,
 			     struct nd_err *e);
 int cli_options(int argc, char **argv, const struct option *longopts,
@@ -47,5 +59,6 @@ bool cli_write_stdout(const char *buf, size_t len);
 
 int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_stacks(int argc, char **argv);
 
 #endif

@@ -18,11 +18,11 @@
 static const char usage[] =
 	"usage: ndspy list [options] TARGET\n"
 	"\n"
-	"List every live NumPy array of a process (subclasses included), found\n"
-	"by scanning its writable memory for array headers and decoding each\n"
-	"one: a table sorted by size, then a summary.\n"
+	"List every live NumPy array of a process or a core file (subclasses\n"
+	"included), found by scanning its writable memory for array headers\n"
+	"and decoding each one: a table sorted by size, then a summary.\n"
 	"\n"
-	"  TARGET           a process ID\n"
+	"  TARGET           a process ID, or a core file (gcore's or the kernel's)\n"
 	"\n"
 	"options:\n"
 	"  --json           one JSON object per array per line, as `show --json`\n"
@@ -30,6 +30,7 @@ static const char usage[] =
 	"  --min-bytes N    only arrays of at least N bytes (nbytes)\n"
 	"  --no-pause       scan without stopping the process (arrays changing\n"
 	"                   meanwhile may be missed or read inconsistently)\n"
+	CLI_CORE_HELP
 	"  -v, --verbose    what was scanned, how fast, how long the pause was\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -390,17 +391,17 @@ int cmd_list(int argc, char **argv)
 	struct scan sc = {0};
 	uint64_t types[ND_MAX_SUBTYPES];
 	size_t ntypes = 0;
-	pid_t pid;
 	int first = 0, status = EXIT_OK;
 
 	if (parse(argc, argv, &o, &first, &e) ||
-	    target_parse(argv[first], &pid, &e))
+	    target_parse(argv[first], &e))
 		return cli_error(&e);
 	/* room for every page a listing of a big process reads (lazily) */
-	if (target_open(pid, 1 << 16, &t, &e))
+	if (target_open(argv[first], &cli_target, 1 << 16, &t, &e))
 		return cli_error(&e);
 	mem_cache_drop(t.mem);
-	if (o.pause && freeze_all(&fz, pid, &e)) {
+	o.pause = o.pause && t.pid; /* a core holds still by itself */
+	if (o.pause && freeze_all(&fz, t.pid, false, &e)) {
 		target_close(&t);
 		return cli_error(&e);
 	}
@@ -436,11 +437,11 @@ int cmd_list(int argc, char **argv)
 				 nthreads == 1 ? "" : "s",
 				 fz.not_stopped ? ", some did not stop in time"
 						: "");
-		cli_verbosef("process %d: %zu array types; scanned %" PRIu64
+		cli_verbosef("%s: %zu array types; scanned %" PRIu64
 			     " MiB in %" PRIu64 " regions in %.1f ms (%.2f GB/s, "
 			     "%" PRIu64 " bytes unreadable); %zu candidates, %" PRIu64
 			     " rejected, validated in %.1f ms; %s",
-			     (int)pid, ntypes, sc.bytes >> 20, sc.regions,
+			     t.name, ntypes, sc.bytes >> 20, sc.regions,
 			     (double)(t1 - t0) / 1e6,
 			     (double)sc.bytes / (double)(t1 - t0 + 1),
 			     sc.unreadable, sc.ncand, s.rejected,

@@ -19,11 +19,11 @@
 static const char usage[] =
 	"usage: ndspy show [options] TARGET OBJECT...\n"
 	"\n"
-	"Show NumPy arrays of a running process as NumPy itself describes them:\n"
-	"the values as repr() prints them, dtype, shape, strides, flags, the base\n"
-	"chain, __array_interface__ and the memory that holds the data.\n"
+	"Show NumPy arrays of a process or a core file as NumPy itself describes\n"
+	"them: the values as repr() prints them, dtype, shape, strides, flags,\n"
+	"the base chain, __array_interface__ and the memory that holds the data.\n"
 	"\n"
-	"  TARGET           a process ID\n"
+	"  TARGET           a process ID, or a core file (gcore's or the kernel's)\n"
 	"  OBJECT           an array's address (decimal as id() prints it, or\n"
 	"                   0x-hex); MODULE.NAME[.ATTR...], a module global\n"
 	"                   (__main__.x, pkg.mod.cache.weights) found through\n"
@@ -38,6 +38,7 @@ static const char usage[] =
 	"  --save FILE.npy  also write the array as np.save would (one OBJECT only)\n"
 	"  --no-pause       read without stopping the process (no pause at all, but\n"
 	"                   an array changing meanwhile may read inconsistently)\n"
+	CLI_CORE_HELP
 	"  -v, --verbose    say what was found and how long the process was paused\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -120,7 +121,7 @@ static int locate(struct target *t, const char *spec, uint64_t *addr,
 		return cli_parse_address(spec, addr, e);
 	if (spec[0] == '@') {
 		*pointer_ok = true;
-		return symbol_address(t->pid, &t->maps, spec + 1, addr, e);
+		return symbol_address(t, spec + 1, addr, e);
 	}
 	return nd_py_resolve(&t->ctx, t->rt.runtime_addr, spec, addr, e);
 }
@@ -136,8 +137,8 @@ static void read_one(struct target *t, const char *spec,
 		return;
 	if (!maps_find(&t->maps, addr)) {
 		nd_fail(&x->err, ND_EREAD,
-			"0x%" PRIx64 ": address not mapped in process %d", addr,
-			(int)t->pid);
+			"0x%" PRIx64 ": address not mapped in %s", addr,
+			t->name);
 		return;
 	}
 	if (nd_array_decode(&t->ctx, addr, &x->a, &x->err)) {
@@ -188,20 +189,21 @@ static void free_one(struct shown *x)
 
 /* Reads every OBJECT while the target is paused (if it is), then lets it
  * go; fills objs. Returns 0, or the error that stopped everything. */
-static int read_all(pid_t pid, const struct show_opts *o, char **specs,
+static int read_all(const char *target, const struct show_opts *o,
+		    char **specs,
 		    int nobj, struct shown *objs, struct npy_file *save,
 		    struct nd_err *e)
 {
 	struct target t;
 	struct freeze fz = {0};
 
-	if (target_open(pid, 512, &t, e))
+	if (target_open(target, &cli_target, 512, &t, e))
 		return -1;
-	cli_verbosef("process %d: Python %d.%d.%d (%s; object offsets from %s), "
+	cli_verbosef("%s: Python %d.%d.%d (%s; object offsets from %s), "
 		     "NumPy %s (%d.x layout, _multiarray_umath at %s); ndarray "
 		     "type 0x%" PRIx64 ", dtype type 0x%" PRIx64
 		     "; memory read with %s",
-		     (int)pid, t.rt.py_major, t.rt.py_minor, t.rt.py_micro,
+		     t.name, t.rt.py_major, t.rt.py_minor, t.rt.py_micro,
 		     t.rt.py_path,
 		     t.rt.py == &t.rt.py_target ? "its _Py_DebugOffsets"
 						: "ndspy's table",
@@ -209,17 +211,19 @@ static int read_all(pid_t pid, const struct show_opts *o, char **specs,
 		     t.rt.np_path, t.rt.array_type, t.rt.descr_type, t.mem->how);
 	/* what discovery cached was read while the target ran */
 	mem_cache_drop(t.mem);
-	if (o->pause && freeze_all(&fz, pid, e)) {
+	/* a core holds still by itself */
+	bool pause = o->pause && t.pid;
+	if (pause && freeze_all(&fz, t.pid, false, e)) {
 		target_close(&t);
 		return -1;
 	}
 	int nthreads = fz.n;
 	for (int i = 0; i < nobj; i++)
 		read_one(&t, specs[i], o, save, &objs[i]);
-	if (o->pause) {
+	if (pause) {
 		thaw_all(&fz);
-		cli_verbosef("process %d paused for %.3f ms (%d thread%s%s)",
-			     (int)pid, (double)fz.pause_ns / 1e6, nthreads,
+		cli_verbosef("%s paused for %.3f ms (%d thread%s%s)",
+			     t.name, (double)fz.pause_ns / 1e6, nthreads,
 			     nthreads == 1 ? "" : "s", fz.not_stopped ? ", some did not stop in time" : "");
 	}
 	target_close(&t);
@@ -231,13 +235,12 @@ int cmd_show(int argc, char **argv)
 	struct show_opts o;
 	struct nd_err e = {0};
 	struct npy_file save = {.fd = -1, .cleanup = -1};
-	pid_t pid;
 	int first = 0, status = EXIT_OK, nobj = 0;
 	struct shown *objs = NULL;
 	enum object_kind kind;
 
 	if (parse(argc, argv, &o, &first, &e) ||
-	    target_parse(argv[first], &pid, &e))
+	    target_parse(argv[first], &e))
 		goto fail;
 	nobj = argc - first - 1;
 	objs = calloc((size_t)nobj, sizeof(*objs));
@@ -250,7 +253,7 @@ int cmd_show(int argc, char **argv)
 			goto fail;
 	/* an unwritable destination is reported before the target is touched */
 	if ((o.save && npy_file_create(&save, o.save, &e)) ||
-	    read_all(pid, &o, argv + first + 1, nobj, objs,
+	    read_all(argv[first], &o, argv + first + 1, nobj, objs,
 		     o.save ? &save : NULL, &e))
 		goto fail;
 	/* the target runs again: now the file goes where it was asked for */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "files.h"
+#include "target.h"
 
 /* The lowest mapping of the same file: its offset pins the bias. */
 static const struct region *first_mapping(const struct maps *m,
@@ -19,17 +20,17 @@ static const struct region *first_mapping(const struct maps *m,
 	return r;
 }
 
-int elf_obj_open(pid_t pid, const struct maps *m, const struct region *r,
+int elf_obj_open(const struct target *t, const struct region *r,
 		 struct elf_obj *o, struct nd_err *e)
 {
-	const struct region *low = first_mapping(m, r);
+	const struct region *low = first_mapping(&t->maps, r);
 	size_t nph;
 
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return nd_fail(e, ND_ETARGET, "libelf: %s", elf_errmsg(-1));
-	int rc = target_file_open(pid, low, o->path, sizeof(o->path), &o->fd, e);
+	int rc = target_file_open(t, low, o->path, sizeof(o->path), &o->fd, e);
 	if (rc)
 		return rc;
 	Elf *elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
@@ -67,8 +68,12 @@ void elf_obj_close(struct elf_obj *o)
 	o->fd = -1;
 }
 
-static bool lookup(Elf *elf, Elf64_Word type, const char *name,
-		   bool data_only, GElf_Sym *out)
+/* The first defined symbol of the table of that type that match accepts;
+ * its name stays valid while elf is open. */
+typedef bool (*sym_match)(const GElf_Sym *sym, const char *name, void *arg);
+
+static bool lookup(Elf *elf, Elf64_Word type, sym_match match, void *arg,
+		   GElf_Sym *out, const char **out_name)
 {
 	Elf_Scn *scn = NULL;
 
@@ -84,12 +89,11 @@ static bool lookup(Elf *elf, Elf64_Word type, const char *name,
 			if (!gelf_getsym(data, (int)i, &sym) ||
 			    sym.st_shndx == SHN_UNDEF)
 				continue;
-			int kind = GELF_ST_TYPE(sym.st_info);
-			if (data_only && kind != STT_OBJECT && kind != STT_NOTYPE)
-				continue;
 			const char *s = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (s && strcmp(s, name) == 0) {
+			if (s && match(&sym, s, arg)) {
 				*out = sym;
+				if (out_name)
+					*out_name = s;
 				return true;
 			}
 		}
@@ -97,13 +101,53 @@ static bool lookup(Elf *elf, Elf64_Word type, const char *name,
 	return false;
 }
 
+struct by_name {
+	const char *name;
+	bool data_only;
+};
+
+static bool match_name(const GElf_Sym *sym, const char *name, void *arg)
+{
+	const struct by_name *want = arg;
+	int kind = GELF_ST_TYPE(sym->st_info);
+
+	if (want->data_only && kind != STT_OBJECT && kind != STT_NOTYPE)
+		return false;
+	return strcmp(name, want->name) == 0;
+}
+
+static bool match_code_at(const GElf_Sym *sym, const char *name, void *arg)
+{
+	uint64_t vaddr = *(const uint64_t *)arg;
+	int kind = GELF_ST_TYPE(sym->st_info);
+
+	return (kind == STT_FUNC || kind == STT_GNU_IFUNC) && *name &&
+	       sym->st_value <= vaddr &&
+	       vaddr - sym->st_value < (sym->st_size ? sym->st_size : 1);
+}
+
+bool elf_function_at(void *elf, uint64_t vaddr, char *name, size_t cap,
+		     uint64_t *off)
+{
+	GElf_Sym sym;
+	const char *s;
+
+	if (!lookup(elf, SHT_SYMTAB, match_code_at, &vaddr, &sym, &s) &&
+	    !lookup(elf, SHT_DYNSYM, match_code_at, &vaddr, &sym, &s))
+		return false;
+	snprintf(name, cap, "%s", s);
+	*off = vaddr - sym.st_value;
+	return true;
+}
+
 bool elf_symbol_value(void *elf, const char *name, bool data_only,
 		      uint64_t *value, uint64_t *size)
 {
 	GElf_Sym sym;
+	struct by_name want = {name, data_only};
 
-	if (!lookup(elf, SHT_DYNSYM, name, data_only, &sym) &&
-	    !lookup(elf, SHT_SYMTAB, name, data_only, &sym))
+	if (!lookup(elf, SHT_DYNSYM, match_name, &want, &sym, NULL) &&
+	    !lookup(elf, SHT_SYMTAB, match_name, &want, &sym, NULL))
 		return false;
 	*value = sym.st_value;
 	if (size)

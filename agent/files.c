@@ -1,5 +1,8 @@
 #include "files.h"
 
+#include "core.h"
+#include "target.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +25,22 @@ int open_regular(const char *path)
 	return f;
 }
 
+int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EFAULT;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 static int try_open(const char *path, const struct region *r, int *fd,
 		    int *inode_match)
 {
@@ -35,15 +54,18 @@ static int try_open(const char *path, const struct region *r, int *fd,
 	return 0;
 }
 
-int target_file_open(pid_t pid, const struct region *r, char *resolved,
-		     size_t cap, int *fd, struct nd_err *e)
+int target_file_open(const struct target *t, const struct region *r,
+		     char *resolved, size_t cap, int *fd, struct nd_err *e)
 {
+	pid_t pid = t->task;
 	char cand[3][4200];
 	int best = -1, best_fd = -1, first_err = 0;
 
 	if (!r->path)
 		return nd_fail(e, ND_ETARGET, "mapping at 0x%llx has no file",
 			       (unsigned long long)r->start);
+	if (t->core)
+		return core_file_open(t->core, r, resolved, cap, fd, e);
 	/* The kernel shows paths from our root. A chroot's appear under its
 	 * directory: drop that to reach them through /proc/PID/root too. */
 	char root[4096], link[64];
@@ -85,9 +107,8 @@ int target_file_open(pid_t pid, const struct region *r, char *resolved,
 		}
 	}
 	if (best_fd < 0)
-		return nd_fail(e, ND_ETARGET, "cannot open %s (mapped by process "
-			       "%d): %s",
-			       r->path, (int)pid, strerror(first_err));
+		return nd_fail(e, ND_ETARGET, "cannot open %s (mapped by %s): %s",
+			       r->path, t->name, strerror(first_err));
 	snprintf(resolved, cap, "%s", cand[best]);
 	*fd = best_fd;
 	return 0;

@@ -10,14 +10,21 @@
 #include "../decode/err.h"
 #include "maps.h"
 
+struct target;
+
 /* Opens the file behind region r read-only; resolved receives the path that
- * worked. Fails with a message naming the file. */
-int target_file_open(pid_t pid, const struct region *r, char *resolved,
+ * worked. Fails with a message naming the file. A core's files come from
+ * the core's view (--sysroot, --exe), checked against it. */
+int target_file_open(const struct target *t, const struct region *r,
+		     char *resolved,
 		     size_t cap, int *fd, struct nd_err *e);
 
 /* Opens path read-only only if it is a regular file, never blocking on a
  * FIFO or touching a device the target planted there. -errno on failure. */
 int open_regular(const char *path);
+
+/* All len bytes at off, or -errno (-EFAULT past the end of the file). */
+int pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 /* A path in the target's view (e.g. a sibling of a mapped file) to one we
  * can open: prefix is whatever made the mapped file reachable. */

@@ -147,6 +147,9 @@ static bool collect(struct freeze *f, int i)
 	if (WIFSTOPPED(status) && (status >> 16) == 0)
 		f->t[i].sig = WSTOPSIG(status);
 	f->t[i].stopped = 1;
+	f->t[i].have_regs = f->want_regs &&
+			    ptrace(PTRACE_GETREGS, f->t[i].tid, NULL,
+				   &f->t[i].regs) == 0;
 	return true;
 }
 
@@ -219,13 +222,14 @@ static void release_from_signal(void *arg)
 	}
 }
 
-int freeze_all(struct freeze *f, pid_t pid, struct nd_err *e)
+int freeze_all(struct freeze *f, pid_t pid, bool regs, struct nd_err *e)
 {
 	sigset_t all, old;
 	char c;
 
 	memset(f, 0, sizeof(*f));
 	f->pid = pid;
+	f->want_regs = regs;
 	f->cleanup = -1;
 	f->ready[0] = f->ready[1] = f->wake[0] = f->wake[1] = -1;
 	if (pipe2(f->ready, O_CLOEXEC) || pipe2(f->wake, O_CLOEXEC)) {

@@ -8,8 +8,10 @@
 #define NDSPY_FREEZE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/user.h>
 
 #include "../decode/err.h"
 
@@ -17,6 +19,8 @@ struct frozen_thread {
 	pid_t tid;
 	int sig;      /* signal caught in signal-delivery-stop, re-sent on thaw */
 	int stopped;
+	bool have_regs;
+	struct user_regs_struct regs; /* when asked for: where it stopped */
 };
 
 struct freeze {
@@ -25,6 +29,7 @@ struct freeze {
 	int n, cap;
 	uint64_t t0_ns, pause_ns; /* when frozen, and for how long */
 	int not_stopped;          /* threads that did not stop in time */
+	bool want_regs;           /* read each stopped thread's registers */
 	/* the tracer thread and how we talk to it */
 	pthread_t tracer;
 	pid_t tracer_tid;
@@ -34,8 +39,9 @@ struct freeze {
 	int cleanup;              /* slot releasing us on a signal */
 };
 
-/* Seizes and interrupts all threads, waiting (bounded) until each stops. */
-int freeze_all(struct freeze *f, pid_t pid, struct nd_err *e);
+/* Seizes and interrupts all threads, waiting (bounded) until each stops;
+ * with regs, also reads the registers of each (only the tracer may). */
+int freeze_all(struct freeze *f, pid_t pid, bool regs, struct nd_err *e);
 /* Lets every thread go; safe to call twice. */
 void thaw_all(struct freeze *f);
 

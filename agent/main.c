@@ -18,6 +18,9 @@ static const char usage[] =
 	"  show TARGET OBJECT...   decode arrays: by address (id() or 0x-hex),\n"
 	"                          MODULE.NAME or @SYMBOL\n"
 	"  list TARGET             every live array, found by scanning memory\n"
+	"  stacks TARGET           every thread's native and Python backtrace\n"
+	"\n"
+	"TARGET is a process ID or a core file (gcore's or the kernel's).\n"
 	"\n"
 	"Run 'ndspy COMMAND --help' for a command's options.\n"
 	"\n"
@@ -43,6 +46,8 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "stacks") == 0)
+		return cmd_stacks(argc - 1, argv + 1);
 	fprintf(stderr, "ndspy: unknown command '%s' (see ndspy --help)\n",
 		argv[1]);
 	return EXIT_USAGE;

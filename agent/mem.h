@@ -1,5 +1,5 @@
-/* A source of target memory. Live processes now; core files (issue 5) will
- * implement the same interface. */
+/* A source of target memory: a live process (mem_live.c) or a core file
+ * (mem_core.c). */
 #ifndef NDSPY_MEM_H
 #define NDSPY_MEM_H
 
@@ -23,6 +23,9 @@ struct mem {
 	 * own status. Returns the number read in full. */
 	size_t (*readv)(struct mem *m, struct mem_iov *iov, size_t n);
 	void (*close)(struct mem *m);
+	/* Optional (NULL: copy with read): the len bytes at addr in place,
+	 * valid until close, or NULL when they are not all in one piece. */
+	const void *(*view)(struct mem *m, uint64_t addr, size_t len);
 	const char *how; /* "process_vm_readv" or "/proc/PID/mem" */
 };
 

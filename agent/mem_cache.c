@@ -44,6 +44,14 @@ static int cache_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	/* large reads (data, windows) go straight through */
 	if (len > 2 * PAGE || addr + len < addr)
 		return c->under->read(c->under, addr, buf, len);
+	/* memory already in ours (a core's image) needs no cache */
+	const void *in_place = c->under->view ? c->under->view(c->under, addr,
+								len)
+					      : NULL;
+	if (in_place) {
+		memcpy(buf, in_place, len);
+		return 0;
+	}
 	pthread_mutex_lock(&c->lock);
 	int rc = 0;
 	for (size_t done = 0; done < len && !rc;) {
@@ -69,6 +77,13 @@ static size_t cache_readv(struct mem *m, struct mem_iov *iov, size_t n)
 	struct mem_cache *c = (struct mem_cache *)m;
 
 	return c->under->readv(c->under, iov, n);
+}
+
+static const void *cache_view(struct mem *m, uint64_t addr, size_t len)
+{
+	struct mem_cache *c = (struct mem_cache *)m;
+
+	return c->under->view(c->under, addr, len);
 }
 
 static void cache_close(struct mem *m)
@@ -104,7 +119,8 @@ struct mem *mem_cache_wrap(struct mem *under, size_t pages)
 		return under;
 	}
 	c->m = (struct mem){.read = cache_read, .readv = cache_readv,
-			    .close = cache_close, .how = under->how};
+			    .close = cache_close, .how = under->how,
+			    .view = under->view ? cache_view : NULL};
 	c->under = under;
 	c->slots = slots;
 	pthread_mutex_init(&c->lock, NULL);

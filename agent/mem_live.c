@@ -4,6 +4,7 @@
 #include "mem.h"
 
 #include "../decode/ctx.h"
+#include "files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,17 +28,13 @@ static int live_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	struct mem_live *l = (struct mem_live *)m;
 	size_t done = 0;
 
+	if (l->fd >= 0)
+		return pread_full(l->fd, buf, len, addr);
 	while (done < len) {
-		ssize_t n;
-		if (l->fd >= 0) {
-			n = pread(l->fd, (char *)buf + done, len - done,
-				  (off_t)(addr + done));
-		} else {
-			struct iovec local = {(char *)buf + done, len - done};
-			struct iovec remote = {(void *)(uintptr_t)(addr + done),
-					       len - done};
-			n = process_vm_readv(l->pid, &local, 1, &remote, 1, 0);
-		}
+		struct iovec local = {(char *)buf + done, len - done};
+		struct iovec remote = {(void *)(uintptr_t)(addr + done),
+				       len - done};
+		ssize_t n = process_vm_readv(l->pid, &local, 1, &remote, 1, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

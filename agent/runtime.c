@@ -12,6 +12,7 @@
 #include "../decode/pyobj.h"
 #include "elf.h"
 #include "files.h"
+#include "target.h"
 
 #define MAX_SCAN (256u << 20) /* bytes of one .so we are willing to read */
 
@@ -31,16 +32,11 @@ static int version_from_name(const char *name, int *major, int *minor)
 	return 0;
 }
 
-static const struct region *find_interpreter(pid_t pid, const struct maps *m,
+static const struct region *find_interpreter(const struct target *t,
 					     struct elf_obj *o)
 {
+	const struct maps *m = &t->maps;
 	const struct region *cand[2] = {NULL, NULL}; /* libpython, binary */
-	char exe[4200];
-	ssize_t n;
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-	char link[4200];
-	n = readlink(exe, link, sizeof(link) - 1);
-	link[n > 0 ? n : 0] = '\0';
 
 	for (size_t i = 0; i < m->n; i++) {
 		const struct region *r = &m->r[i];
@@ -52,14 +48,14 @@ static const struct region *find_interpreter(pid_t pid, const struct maps *m,
 		    version_from_name(b, &ma, &mi) == 0)
 			cand[0] = r;
 		else if (!cand[1] && (strncmp(b, "python", 6) == 0 ||
-				      strcmp(r->path, link) == 0))
+				      strcmp(r->path, t->exe) == 0))
 			cand[1] = r;
 	}
 	/* The object that defines PyType_Type is the interpreter; a python
 	 * binary linked to libpython only imports it. */
 	for (int i = 0; i < 2; i++) {
 		uint64_t a;
-		if (!cand[i] || elf_obj_open(pid, m, cand[i], o, NULL))
+		if (!cand[i] || elf_obj_open(t, cand[i], o, NULL))
 			continue;
 		if (elf_obj_symbol(o, "PyType_Type", &a, NULL))
 			return cand[i];
@@ -68,23 +64,30 @@ static const struct region *find_interpreter(pid_t pid, const struct maps *m,
 	return NULL;
 }
 
-/* One published offset; false when it is missing or absurd. */
-static bool published(struct mem *mem, uint64_t base, int at, int *out)
+/* One published offset; false when it is missing or absurd (past max:
+ * an object's fields lie within 4 KiB, the interpreter state's further). */
+static bool published_max(struct mem *mem, uint64_t base, int at, int *out,
+			  uint64_t max)
 {
 	uint64_t v;
 
 	if (!at || mem->read(mem, base + (uint64_t)at, &v, sizeof(v)) ||
-	    v > 4096)
+	    v > max)
 		return false;
 	*out = (int)v;
 	return true;
 }
 
+static bool published(struct mem *mem, uint64_t base, int at, int *out)
+{
+	return published_max(mem, base, at, out, 4096);
+}
+
 /* CPython 3.13+ publishes the offsets of its objects for debuggers in
  * _Py_DebugOffsets at the start of _PyRuntime: where the target says
  * them, they replace the table's (a distribution may build differently). */
-static int debug_offsets(pid_t pid, struct mem *mem, struct runtime *rt,
-			 struct nd_err *e)
+static int debug_offsets(const struct target *t, struct mem *mem,
+			 struct runtime *rt, struct nd_err *e)
 {
 	const struct nd_pylayout *L = rt->py;
 	struct nd_pylayout *T = &rt->py_target;
@@ -101,9 +104,9 @@ static int debug_offsets(pid_t pid, struct mem *mem, struct runtime *rt,
 	published(mem, rt->runtime_addr, L->dbg_ob_type, &ob_type);
 	if (free_threaded || ob_type != 8)
 		return nd_fail(e, ND_ETARGET,
-			       "process %d: free-threaded CPython %d.%d is not "
+			       "%s: free-threaded CPython %d.%d is not "
 			       "supported (its object header differs)",
-			       (int)pid, rt->py_major, rt->py_minor);
+			       t->name, rt->py_major, rt->py_minor);
 	*T = *L;
 	uint64_t R = rt->runtime_addr;
 	bool ok = published(mem, R, L->dbg_tp_name, &T->tp_name) &&
@@ -118,6 +121,22 @@ static int debug_offsets(pid_t pid, struct mem *mem, struct runtime *rt,
 		  published(mem, R, L->dbg_str_ascii_size, &ascii);
 	if (!ok)
 		return 0; /* unreadable or absurd: the table stands */
+	/* what `stacks` walks; each one the target publishes replaces ours */
+	published_max(mem, R, L->dbg_interp_threads_head,
+		      &T->interp_threads_head, 1u << 20);
+	published(mem, R, L->dbg_ts_next, &T->ts_next);
+	published(mem, R, L->dbg_ts_thread_id, &T->ts_thread_id);
+	published(mem, R, L->dbg_ts_frame, &T->ts_frame);
+	published(mem, R, L->dbg_fr_back, &T->fr_back);
+	published(mem, R, L->dbg_fr_code, &T->fr_code);
+	published(mem, R, L->dbg_fr_instr, &T->fr_instr);
+	published(mem, R, L->dbg_fr_owner, &T->fr_owner);
+	published(mem, R, L->dbg_co_filename, &T->co_filename);
+	published(mem, R, L->dbg_co_name, &T->co_name);
+	published(mem, R, L->dbg_co_qualname, &T->co_qualname);
+	published(mem, R, L->dbg_co_linetable, &T->co_linetable);
+	published(mem, R, L->dbg_co_firstlineno, &T->co_firstlineno);
+	published(mem, R, L->dbg_co_code_adaptive, &T->co_code_adaptive);
 	/* compact strings keep utf8_length and utf8 after the ASCII part */
 	T->str_compact_data = ascii + (L->str_compact_data - L->str_ascii_data);
 	T->str_ascii_data = ascii;
@@ -125,18 +144,18 @@ static int debug_offsets(pid_t pid, struct mem *mem, struct runtime *rt,
 	return 0;
 }
 
-static int find_python(pid_t pid, const struct maps *m, struct mem *mem,
+static int find_python(const struct target *t, struct mem *mem,
 		       struct runtime *rt, struct nd_err *e)
 {
 	struct elf_obj o;
-	const struct region *r = find_interpreter(pid, m, &o);
+	const struct region *r = find_interpreter(t, &o);
 	uint64_t addr;
 
 	if (!r)
 		return nd_fail(e, ND_ETARGET,
-			       "process %d: not a Python process (no libpython "
+			       "%s: not a Python process (no libpython "
 			       "or python binary mapped)",
-			       (int)pid);
+			       t->name);
 	snprintf(rt->py_path, sizeof(rt->py_path), "%s", r->path);
 	elf_obj_symbol(&o, "PyType_Type", &rt->type_type, NULL);
 	elf_obj_symbol(&o, "_PyRuntime", &rt->runtime_addr, NULL);
@@ -150,19 +169,19 @@ static int find_python(pid_t pid, const struct maps *m, struct mem *mem,
 				     &rt->py_minor)) {
 		elf_obj_close(&o);
 		return nd_fail(e, ND_ETARGET,
-			       "process %d: cannot tell the version of Python "
+			       "%s: cannot tell the version of Python "
 			       "in %s",
-			       (int)pid, r->path);
+			       t->name, r->path);
 	}
 	elf_obj_close(&o);
 	rt->py = nd_pylayout_find(rt->py_major, rt->py_minor);
 	if (!rt->py)
 		return nd_fail(e, ND_ETARGET,
-			       "process %d: Python %d.%d is not supported "
+			       "%s: Python %d.%d is not supported "
 			       "(supported: %s)",
-			       (int)pid, rt->py_major, rt->py_minor,
+			       t->name, rt->py_major, rt->py_minor,
 			       nd_layout_supported_python());
-	return debug_offsets(pid, mem, rt, e);
+	return debug_offsets(t, mem, rt, e);
 }
 
 static bool same_file(const struct region *a, const struct region *b)
@@ -332,9 +351,10 @@ static void numpy_version(const char *resolved_so, const char *mapped_so,
 		closedir(d);
 }
 
-static int find_numpy(pid_t pid, const struct maps *m, struct mem *mem,
+static int find_numpy(const struct target *t, struct mem *mem,
 		      struct runtime *rt, struct nd_err *e)
 {
+	const struct maps *m = &t->maps;
 	const struct region *so = NULL;
 
 	for (size_t i = 0; i < m->n && !so; i++)
@@ -343,9 +363,9 @@ static int find_numpy(pid_t pid, const struct maps *m, struct mem *mem,
 			so = &m->r[i];
 	if (!so)
 		return nd_fail(e, ND_ETARGET,
-			       "process %d: Python %d.%d without NumPy (numpy's "
+			       "%s: Python %d.%d without NumPy (numpy's "
 			       "_multiarray_umath is not loaded)",
-			       (int)pid, rt->py_major, rt->py_minor);
+			       t->name, rt->py_major, rt->py_minor);
 	snprintf(rt->np_path, sizeof(rt->np_path), "%s", so->path);
 
 	/* Type names are read through a context that knows Python's layout;
@@ -355,15 +375,15 @@ static int find_numpy(pid_t pid, const struct maps *m, struct mem *mem,
 	rt->descr_type = find_type(m, mem, &c, so, "numpy.dtype");
 	if (!rt->array_type || !rt->descr_type)
 		return nd_fail(e, ND_ETARGET,
-			       "process %d: NumPy is loaded but its ndarray and "
+			       "%s: NumPy is loaded but its ndarray and "
 			       "dtype types were not found in %s",
-			       (int)pid, so->path);
+			       t->name, so->path);
 	if (!rt->type_type)
 		mem->read(mem, rt->array_type + 8, &rt->type_type, 8);
 
 	char resolved[4200];
 	int fd;
-	if (target_file_open(pid, so, resolved, sizeof(resolved), &fd, NULL) == 0) {
+	if (target_file_open(t, so, resolved, sizeof(resolved), &fd, NULL) == 0) {
 		close(fd);
 		numpy_version(resolved, so->path, rt->np_version,
 			      sizeof(rt->np_version));
@@ -382,19 +402,24 @@ static int find_numpy(pid_t pid, const struct maps *m, struct mem *mem,
 	}
 	if (!rt->np)
 		return nd_fail(e, ND_ETARGET,
-			       "process %d: NumPy %s has a dtype layout we do not "
+			       "%s: NumPy %s has a dtype layout we do not "
 			       "know (%" PRId64 "-byte descriptors; supported: %s)",
-			       (int)pid, rt->np_version[0] ? rt->np_version : "?",
+			       t->name, rt->np_version[0] ? rt->np_version : "?",
 			       basicsize, nd_layout_supported_numpy());
 	return 0;
 }
 
-int runtime_discover(pid_t pid, const struct maps *m, struct mem *mem,
-		     struct runtime *rt, struct nd_err *e)
+int runtime_discover(struct target *t, struct nd_err *e)
 {
+	struct runtime *rt = &t->rt;
+
 	memset(rt, 0, sizeof(*rt));
-	int rc = find_python(pid, m, mem, rt, e);
+	int rc = find_python(t, t->mem, rt, e);
 	if (rc)
 		return rc;
-	return find_numpy(pid, m, mem, rt, e);
+	struct nd_err np = {0};
+	rc = find_numpy(t, t->mem, rt, &np);
+	if (rc && t->numpy_optional)
+		return 0; /* rt->np stays NULL */
+	return rc ? nd_fail(e, np.code, "%s", np.msg) : 0;
 }

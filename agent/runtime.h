@@ -29,7 +29,8 @@ struct runtime {
 	uint64_t runtime_addr; /* &_PyRuntime, 0 when not exported */
 };
 
-int runtime_discover(pid_t pid, const struct maps *m, struct mem *mem,
-		     struct runtime *rt, struct nd_err *e);
+/* Fills t->rt from t's maps and memory. */
+struct target;
+int runtime_discover(struct target *t, struct nd_err *e);
 
 #endif

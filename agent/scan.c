@@ -134,7 +134,11 @@ static void *work(void *arg)
 		uint64_t len = p->end - p->start;
 		uint64_t rlen = p->limit - p->start < len + OVERLAP
 					? p->limit - p->start : len + OVERLAP;
-		if (j->mem->read(j->mem, p->start, buf, (size_t)rlen) == 0) {
+		const void *in_place = j->mem->view ? j->mem->view(j->mem,
+					p->start, (size_t)rlen) : NULL;
+		if (in_place) {
+			scan_buf(w, p->start, in_place, (size_t)len, (size_t)rlen);
+		} else if (j->mem->read(j->mem, p->start, buf, (size_t)rlen) == 0) {
 			scan_buf(w, p->start, buf, (size_t)len, (size_t)rlen);
 		} else {
 			/* part of it went away or is guarded: page by page */

@@ -9,6 +9,7 @@
 
 #include "elf.h"
 #include "files.h"
+#include "target.h"
 
 static const char *base_name(const char *path)
 {
@@ -79,9 +80,10 @@ static int debug_paths(Elf *elf, const char *objpath, char paths[][4200],
 	return n;
 }
 
-/* The symbol in the debug file of o (same link-time addresses). */
-static bool lookup_debug(struct elf_obj *o, const char *mapped,
-			 const char *name, uint64_t *value)
+/* Asks found() of each separate debug file of o (same link-time
+ * addresses) until one says yes. */
+static bool in_debug_files(struct elf_obj *o, const char *mapped,
+			   bool (*found)(Elf *elf, void *arg), void *arg)
 {
 	char paths[4][4200], real[4300];
 
@@ -93,15 +95,59 @@ static bool lookup_debug(struct elf_obj *o, const char *mapped,
 		if (fd < 0)
 			continue;
 		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-		bool found = elf && elf_symbol_value(elf, name, true, value,
-						     NULL);
+		bool yes = elf && found(elf, arg);
 		if (elf)
 			elf_end(elf);
 		close(fd);
-		if (found)
+		if (yes)
 			return true;
 	}
 	return false;
+}
+
+struct value_query {
+	const char *name;
+	uint64_t *value;
+};
+
+static bool value_in(Elf *elf, void *arg)
+{
+	struct value_query *q = arg;
+	return elf_symbol_value(elf, q->name, true, q->value, NULL);
+}
+
+struct function_query {
+	uint64_t vaddr;
+	struct native_symbol *out;
+};
+
+static bool function_in(Elf *elf, void *arg)
+{
+	struct function_query *q = arg;
+	return elf_function_at(elf, q->vaddr, q->out->function,
+			       sizeof(q->out->function), &q->out->offset);
+}
+
+int symbol_at(const struct target *t, uint64_t addr,
+	      struct native_symbol *out)
+{
+	const struct region *r = maps_find(&t->maps, addr);
+	struct elf_obj o;
+
+	memset(out, 0, sizeof(*out));
+	if (!r || r->kind != R_FILE) {
+		snprintf(out->object, sizeof(out->object), "%s",
+			 r && r->path ? r->path : "");
+		return -1;
+	}
+	snprintf(out->object, sizeof(out->object), "%s", r->path);
+	if (elf_obj_open(t, r, &o, NULL))
+		return -1;
+	struct function_query q = {addr - o.bias, out};
+	bool found = function_in(o.elf, &q) ||
+		     in_debug_files(&o, r->path, function_in, &q);
+	elf_obj_close(&o);
+	return found ? 0 : -1;
 }
 
 /* A path names one file; a name matches the file's name, or its beginning
@@ -117,9 +163,10 @@ static bool names_object(const char *objfile, const char *path)
 	       (b[n] == '\0' || b[n] == '.' || b[n] == '-');
 }
 
-int symbol_address(pid_t pid, const struct maps *m, const char *spec,
+int symbol_address(const struct target *t, const char *spec,
 		   uint64_t *addr, struct nd_err *e)
 {
+	const struct maps *m = &t->maps;
 	char objfile[256] = "";
 	const char *name = spec, *colon = strchr(spec, ':');
 
@@ -140,12 +187,13 @@ int symbol_address(pid_t pid, const struct maps *m, const char *spec,
 			continue;
 		any_mapped = true;
 		struct elf_obj o;
-		if (elf_obj_open(pid, m, r, &o, NULL))
+		if (elf_obj_open(t, r, &o, NULL))
 			continue;
 		any_object = true;
 		uint64_t value;
-		bool found = elf_symbol_value(o.elf, name, true, &value, NULL) ||
-			     lookup_debug(&o, r->path, name, &value);
+		struct value_query q = {name, &value};
+		bool found = value_in(o.elf, &q) ||
+			     in_debug_files(&o, r->path, value_in, &q);
 		uint64_t bias = o.bias;
 		elf_obj_close(&o);
 		if (found) {

@@ -1,24 +1,37 @@
 #include "target.h"
 
+#include "core.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-int target_parse(const char *spec, pid_t *pid, struct nd_err *e)
+static bool all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+int target_parse(const char *spec, struct nd_err *e)
 {
 	char *end;
 
+	if (!*spec)
+		return nd_fail(e, ND_EUSAGE, "TARGET is empty: give a process "
+					     "ID or a core file");
+	if (!all_digits(spec))
+		return 0;
 	errno = 0;
 	long v = strtol(spec, &end, 10);
-	if (!*spec || *end || errno || v <= 0 || v > 0x3fffffff)
+	if (errno || v <= 0 || v > 0x3fffffff)
 		return nd_fail(e, ND_EUSAGE,
-			       "'%s' is not a process ID (core files are not "
-			       "supported yet)",
-			       spec);
-	*pid = (pid_t)v;
+			       "'%s' is not a process ID (a core file named so "
+			       "is ./%s)",
+			       spec, spec);
 	return 0;
 }
 
@@ -54,15 +67,60 @@ static pid_t live_task(pid_t pid)
 	return live;
 }
 
-int target_open(pid_t pid, size_t cache_pages, struct target *t,
-		struct nd_err *e)
+/* The decoder's view of the opened target. */
+static void set_ctx(struct target *t)
+{
+	t->ctx.rd.read = mem_read_cb;
+	t->ctx.rd.readv = mem_readv_cb;
+	t->ctx.rd.ctx = t->mem;
+	t->ctx.py = t->rt.py;
+	t->ctx.np = t->rt.np;
+	t->ctx.array_type = t->rt.array_type;
+	t->ctx.descr_type = t->rt.descr_type;
+	t->ctx.type_type = t->rt.type_type;
+	int major = 0, minor = 0;
+	if (sscanf(t->rt.np_version, "%d.%d", &major, &minor) == 2)
+		t->ctx.numpy_version = major * 100 + minor;
+}
+
+static int open_core(const char *path, const struct target_opts *o,
+		     size_t cache_pages, struct target *t, struct nd_err *e)
+{
+	snprintf(t->name, sizeof(t->name), "core %s", path);
+	int rc = core_open(path, o ? o->sysroot : NULL, o ? o->exe : NULL,
+			   &t->core, e);
+	if (rc)
+		return rc;
+	t->mem = mem_cache_wrap(&t->core->m, cache_pages);
+	snprintf(t->exe, sizeof(t->exe), "%s", core_exe_path(t->core));
+	if ((rc = core_maps(t->core, &t->maps, e)) ||
+	    (rc = runtime_discover(t, e))) {
+		target_close(t);
+		return rc;
+	}
+	set_ctx(t);
+	return 0;
+}
+
+int target_open(const char *spec, const struct target_opts *o,
+		size_t cache_pages, struct target *t, struct nd_err *e)
 {
 	memset(t, 0, sizeof(*t));
+	t->numpy_optional = o && o->numpy_optional;
+	if (!all_digits(spec))
+		return open_core(spec, o, cache_pages, t, e);
+	pid_t pid = (pid_t)atoi(spec);
 	t->pid = pid;
+	snprintf(t->name, sizeof(t->name), "process %d", (int)pid);
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return nd_fail(e, ND_ETARGET, "process %d: no such process",
 			       (int)pid);
 	pid_t task = live_task(pid);
+	t->task = task;
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)task);
+	ssize_t n = readlink(link, t->exe, sizeof(t->exe) - 1);
+	t->exe[n > 0 ? n : 0] = '\0';
 	int rc = maps_read(task, &t->maps, e);
 	if (rc) {
 		if (e->code == ND_ETARGET && strstr(e->msg, "Permission")) {
@@ -81,7 +139,7 @@ int target_open(pid_t pid, size_t cache_pages, struct target *t,
 			probe = t->maps.r[i].start;
 	if ((rc = mem_live_open(task, probe, &t->mem, e)) ||
 	    !(t->mem = mem_cache_wrap(t->mem, cache_pages)) ||
-	    (rc = runtime_discover(task, &t->maps, t->mem, &t->rt, e))) {
+	    (rc = runtime_discover(t, e))) {
 		target_close(t);
 		if (kill(pid, 0) != 0 && errno == ESRCH) {
 			/* it exited while we looked: say that, not what the
@@ -92,23 +150,16 @@ int target_open(pid_t pid, size_t cache_pages, struct target *t,
 		}
 		return rc;
 	}
-	t->ctx.rd.read = mem_read_cb;
-	t->ctx.rd.readv = mem_readv_cb;
-	t->ctx.rd.ctx = t->mem;
-	t->ctx.py = t->rt.py;
-	t->ctx.np = t->rt.np;
-	t->ctx.array_type = t->rt.array_type;
-	t->ctx.descr_type = t->rt.descr_type;
-	t->ctx.type_type = t->rt.type_type;
-	int major = 0, minor = 0;
-	if (sscanf(t->rt.np_version, "%d.%d", &major, &minor) == 2)
-		t->ctx.numpy_version = major * 100 + minor;
+	set_ctx(t);
 	return 0;
 }
 
 int target_reread_maps(struct target *t, struct nd_err *e)
 {
 	struct maps m = {0};
+
+	if (t->core)
+		return 0;
 	int rc = maps_read(live_task(t->pid), &m, e);
 
 	if (rc)
@@ -123,6 +174,7 @@ void target_close(struct target *t)
 	if (t->mem)
 		t->mem->close(t->mem);
 	t->mem = NULL;
+	t->core = NULL;
 	maps_free(&t->maps);
 }
 

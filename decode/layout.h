@@ -25,6 +25,12 @@ enum nd_values_repr {
 	ND_VALUES_INLINE, /* 3.13+: right after the object, at tp_basicsize */
 };
 
+/* How a thread's Python stack is chained. */
+enum nd_frame_repr {
+	ND_FRAME_OBJECT, /* 3.9, 3.10: PyFrameObjects, f_back */
+	ND_FRAME_INTERP, /* 3.11+: _PyInterpreterFrames, previous */
+};
+
 struct nd_pylayout {
 	int major, minor;
 	int refcnt_bits; /* 32 where the upper half holds flags (3.14) */
@@ -74,6 +80,38 @@ struct nd_pylayout {
 	int dv_capacity, dv_valid;
 	/* for a negative tp_dictoffset: the object's size from its items */
 	int tp_itemsize, ob_size;
+	/* every thread's Python stack: PyInterpreterState's first
+	 * PyThreadState (tstate_head, threads.head), then next; thread_id is
+	 * the thread's pthread_self() */
+	int interp_threads_head, ts_next, ts_thread_id;
+	/* the newest frame: ts_frame is PyThreadState.frame (a PyFrameObject,
+	 * 3.9, 3.10), .cframe (a _PyCFrame whose current_frame is at
+	 * cframe_current_frame, 3.11, 3.12) or .current_frame (3.13+);
+	 * cframe_current_frame is -1 where there is no _PyCFrame */
+	int ts_frame, cframe_current_frame;
+	enum nd_frame_repr frame_repr;
+	/* the frame: its caller (f_back, previous) and code object (f_code,
+	 * f_executable); from 3.14 f_executable is a _PyStackRef whose low
+	 * fr_code_tag_bits are cleared to get the pointer (0 before) */
+	int fr_back, fr_code;
+	uint64_t fr_code_tag_bits;
+	/* where it is: int f_lasti (3.9, 3.10), prev_instr (3.11, 3.12) or
+	 * instr_ptr (3.13+), a pointer into the code's co_code_adaptive */
+	int fr_instr;
+	/* 3.11: is_entry (bool); 3.11+: owner (char), whose owner_cstack
+	 * (3.12+) and owner_interpreter (3.14) values mark frames that are no
+	 * Python function's; -1 absent */
+	int fr_is_entry, fr_owner, owner_cstack, owner_interpreter;
+	/* PyCodeObject: co_linetable is co_lnotab in 3.9 (a bytes object);
+	 * co_qualname, co_code_adaptive (the first instruction) and
+	 * co_firsttraceable (_co_firsttraceable) are -1 before 3.11 */
+	int co_filename, co_name, co_qualname, co_firstlineno, co_linetable;
+	int co_code_adaptive, co_firsttraceable;
+	/* 3.13+: where _Py_DebugOffsets publishes the offsets above; 0 before */
+	int dbg_interp_threads_head, dbg_ts_next, dbg_ts_thread_id, dbg_ts_frame;
+	int dbg_fr_back, dbg_fr_code, dbg_fr_instr, dbg_fr_owner;
+	int dbg_co_filename, dbg_co_name, dbg_co_qualname, dbg_co_linetable;
+	int dbg_co_firstlineno, dbg_co_code_adaptive;
 };
 
 struct nd_nplayout {

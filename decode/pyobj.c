@@ -292,16 +292,10 @@ void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *out)
 		 !nd_py_str(c, obj, out->s, sizeof(out->s), &v->slen, NULL)) {
 		v->kind = ND_PY_STR;
 		v->s = out->s;
-	} else if (strcmp(name, "bytes") == 0) {
-		int64_t n;
-		if (nd_read(c, obj + 16, &n, 8, NULL, "bytes size") == 0 &&
-		    n >= 0 && (uint64_t)n <= sizeof(out->s) &&
-		    nd_read(c, obj + (uint64_t)c->py->bytes_sval, out->s,
-			    (size_t)n, NULL, "bytes") == 0) {
-			v->kind = ND_PY_BYTES;
-			v->s = out->s;
-			v->slen = (size_t)n;
-		}
+	} else if (strcmp(name, "bytes") == 0 &&
+		   !nd_py_bytes(c, obj, out->s, sizeof(out->s), &v->slen, NULL)) {
+		v->kind = ND_PY_BYTES;
+		v->s = out->s;
 	}
 }
 
@@ -382,6 +376,24 @@ int nd_py_float(struct nd_ctx *c, uint64_t obj, double *v, struct nd_err *e)
 {
 	return nd_read(c, obj + (uint64_t)c->py->float_fval, v, sizeof(*v), e,
 		       "float value");
+}
+
+int nd_py_bytes(struct nd_ctx *c, uint64_t obj, void *out, size_t cap,
+		size_t *len, struct nd_err *e)
+{
+	int64_t n;
+	int rc = check_kind(c, obj, ND_TPFLAGS_BYTES, "bytes", e);
+
+	if (rc || (rc = nd_read(c, obj + 16, &n, 8, e, "bytes size")))
+		return rc;
+	if (n < 0 || (uint64_t)n > cap)
+		return nd_fail(e, n < 0 ? ND_ECORRUPT : ND_ELIMIT,
+			       "bytes at 0x%" PRIx64 ": %" PRId64
+			       " bytes is more than accepted",
+			       obj, n);
+	*len = (size_t)n;
+	return nd_read(c, obj + (uint64_t)c->py->bytes_sval, out, (size_t)n, e,
+		       "bytes");
 }
 
 int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,

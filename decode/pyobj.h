@@ -58,6 +58,10 @@ int nd_py_float(struct nd_ctx *c, uint64_t obj, double *v, struct nd_err *e);
 int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
 	      size_t *len, struct nd_err *e);
 
+/* A bytes object's contents (at most cap bytes, else ND_ELIMIT). */
+int nd_py_bytes(struct nd_ctx *c, uint64_t obj, void *out, size_t cap,
+		size_t *len, struct nd_err *e);
+
 /* The value of a simple object (an element of an object array, a field
  * title), for printing: None, bool, int (64-bit), float, str, or just its
  * type. Pointers refer to storage the filler owns. */

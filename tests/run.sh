@@ -4,7 +4,8 @@
 # each suite is kept in build/test-logs/.
 #   tests/run.sh UNIT_BINARY...
 # Suites: the cmocka binaries given, the integration suites against the
-# host's Python, then the same suites, unchanged, against the
+# host's Python (show and list twice: live, then on a gcore core of the
+# same process), then the same suites, unchanged, against the
 # compatibility matrix: Debian chroots (tests/matrix/chroot.sh; built in
 # the background while the host suites run) and pyenv's libpython build.
 # NDSPY_MATRIX=0 skips the matrix (and says so).
@@ -53,6 +54,12 @@ run_integration() {
 		n=$(basename "$t" .py)
 		PYTHON=$python NDSPY_TARGET_ROOT=$root \
 			run_suite "${n#test_}$label" /usr/bin/python3 "$t"
+	done
+	# show and list again, on a gcore core of the same zoo
+	for n in show list; do
+		NDSPY_CORE=1 PYTHON=$python NDSPY_TARGET_ROOT=$root \
+			run_suite "$n[core]$label" /usr/bin/python3 \
+			"tests/integration/test_$n.py"
 	done
 }
 

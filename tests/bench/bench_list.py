@@ -1,10 +1,13 @@
 """`make bench`: `ndspy list` scan speed against one raw process_vm_readv
 pass over the same process's private writable mappings, measured in the
-same run. The target holds 512 arrays of 4 MiB and 200,000 arrays of 16
-float64."""
+same run; then `ndspy list` on a gcore core of that process against one
+raw pread pass over the core's PT_LOAD bytes. The target holds 512 arrays
+of 4 MiB and 200,000 arrays of 16 float64."""
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -20,9 +23,9 @@ sys.stdin.read()
 """
 
 
-def raw_pass(pid):
-    """One process_vm_readv pass over the mappings ndspy scans."""
-    out = subprocess.check_output([RAWREAD, "--maps", str(pid), str(PASSES)])
+def raw_pass(mode, what):
+    """One raw pass (rawread --maps PID or --core FILE): seconds, bytes."""
+    out = subprocess.check_output([RAWREAD, mode, str(what), str(PASSES)])
     secs, nbytes = out.split()
     return float(secs), int(nbytes)
 
@@ -38,31 +41,45 @@ def timed(args):
     return best, out
 
 
+def compare(label, baseline, raw, target):
+    raw, nbytes = raw
+    gb = nbytes / 1e9
+    print("list benchmark, %s: %.2f GB, best of %d (whole command)" %
+          (label, gb, PASSES))
+    print("  %-40s %8.1f ms  %6.2f GB/s" % ("raw " + baseline, raw * 1e3,
+                                           gb / raw))
+    t, out = timed(["list", "--json", "--min-bytes", "1048576", str(target)])
+    print("  %-40s %8.1f ms  %6.2f GB/s  %.2fx the raw pass  (%d arrays)"
+          % ("ndspy list --min-bytes 1048576 --json", t * 1e3, gb / t,
+             t / raw, out.count(b"\n")))
+    t, out = timed(["list", "--json", str(target)])
+    n = out.count(b"\n")
+    print("  %-40s %8.1f ms  %6.2f GB/s  %.2fx the raw pass  (%d arrays, "
+          "%.0f arrays/s)" % ("ndspy list --json (all arrays)", t * 1e3,
+                              gb / t, t / raw, n, n / t))
+
+
 def main():
     python = os.environ.get("PYTHON", "/usr/bin/python3")
     p = subprocess.Popen([python, "-c", TARGET], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)
     p.stdout.readline()
+    tmp = tempfile.mkdtemp(prefix="ndspy-bench-")
     try:
-        raw, nbytes = raw_pass(p.pid)
-        gb = nbytes / 1e9
-        print("list benchmark: %.2f GB of private writable mappings, best "
-              "of %d (whole command)" % (gb, PASSES))
-        print("  %-40s %8.1f ms  %6.2f GB/s" %
-              ("raw process_vm_readv pass", raw * 1e3, gb / raw))
-        t, out = timed(["list", "--json", "--min-bytes", "1048576",
-                        str(p.pid)])
-        print("  %-40s %8.1f ms  %6.2f GB/s  %.2fx the raw pass  (%d arrays)"
-              % ("ndspy list --min-bytes 1048576 --json", t * 1e3, gb / t,
-                 t / raw, out.count(b"\n")))
-        t, out = timed(["list", "--json", str(p.pid)])
-        n = out.count(b"\n")
-        print("  %-40s %8.1f ms  %6.2f GB/s  %.2fx the raw pass  (%d arrays, "
-              "%.0f arrays/s)" % ("ndspy list --json (all arrays)", t * 1e3,
-                                  gb / t, t / raw, n, n / t))
+        compare("live process", "process_vm_readv pass",
+                raw_pass("--maps", p.pid), p.pid)
+        t0 = time.perf_counter()
+        subprocess.run(["gcore", "-o", os.path.join(tmp, "core"),
+                        str(p.pid)], check=True, capture_output=True)
+        core = os.path.join(tmp, "core.%d" % p.pid)
+        print("(gcore wrote %.2f GB in %.1f s)" %
+              (os.path.getsize(core) / 1e9, time.perf_counter() - t0))
+        compare("core file", "pread pass over its PT_LOAD bytes",
+                raw_pass("--core", core), core)
     finally:
         p.stdin.close()
         p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,14 @@
  *                               file: what the page cache takes
  *   rawread --maps PID [N]      one pass over every private writable
  *                               mapping of PID (what `ndspy list` scans);
- *                               prints seconds and bytes */
+ *                               prints seconds and bytes
+ *   rawread --core FILE [N]     one pread pass over the bytes of every
+ *                               PT_LOAD segment of a core file; prints
+ *                               seconds and bytes */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,18 +98,51 @@ static int maps_pass(pid_t pid, char *buf, uint64_t *bytes)
 	return 0;
 }
 
+static int core_pass(const char *path, char *buf, uint64_t *bytes)
+{
+	Elf64_Ehdr eh;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || pread(fd, &eh, sizeof(eh), 0) != sizeof(eh)) {
+		perror(path);
+		return -1;
+	}
+	*bytes = 0;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+		    sizeof(ph))
+			return -1;
+		if (ph.p_type != PT_LOAD)
+			continue;
+		for (uint64_t off = 0; off < ph.p_filesz; off += CHUNK) {
+			size_t n = ph.p_filesz - off < CHUNK ? (size_t)(ph.p_filesz - off)
+							     : CHUNK;
+			if (pread(fd, buf, n, (off_t)(ph.p_offset + off)) != (ssize_t)n) {
+				perror("pread");
+				return -1;
+			}
+		}
+		*bytes += ph.p_filesz;
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int writing = argc > 1 && strcmp(argv[1], "--write") == 0;
 
-	if (argc >= 3 && strcmp(argv[1], "--maps") == 0) {
+	bool maps = argc >= 3 && strcmp(argv[1], "--maps") == 0;
+	if (maps || (argc >= 3 && strcmp(argv[1], "--core") == 0)) {
 		char *buf = malloc(CHUNK);
 		int passes = argc > 3 ? atoi(argv[3]) : 5;
 		double best = 1e9;
 		uint64_t bytes = 0;
 		for (int p = 0; p < passes; p++) {
 			double t0 = now();
-			if (maps_pass((pid_t)atoi(argv[2]), buf, &bytes))
+			if (maps ? maps_pass((pid_t)atoi(argv[2]), buf, &bytes)
+				 : core_pass(argv[2], buf, &bytes))
 				return 1;
 			if (now() - t0 < best)
 				best = now() - t0;
@@ -115,7 +153,9 @@ int main(int argc, char **argv)
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: rawread PID ADDR LEN [N]\n"
-				"       rawread --write FILE LEN [N]\n");
+				"       rawread --write FILE LEN [N]\n"
+				"       rawread --maps PID [N]\n"
+				"       rawread --core FILE [N]\n");
 		return 2;
 	}
 	uint64_t len = strtoull(argv[3], NULL, 0);

@@ -2,6 +2,7 @@
 process they all inspect."""
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -48,12 +49,30 @@ def ndspy(*args, timeout=60, env=None):
         p.stderr.decode("utf-8", "replace")
 
 
+def unlimited_cores():
+    resource.setrlimit(resource.RLIMIT_CORE,
+                       (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def gcore(pid, prefix):
+    """A core of the live process pid, written by gdb's gcore."""
+    p = subprocess.run(["gcore", "-o", prefix, str(pid)], capture_output=True,
+                       timeout=120)
+    path = "%s.%d" % (prefix, pid)
+    if p.returncode or not os.path.exists(path):
+        raise RuntimeError("gcore %d failed: %s" % (pid, p.stderr[-400:]))
+    return path
+
+
 class Zoo:
     """The zoo process, alive until stop(). It runs under $PYTHON (a command,
     e.g. "chroot DIR /usr/bin/python3"); with $NDSPY_TARGET_ROOT set to such
-    a chroot, its files are placed inside it and read from outside."""
+    a chroot, its files are placed inside it and read from outside.
+    target is what the suites give ndspy: the PID or, with $NDSPY_CORE=1,
+    a gcore core of the zoo (the live zoo stays the ground truth)."""
 
-    def __init__(self, python=None, root=None):
+    def __init__(self, python=None, root=None, script="zoo.py", args=(),
+                 dumps_core=False):
         python = python or os.environ.get("PYTHON", "/usr/bin/python3")
         root = root if root is not None else \
             os.environ.get("NDSPY_TARGET_ROOT", "")
@@ -61,11 +80,13 @@ class Zoo:
             prefix="ndspy-test-",
             dir=os.path.join(root, "tmp") if root else None)
         inside = self.dir[len(root):] if root else self.dir
-        shutil.copy(os.path.join(HERE, "zoo.py"), self.dir)
+        shutil.copy(os.path.join(HERE, script), self.dir)
         self.proc = subprocess.Popen(
-            python.split() + [os.path.join(inside, "zoo.py"),
-                              os.path.join(inside, "truth.json"), inside],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            python.split() + [os.path.join(inside, script),
+                              os.path.join(inside, "truth.json"), inside]
+            + list(args),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            preexec_fn=unlimited_cores if dumps_core else None)
         line = self.proc.stdout.readline()
         if line.strip() != b"ready":
             self.stop()
@@ -73,6 +94,9 @@ class Zoo:
         with open(os.path.join(self.dir, "truth.json")) as f:
             self.truth = json.load(f)
         self.pid = self.truth["pid"]
+        self.core = bool(os.environ.get("NDSPY_CORE"))
+        self.target = gcore(self.pid, os.path.join(self.dir, "core")) \
+            if self.core else self.pid
 
     def state(self):
         """(State letter, TracerPid) of every thread, from /proc."""

@@ -101,8 +101,10 @@ def main():
            ["--json takes no value"])
     expect(t, "missing OBJECT", ["show", "1"], 2, ["OBJECT"])
     expect(t, "bad --data", ["show", "--data", "x", "1", "2"], 2, ["--data"])
-    expect(t, "TARGET not a PID", ["show", "abc", "0x10"], 2,
-           ["not a process ID"])
+    expect(t, "TARGET neither a PID nor a file", ["show", "abc", "0x10"], 3,
+           ["not a process ID", "no such file"])
+    expect(t, "TARGET a PID out of range", ["show", "99999999999", "0x10"],
+           2, ["not a process ID"])
 
     # a process that is gone
     p = subprocess.Popen(["true"])

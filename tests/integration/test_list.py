@@ -11,7 +11,7 @@ def main():
     zoo = Zoo()
     try:
         objs = zoo.truth["objects"]
-        rc, so, se = ndspy("list", "--json", zoo.pid)
+        rc, so, se = ndspy("list", "--json", zoo.target)
         lines = [json.loads(x) for x in so.splitlines()]
         listed = {x["address"]: x for x in lines}
         t.ok(rc == 0 and len(lines) >= len(objs), "list --json exits 0 "
@@ -24,23 +24,23 @@ def main():
         for name, truth in objs.items():
             if truth["address"] not in listed:
                 continue
-            rc, so, se = ndspy("show", "--json", zoo.pid, truth["address"])
+            rc, so, se = ndspy("show", "--json", zoo.target, truth["address"])
             t.ok(rc == 0 and json.loads(so) == listed[truth["address"]],
                  "%s: list's entry equals show's" % name, se)
         # every line is an array show can decode: no stale headers
         bad = []
         for addr in listed:
-            rc, so, se = ndspy("show", "--json", "--no-pause", zoo.pid, addr)
+            rc, so, se = ndspy("show", "--json", "--no-pause", zoo.target, addr)
             if rc != 0:
                 bad.append((hex(addr), se))
         t.ok(not bad, "every listed address decodes as an array", bad[:5])
         big = max(v["nbytes"] for v in objs.values())
-        rc, so, se = ndspy("list", "--json", "--min-bytes", big, zoo.pid)
+        rc, so, se = ndspy("list", "--json", "--min-bytes", big, zoo.target)
         sizes = [json.loads(x)["nbytes"] for x in so.splitlines()]
         t.ok(rc == 0 and sizes and all(s >= big for s in sizes) and
              len(sizes) == sum(1 for x in lines if x["nbytes"] >= big),
              "--min-bytes keeps exactly the arrays that large", sizes)
-        rc, so, se = ndspy("list", zoo.pid)
+        rc, so, se = ndspy("list", zoo.target)
         rows = so.splitlines()
         t.ok(rc == 0 and rows[0].startswith("address") and
              "arrays;" in rows[-1] and "distinct buffers" in rows[-1] and

@@ -40,6 +40,16 @@ PY_FIELDS = [
     "module_dict", "instance_dict", "tpflags_inline_values",
     "ht_cached_keys", "values_repr", "instance_values", "dv_capacity",
     "dv_valid", "tp_itemsize", "ob_size",
+    "interp_threads_head", "ts_next", "ts_thread_id", "ts_frame",
+    "cframe_current_frame", "frame_repr", "fr_back", "fr_code",
+    "fr_code_tag_bits", "fr_instr", "fr_is_entry", "fr_owner",
+    "owner_cstack", "owner_interpreter", "co_filename", "co_name",
+    "co_qualname", "co_firstlineno", "co_linetable", "co_code_adaptive",
+    "co_firsttraceable",
+    "dbg_interp_threads_head", "dbg_ts_next", "dbg_ts_thread_id",
+    "dbg_ts_frame", "dbg_fr_back", "dbg_fr_code", "dbg_fr_instr",
+    "dbg_fr_owner", "dbg_co_filename", "dbg_co_name", "dbg_co_qualname",
+    "dbg_co_linetable", "dbg_co_firstlineno", "dbg_co_code_adaptive",
 ]
 NP_FIELDS = [
     "maxdims", "arr_data", "arr_nd", "arr_dims", "arr_strides", "arr_base",
@@ -52,7 +62,8 @@ NP_FIELDS = [
 ENUMS = {"long_repr": ["ND_LONG_OB_SIZE", "ND_LONG_LV_TAG"],
          "dict_repr": ["ND_DICT_39", "ND_DICT_311"],
          "values_repr": ["ND_VALUES_NONE", "ND_VALUES_PTR",
-                         "ND_VALUES_TAGGED", "ND_VALUES_INLINE"]}
+                         "ND_VALUES_TAGGED", "ND_VALUES_INLINE"],
+         "frame_repr": ["ND_FRAME_OBJECT", "ND_FRAME_INTERP"]}
 # 3.9 and 3.10 keep the dict keys table in Objects/dict-common.h, which is
 # not installed: these come from those releases' sources, and the live
 # suites check them (every structured dtype is found through a dict).
@@ -129,6 +140,7 @@ def parse_pairs(text):
 def derive_python(src):
     row = compile_run(src, "probe_py.c")
     row.update(compile_run(src, "probe_interp.c"))
+    row.update(compile_run(src, "probe_frame.c"))
     if src.version >= (3, 11):
         row.update(compile_run(src, "probe_core.c"))
         row["dict_repr"] = 1

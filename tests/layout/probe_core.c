@@ -1,5 +1,6 @@
 /* What only CPython's internal headers say (3.11+): the dict keys table,
- * split values, and (3.13+) where _Py_DebugOffsets publishes offsets. */
+ * split values, and (3.13+) where _Py_DebugOffsets publishes offsets,
+ * including the frame-walking ones probe_frame.c derives. */
 #define PY_SSIZE_T_CLEAN
 #define Py_BUILD_CORE 1
 #include <Python.h>
@@ -48,6 +49,21 @@ int main(void)
 	D("dbg_bytes_sval", bytes_object.ob_sval);
 	D("dbg_str_state", unicode_object.state);
 	D("dbg_str_ascii_size", unicode_object.asciiobject_size);
+	/* the thread list and frame chain (see probe_frame.c) */
+	D("dbg_interp_threads_head", interpreter_state.threads_head);
+	D("dbg_ts_next", thread_state.next);
+	D("dbg_ts_thread_id", thread_state.thread_id);
+	D("dbg_ts_frame", thread_state.current_frame);
+	D("dbg_fr_back", interpreter_frame.previous);
+	D("dbg_fr_code", interpreter_frame.executable);
+	D("dbg_fr_instr", interpreter_frame.instr_ptr);
+	D("dbg_fr_owner", interpreter_frame.owner);
+	D("dbg_co_filename", code_object.filename);
+	D("dbg_co_name", code_object.name);
+	D("dbg_co_qualname", code_object.qualname);
+	D("dbg_co_linetable", code_object.linetable);
+	D("dbg_co_firstlineno", code_object.firstlineno);
+	D("dbg_co_code_adaptive", code_object.co_code_adaptive);
 #endif
 	return 0;
 }

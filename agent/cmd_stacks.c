@@ -1,0 +1,317 @@
+/* ndspy stacks TARGET: every thread's native backtrace, with the Python
+ * frames each call of the evaluation loop runs shown where that call is. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../decode/buf.h"
+#include "../decode/pyframes.h"
+#include "cli.h"
+#include "core.h"
+#include "freeze.h"
+#include "symbols.h"
+#include "target.h"
+#include "unwind.h"
+
+#define MAX_NATIVE 512 /* frames of one thread */
+
+static const char usage[] =
+	"usage: ndspy stacks [options] TARGET\n"
+	"\n"
+	"Every thread's native backtrace (function names from ELF symbols and\n"
+	"debug files), and for threads running Python the Python frames (file,\n"
+	"function, line) placed at the evaluation-loop frame that runs them.\n"
+	"\n"
+	"  TARGET           a process ID, or a core file (gcore's or the kernel's)\n"
+	"\n"
+	"options:\n"
+	"  --json           one JSON object per thread per line\n"
+	CLI_CORE_HELP
+	"  -v, --verbose    say how long the process was paused\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"A live process is paused (all threads, with ptrace) while its stacks\n"
+	"are read, and always released; names are looked up afterwards.\n"
+	"\n"
+	"exit status: 0 ok; 2 usage; 3 the target cannot be opened (no such\n"
+	"process, permission, not Python)\n";
+
+struct stacks_opts {
+	bool json;
+};
+
+/* One OS thread as read: registers, native frames, its Python thread. */
+struct thread {
+	pid_t tid;
+	bool main;
+	uint64_t ips[MAX_NATIVE], sps[MAX_NATIVE];
+	size_t n;
+	struct nd_err err;
+	const struct nd_pythread *py;
+};
+
+static int stacks_option(void *opts, int ch, const char *arg,
+			 struct nd_err *e)
+{
+	(void)arg, (void)e;
+	if (ch == 'j')
+		((struct stacks_opts *)opts)->json = true;
+	return 0;
+}
+
+static void unwind_one(const struct target *t, struct thread *th, pid_t tid,
+		       const struct user_regs_struct *regs,
+		       const struct nd_pystacks *ps)
+{
+	th->tid = tid;
+	unwind_thread(t, regs, th->ips, th->sps, MAX_NATIVE, &th->n, &th->err);
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->t[i].thread_id == regs->fs_base)
+			th->py = &ps->t[i];
+}
+
+/* Reads every thread (pausing a live process meanwhile). */
+static int read_threads(struct target *t, struct thread **out, size_t *n,
+			struct nd_pystacks *ps, struct nd_err *e)
+{
+	struct freeze fz = {0};
+	struct nd_err pyerr = {0};
+
+	if (t->pid && freeze_all(&fz, t->pid, true, e))
+		return -1;
+	size_t max = t->pid ? (size_t)fz.n : t->core->nthr;
+	struct thread *th = calloc(max ? max : 1, sizeof(*th));
+	int rc = th ? 0 : nd_fail(e, ND_ENOMEM, "out of memory");
+	if (!rc && nd_py_stacks(&t->ctx, t->rt.runtime_addr, ps, &pyerr))
+		fprintf(stderr, "ndspy: %s: Python threads not read: %s\n",
+			t->name, pyerr.msg);
+	for (size_t i = 0; !rc && i < max; i++) {
+		if (t->pid) {
+			const struct frozen_thread *f = &fz.t[i];
+			if (!f->tid || !f->have_regs)
+				continue;
+			unwind_one(t, &th[*n], f->tid, &f->regs, ps);
+			th[(*n)++].main = f->tid == t->pid;
+		} else {
+			const struct core_thread *c = &t->core->thr[i];
+			unwind_one(t, &th[*n], c->tid, &c->regs, ps);
+			th[(*n)++].main = c->tid == t->core->pid;
+		}
+	}
+	if (t->pid) {
+		thaw_all(&fz);
+		cli_verbosef("%s paused for %.3f ms (%zu threads)", t->name,
+			     (double)fz.pause_ns / 1e6, *n);
+	}
+	*out = th;
+	return rc;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* Whether native frame i runs the Python frames from next on: its name
+ * says so, or (3.12+, where names may be missing: a stripped binary, a
+ * .cold part) the shim frame ending that group lies in its stack frame. */
+static bool runs_group(const struct thread *th, size_t i, size_t next,
+		       bool named_eval)
+{
+	const struct nd_pythread *py = th->py;
+
+	if (!py || next >= py->n)
+		return false;
+	if (named_eval)
+		return true;
+	while (next < py->n && !py->f[next].eval_entry)
+		next++;
+	uint64_t shim = next < py->n ? py->f[next].shim : 0;
+	return shim && i + 1 < th->n && th->sps[i] <= shim &&
+	       shim < th->sps[i + 1];
+}
+
+static void native_frame(const struct target *t, uint64_t ip, bool caller,
+			 const struct stacks_opts *o, struct nd_buf *b,
+			 bool *is_eval)
+{
+	struct native_symbol s;
+	/* a return address may be past the call's function: look up the
+	 * call instruction */
+	bool named = symbol_at(t, caller ? ip - 1 : ip, &s) == 0;
+	if (named && caller)
+		s.offset++;
+	*is_eval = named && strncmp(s.function, "_PyEval_EvalFrameDefault",
+				    24) == 0;
+	if (o->json) {
+		nd_buf_printf(b, "{\"kind\": \"native\", \"ip\": %" PRIu64
+				 ", \"object\": ", ip);
+		if (*s.object)
+			nd_buf_json_str(b, s.object, strlen(s.object));
+		else
+			nd_buf_puts(b, "null");
+		nd_buf_puts(b, ", \"function\": ");
+		if (named) {
+			nd_buf_json_str(b, s.function, strlen(s.function));
+			nd_buf_printf(b, ", \"offset\": %" PRIu64 "}", s.offset);
+		} else {
+			nd_buf_puts(b, "null, \"offset\": null}");
+		}
+		return;
+	}
+	nd_buf_printf(b, "  0x%016" PRIx64 "  ", ip);
+	if (named) {
+		nd_buf_puts_safe(b, s.function);
+		nd_buf_printf(b, "+0x%" PRIx64, s.offset);
+	} else {
+		nd_buf_puts(b, "??");
+	}
+	if (*s.object) {
+		nd_buf_puts(b, "  (");
+		nd_buf_puts_safe(b, base_name(s.object));
+		nd_buf_puts(b, ")");
+	}
+	nd_buf_putc(b, '\n');
+}
+
+static void python_frame(const struct nd_pyframe *f,
+			 const struct stacks_opts *o, struct nd_buf *b)
+{
+	if (o->json) {
+		nd_buf_puts(b, "{\"kind\": \"python\", \"file\": ");
+		nd_buf_json_str(b, f->file, strlen(f->file));
+		nd_buf_puts(b, ", \"function\": ");
+		nd_buf_json_str(b, f->name, strlen(f->name));
+		nd_buf_puts(b, ", \"qualname\": ");
+		if (f->qualname)
+			nd_buf_json_str(b, f->qualname, strlen(f->qualname));
+		else
+			nd_buf_puts(b, "null");
+		if (f->line >= 0)
+			nd_buf_printf(b, ", \"line\": %d", f->line);
+		else
+			nd_buf_puts(b, ", \"line\": null");
+		nd_buf_printf(b, ", \"code\": %" PRIu64 "}", f->code);
+		return;
+	}
+	nd_buf_puts(b, "      (Python) ");
+	nd_buf_puts_safe(b, f->qualname ? f->qualname : f->name);
+	nd_buf_puts(b, " at ");
+	nd_buf_puts_safe(b, f->file);
+	if (f->line >= 0)
+		nd_buf_printf(b, ":%d", f->line);
+	nd_buf_putc(b, '\n');
+}
+
+/* The Python frames of one evaluation-loop call, from *next on. */
+static void python_group(const struct nd_pythread *py, size_t *next,
+			 const struct stacks_opts *o, struct nd_buf *b,
+			 bool *first)
+{
+	while (*next < py->n) {
+		const struct nd_pyframe *f = &py->f[(*next)++];
+		if (o->json && !*first)
+			nd_buf_puts(b, ", ");
+		*first = false;
+		python_frame(f, o, b);
+		if (f->eval_entry)
+			break;
+	}
+}
+
+static void print_thread(const struct target *t, const struct thread *th,
+			 const struct stacks_opts *o, struct nd_buf *b)
+{
+	const struct nd_pythread *py = th->py;
+	size_t next = 0;
+	bool first = true, is_eval;
+
+	if (o->json) {
+		nd_buf_printf(b, "{\"tid\": %d, \"main\": %s, \"python\": ",
+			      (int)th->tid, th->main ? "true" : "false");
+		if (py)
+			nd_buf_printf(b, "{\"thread_state\": %" PRIu64
+					 ", \"thread_id\": %" PRIu64 "}",
+				      py->tstate, py->thread_id);
+		else
+			nd_buf_puts(b, "null");
+		nd_buf_puts(b, ", \"frames\": [");
+	} else {
+		nd_buf_printf(b, "thread %d%s%s\n", (int)th->tid,
+			      th->main ? " (main)" : "",
+			      py ? ", running Python" : "");
+	}
+	for (size_t i = 0; i < th->n; i++) {
+		if (o->json && !first)
+			nd_buf_puts(b, ", ");
+		first = false;
+		native_frame(t, th->ips[i], i > 0, o, b, &is_eval);
+		if (runs_group(th, i, next, is_eval))
+			python_group(py, &next, o, b, &first);
+	}
+	/* frames no native frame was found for (stripped binary, broken
+	 * native stack): after the native ones, in order */
+	if (py && next < py->n && !o->json)
+		nd_buf_puts(b, "  (Python frames whose native frames were not "
+			       "found)\n");
+	while (py && next < py->n)
+		python_group(py, &next, o, b, &first);
+	const struct nd_err *why = th->err.code ? &th->err
+				   : py && py->err.code ? &py->err : NULL;
+	if (o->json) {
+		nd_buf_puts(b, "], \"error\": ");
+		if (why)
+			nd_buf_json_str(b, why->msg, strlen(why->msg));
+		else
+			nd_buf_puts(b, "null");
+		nd_buf_puts(b, "}\n");
+	} else {
+		if (why)
+			nd_buf_printf(b, "  (stack incomplete: %s)\n", why->msg);
+		nd_buf_putc(b, '\n');
+	}
+}
+
+int cmd_stacks(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		CLI_COMMON_OPTIONS,
+	};
+	struct stacks_opts o = {0};
+	struct nd_err e = {0};
+	struct nd_pystacks ps = {0};
+	struct thread *th = NULL;
+	struct target t;
+	size_t n = 0;
+	int first;
+
+	if (cli_options(argc, argv, longopts, "stacks", usage, stacks_option,
+			&o, &first, &e))
+		return cli_error(&e);
+	if (argc - first != 1) {
+		nd_fail(&e, ND_EUSAGE, "stacks needs exactly one TARGET (see "
+				       "ndspy stacks --help)");
+		return cli_error(&e);
+	}
+	struct target_opts topts = cli_target;
+	topts.numpy_optional = true;
+	if (target_parse(argv[first], &e) ||
+	    target_open(argv[first], &topts, 512, &t, &e))
+		return cli_error(&e);
+	int rc = read_threads(&t, &th, &n, &ps, &e);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct nd_buf b = {0};
+		print_thread(&t, &th[i], &o, &b);
+		if (b.oom || !cli_write_stdout(b.p, b.len))
+			rc = nd_fail(&e, ND_EIO, "cannot write the stacks");
+		nd_buf_free(&b);
+	}
+	free(th);
+	nd_py_stacks_free(&ps);
+	target_close(&t);
+	return rc ? cli_error(&e) : EXIT_OK;
+}

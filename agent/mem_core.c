@@ -1,0 +1,231 @@
+/* A core file's memory: bytes the dump holds come from its segments; the
+ * pages it left out of file-backed mappings (the read-only parts of the
+ * binary and its libraries, usually) from those files, found under
+ * --sysroot and checked against the first page the core kept of each. */
+#define _GNU_SOURCE
+#include "core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "files.h"
+
+#define PAGE 4096u
+
+/* The first segment ending past addr (it may start after addr). */
+static size_t seg_from(const struct core *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->nseg;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->seg[mid].vaddr + c->seg[mid].memsz <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const struct core_seg *seg_at(const struct core *c, uint64_t addr)
+{
+	size_t i = seg_from(c, addr);
+
+	return i < c->nseg && c->seg[i].vaddr <= addr ? &c->seg[i] : NULL;
+}
+
+/* The file's first page must be the one the core kept of its mapping at
+ * offset 0 (the ELF header, program headers and build-id note): if not,
+ * the file was replaced since, and its other pages would be lies. */
+static int verify(struct core *c, size_t fi, int fd, struct nd_err *e)
+{
+	for (size_t i = 0; i < c->nmap; i++) {
+		const struct core_map *m = &c->map[i];
+		const struct core_seg *s = seg_at(c, m->start);
+		if (m->file != fi || m->offset || !s || s->vaddr != m->start ||
+		    !s->filesz)
+			continue;
+		uint8_t a[PAGE], b[PAGE];
+		size_t n = s->filesz < PAGE ? (size_t)s->filesz : PAGE;
+		if (pread_full(c->fd, a, n, s->offset) ||
+		    pread_full(fd, b, n, 0) || memcmp(a, b, n))
+			return nd_fail(e, ND_ETARGET,
+				       "core %s: %s is not the file the process "
+				       "had mapped (it changed since the core was "
+				       "written); give the original files with "
+				       "--sysroot DIR%s",
+				       c->path, c->files[fi].path,
+				       c->exe ? "" : " or --exe PATH");
+		return 0;
+	}
+	return 0;
+}
+
+/* Where file fi is for us: --exe for the executable, else under the
+ * sysroot (or as named). */
+static void locate(const struct core *c, size_t fi, char *out, size_t cap)
+{
+	const char *p = c->files[fi].path;
+
+	if (c->exe && strcmp(p, core_exe_path(c)) == 0)
+		snprintf(out, cap, "%s", c->exe);
+	else
+		snprintf(out, cap, "%s%s", c->sysroot ? c->sysroot : "", p);
+}
+
+/* Opens file fi once; later calls get the same fd or the same error. */
+static int open_file(struct core *c, size_t fi, struct nd_err *e)
+{
+	struct core_file *f = &c->files[fi];
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (!f->tried) {
+		f->tried = true;
+		locate(c, fi, f->resolved, sizeof(f->resolved));
+		int fd = open_regular(f->resolved);
+		if (fd < 0)
+			nd_fail(&f->err, ND_ETARGET,
+				"core %s: needs %s%s, which cannot be opened "
+				"(%s); give the target's files with --sysroot "
+				"DIR%s",
+				c->path, f->resolved,
+				f->deleted ? " (deleted before the dump)" : "",
+				strerror(-fd),
+				c->sysroot ? "" : " or --exe PATH");
+		else if (verify(c, fi, fd, &f->err))
+			close(fd);
+		else
+			f->fd = fd;
+		if (f->fd < 0 && f->err.code)
+			fprintf(stderr, "ndspy: %s\n", f->err.msg);
+	}
+	if (f->fd < 0) {
+		if (e)
+			*e = f->err;
+		rc = -ND_ETARGET;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int core_file_open(struct core *c, const struct region *r, char *resolved,
+		   size_t cap, int *fd, struct nd_err *e)
+{
+	const struct core_map *m = core_map_at(c, r->start);
+
+	if (!m)
+		return nd_fail(e, ND_ETARGET, "mapping at 0x%llx has no file",
+			       (unsigned long long)r->start);
+	if (open_file(c, m->file, e))
+		return -ND_ETARGET;
+	*fd = dup(c->files[m->file].fd);
+	if (*fd < 0)
+		return nd_fail(e, ND_ETARGET, "dup: %s", strerror(errno));
+	snprintf(resolved, cap, "%s", c->files[m->file].resolved);
+	return 0;
+}
+
+/* Reads in pieces: the bytes a segment holds from the core, the rest of a
+ * file-backed mapping (left out of the dump, or with no segment at all, as
+ * gcore does for read-only mappings) from its file. */
+static int core_read(struct mem *mm, uint64_t addr, void *buf, size_t len)
+{
+	struct core *c = (struct core *)mm;
+
+	while (len) {
+		size_t i = seg_from(c, addr);
+		const struct core_seg *s = i < c->nseg ? &c->seg[i] : NULL;
+		uint64_t n = len;
+		int rc;
+		if (s && s->vaddr <= addr && addr - s->vaddr < s->filesz) {
+			uint64_t off = addr - s->vaddr;
+			if (n > s->filesz - off)
+				n = s->filesz - off;
+			rc = pread_full(c->fd, buf, (size_t)n, s->offset + off);
+		} else {
+			const struct core_map *m = core_map_at(c, addr);
+			if (!m || open_file(c, m->file, NULL))
+				return -EFAULT;
+			uint64_t stop = m->end;
+			if (s && s->vaddr <= addr && s->vaddr + s->memsz < stop)
+				stop = s->vaddr + s->memsz;
+			else if (s && s->vaddr > addr && s->vaddr < stop)
+				stop = s->vaddr;
+			if (n > stop - addr)
+				n = stop - addr;
+			/* past the file's end the process would have had
+			 * SIGBUS: unreadable */
+			rc = pread_full(c->files[m->file].fd, buf, (size_t)n,
+					m->offset + (addr - m->start));
+		}
+		if (rc)
+			return rc;
+		addr += n;
+		buf = (char *)buf + n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Scans read big ranges in place rather than copy them: a core's bytes
+ * are already in the page cache. */
+static const void *core_view(struct mem *mm, uint64_t addr, size_t len)
+{
+	struct core *c = (struct core *)mm;
+	size_t i = seg_from(c, addr);
+
+	if (!c->image || i >= c->nseg)
+		return NULL;
+	const struct core_seg *s = &c->seg[i];
+	if (s->vaddr > addr || addr - s->vaddr > s->filesz ||
+	    len > s->filesz - (addr - s->vaddr))
+		return NULL;
+	return c->image + s->offset + (addr - s->vaddr);
+}
+
+static size_t core_readv(struct mem *m, struct mem_iov *iov, size_t n)
+{
+	size_t ok = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		iov[i].status = core_read(m, iov[i].addr, iov[i].buf, iov[i].len);
+		ok += iov[i].status == 0;
+	}
+	return ok;
+}
+
+static void core_close(struct mem *m)
+{
+	struct core *c = (struct core *)m;
+
+	for (size_t i = 0; i < c->nfiles; i++) {
+		if (c->files[i].fd >= 0)
+			close(c->files[i].fd);
+		free(c->files[i].path);
+	}
+	if (c->image)
+		munmap((void *)c->image, c->size);
+	if (c->fd >= 0)
+		close(c->fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c->files);
+	free(c->map);
+	free(c->seg);
+	free(c->thr);
+	free(c);
+}
+
+void core_mem_init(struct core *c)
+{
+	c->fd = -1;
+	c->m.read = core_read;
+	c->m.readv = core_readv;
+	c->m.close = core_close;
+	c->m.view = core_view;
+	c->m.how = "the core file";
+}

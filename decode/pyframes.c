@@ -1,0 +1,274 @@
+/* Thread states and frame chains, per version:
+ *   3.9/3.10  PyThreadState.frame -> PyFrameObject (f_back, f_code, f_lasti);
+ *             each frame is one call of the evaluation loop
+ *   3.11/3.12 PyThreadState.cframe->current_frame -> _PyInterpreterFrame
+ *             (previous, f_code, prev_instr); one loop call runs several
+ *             frames: 3.11 flags its first with is_entry, 3.12+ pushes a
+ *             frame owned by the C stack (a shim) below them
+ *   3.13+     PyThreadState.current_frame, f_executable (3.14: a tagged
+ *             stack reference), instr_ptr
+ * The line comes from the code's line table at the instruction offset,
+ * as PyFrame_GetLineNumber computes it. */
+#include "pyframes.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lines.h"
+#include "pyobj.h"
+
+#define MAX_TEXT 4096       /* a file or function name */
+#define MAX_LINETABLE (1u << 20)
+#define OWNED_BY_GENERATOR 1 /* the same in 3.11-3.14 */
+
+static int read_ptr(struct nd_ctx *c, uint64_t addr, int off, uint64_t *v,
+		    struct nd_err *e, const char *what)
+{
+	return nd_read_u64(c, addr + (uint64_t)off, v, e, what);
+}
+
+/* What one walk shares: where names go, a buffer for line tables. */
+struct walk {
+	struct nd_ctx *c;
+	struct nd_arena *a;
+	uint8_t *table; /* MAX_LINETABLE */
+};
+
+static const char *str_field(struct nd_ctx *c, struct nd_arena *a,
+			     uint64_t code, int off, struct nd_err *e)
+{
+	char buf[MAX_TEXT];
+	uint64_t s;
+
+	if (off < 0 || read_ptr(c, code, off, &s, e, "code object") ||
+	    nd_py_str(c, s, buf, sizeof(buf), NULL, e))
+		return NULL;
+	const char *out = nd_arena_strdup(a, buf);
+	if (!out)
+		nd_fail(e, ND_ENOMEM, "out of memory");
+	return out;
+}
+
+static enum nd_lines_repr lines_repr(const struct nd_pylayout *P)
+{
+	return P->minor == 9 ? ND_LINES_LNOTAB
+	       : P->minor == 10 ? ND_LINES_310 : ND_LINES_LOCATIONS;
+}
+
+/* Names the code object and finds the line of byte offset addr. */
+static int describe(struct walk *w, uint64_t code, int addr,
+		    struct nd_pyframe *f, struct nd_err *e)
+{
+	struct nd_ctx *c = w->c;
+	struct nd_arena *a = w->a;
+	const struct nd_pylayout *P = c->py;
+	int32_t first;
+	uint64_t table;
+	size_t len;
+
+	f->code = code;
+	if (!(f->file = str_field(c, a, code, P->co_filename, e)) ||
+	    !(f->name = str_field(c, a, code, P->co_name, e)))
+		return -1;
+	f->qualname = P->co_qualname >= 0 ? str_field(c, a, code,
+						      P->co_qualname, NULL)
+					  : NULL;
+	uint8_t *buf = w->table;
+	int rc = nd_read(c, code + (uint64_t)P->co_firstlineno, &first,
+			 sizeof(first), e, "co_firstlineno");
+	if (!rc)
+		rc = read_ptr(c, code, P->co_linetable, &table, e, "line table");
+	if (!rc)
+		rc = nd_py_bytes(c, table, buf, MAX_LINETABLE, &len, e);
+	if (!rc)
+		rc = nd_addr2line(lines_repr(P), first, buf, len, addr, &f->line);
+	if (rc == -ND_ECORRUPT || rc == -ND_EUSAGE)
+		return nd_fail(e, ND_ECORRUPT,
+			       "code object at 0x%" PRIx64 ": bad line table",
+			       code);
+	return rc;
+}
+
+static bool is_code(struct nd_ctx *c, uint64_t obj)
+{
+	uint64_t type;
+	int64_t refcnt;
+	const char *name;
+
+	return nd_py_header(c, obj, &refcnt, &type, NULL) == 0 &&
+	       nd_py_type_name(c, type, &name, NULL) == 0 &&
+	       strcmp(name, "code") == 0;
+}
+
+/* The thread's newest frame. */
+static int newest_frame(struct nd_ctx *c, uint64_t ts, uint64_t *f,
+			struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	int rc = read_ptr(c, ts, P->ts_frame, f, e, "thread state");
+
+	if (!rc && P->cframe_current_frame >= 0 && *f)
+		rc = read_ptr(c, *f, P->cframe_current_frame, f, e, "C frame");
+	return rc;
+}
+
+/* One frame of the chain: appended to t unless it is not a Python frame
+ * (a shim, an incomplete frame); *back gets the older frame. */
+static int one_frame(struct walk *w, uint64_t fr, struct nd_pythread *t,
+		     uint64_t *back, struct nd_err *e)
+{
+	struct nd_ctx *c = w->c;
+	const struct nd_pylayout *P = c->py;
+	uint64_t code;
+	int addr;
+	bool entry = P->frame_repr == ND_FRAME_OBJECT;
+
+	int rc = read_ptr(c, fr, P->fr_back, back, e, "frame");
+	if (!rc)
+		rc = read_ptr(c, fr, P->fr_code, &code, e, "frame");
+	if (rc)
+		return rc;
+	code &= ~P->fr_code_tag_bits;
+	if (P->frame_repr == ND_FRAME_OBJECT) {
+		int32_t lasti;
+		if ((rc = nd_read(c, fr + (uint64_t)P->fr_instr, &lasti,
+				  sizeof(lasti), e, "f_lasti")))
+			return rc;
+		/* 3.9 counts bytes, 3.10 code units */
+		addr = P->minor == 9 ? lasti : lasti * 2;
+	} else {
+		uint8_t owner = 0, is_entry = 0;
+		uint64_t instr;
+		if ((P->fr_owner >= 0 &&
+		     (rc = nd_read(c, fr + (uint64_t)P->fr_owner, &owner, 1, e,
+				   "frame owner"))) ||
+		    (P->fr_is_entry >= 0 &&
+		     (rc = nd_read(c, fr + (uint64_t)P->fr_is_entry, &is_entry,
+				   1, e, "frame entry flag"))))
+			return rc;
+		if (owner == P->owner_cstack ||
+		    (P->owner_interpreter >= 0 && owner >= P->owner_interpreter)) {
+			/* the frames newer than this shim are one loop call */
+			if (t->n && !t->f[t->n - 1].eval_entry) {
+				t->f[t->n - 1].eval_entry = true;
+				t->f[t->n - 1].shim = fr;
+			}
+			return 0;
+		}
+		if (!is_code(c, code))
+			return 0;
+		int32_t firsttraceable;
+		if ((rc = read_ptr(c, fr, P->fr_instr, &instr, e, "frame")) ||
+		    (rc = nd_read(c, code + (uint64_t)P->co_firsttraceable,
+				  &firsttraceable, sizeof(firsttraceable), e,
+				  "code object")))
+			return rc;
+		int64_t off = (int64_t)(instr - (code + (uint64_t)P->co_code_adaptive));
+		if (off < -2 || off > INT32_MAX)
+			return nd_fail(e, ND_ECORRUPT,
+				       "frame at 0x%" PRIx64 ": instruction "
+				       "pointer outside its code", fr);
+		/* a frame still setting up is not shown, as in tracebacks */
+		if (owner != OWNED_BY_GENERATOR && off / 2 < firsttraceable)
+			return 0;
+		addr = (int)off;
+		entry = is_entry;
+	}
+	struct nd_pyframe *f = &t->f[t->n];
+	memset(f, 0, sizeof(*f));
+	f->frame = fr;
+	f->eval_entry = entry;
+	if ((rc = describe(w, code, addr, f, e)))
+		return rc;
+	t->n++;
+	return 0;
+}
+
+/* The chain of thread state ts, built in scratch (ND_MAX_PYFRAMES) and
+ * kept in the arena at its real length. */
+static int walk_thread(struct walk *w, uint64_t ts, struct nd_pyframe *scratch,
+		       struct nd_pythread *t, struct nd_err *e)
+{
+	struct nd_ctx *c = w->c;
+	const struct nd_pylayout *P = c->py;
+	uint64_t fr;
+
+	t->tstate = ts;
+	t->f = scratch;
+	int rc = read_ptr(c, ts, P->ts_thread_id, &t->thread_id, e,
+			  "thread state");
+	if (rc)
+		return rc;
+	if (!newest_frame(c, ts, &fr, &t->err)) {
+		/* shims count too: the bound also ends a cycle */
+		for (int steps = 0; fr && steps < 2 * ND_MAX_PYFRAMES; steps++) {
+			if (t->n == ND_MAX_PYFRAMES) {
+				nd_fail(&t->err, ND_ELIMIT, "more than %d "
+					"frames: the oldest are not shown",
+					ND_MAX_PYFRAMES);
+				break;
+			}
+			if (one_frame(w, fr, t, &fr, &t->err))
+				break;
+		}
+		if (fr && !t->err.code)
+			nd_fail(&t->err, ND_ECORRUPT,
+				"the frame chain does not end");
+	}
+	t->f = nd_arena_alloc(w->a, (t->n ? t->n : 1) * sizeof(*t->f));
+	if (!t->f)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	memcpy(t->f, scratch, t->n * sizeof(*t->f));
+	return 0;
+}
+
+int nd_py_stacks(struct nd_ctx *c, uint64_t runtime, struct nd_pystacks *out,
+		 struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	uint64_t interp, ts;
+
+	memset(out, 0, sizeof(*out));
+	if (!runtime)
+		return nd_fail(e, ND_EUNSUPPORTED,
+			       "_PyRuntime is not exported: Python threads "
+			       "cannot be found");
+	int rc = read_ptr(c, runtime, P->rt_interpreters_head, &interp, e,
+			  "_PyRuntime");
+	if (!rc)
+		rc = read_ptr(c, interp, P->interp_threads_head, &ts, e,
+			      "interpreter state");
+	if (rc)
+		return rc;
+	/* the list first: a loop in it must not cost a walk per lap */
+	size_t nthreads = 0;
+	for (uint64_t x = ts; x && !rc; nthreads++) {
+		if (nthreads == ND_MAX_PYTHREADS)
+			return nd_fail(e, ND_ELIMIT, "more than %d Python threads "
+				       "(or a cycle)", ND_MAX_PYTHREADS);
+		rc = read_ptr(c, x, P->ts_next, &x, e, "thread state");
+	}
+	struct walk w = {c, &out->arena, malloc(MAX_LINETABLE)};
+	struct nd_pyframe *scratch = malloc(ND_MAX_PYFRAMES * sizeof(*scratch));
+	out->t = nd_arena_alloc(&out->arena, (nthreads ? nthreads : 1) *
+						     sizeof(*out->t));
+	if (!rc && (!out->t || !scratch || !w.table))
+		rc = nd_fail(e, ND_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < nthreads && ts; i++) {
+		rc = walk_thread(&w, ts, scratch, &out->t[out->n], e);
+		if (!rc) {
+			out->n++;
+			rc = read_ptr(c, ts, P->ts_next, &ts, e, "thread state");
+		}
+	}
+	free(scratch);
+	free(w.table);
+	return rc;
+}
+
+void nd_py_stacks_free(struct nd_pystacks *s)
+{
+	nd_arena_free(&s->arena);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,94 @@
+"""`ndspy stacks` against a live process and its gcore core: the Python
+frames of each thread equal what the traceback module said inside it, and
+the native frames of the live process and of its core are the same."""
+import json
+import os
+import subprocess
+import sys
+
+from tap import Tap, Zoo, gcore, ndspy
+
+
+def threads(so):
+    return {x["tid"]: x for x in map(json.loads, so.splitlines())}
+
+
+def python_frames(th):
+    return [[f["file"], f["function"], f["line"]] for f in th["frames"]
+            if f["kind"] == "python"]
+
+
+def native_ips(th):
+    return [f["ip"] for f in th["frames"] if f["kind"] == "native"]
+
+
+def check(t, label, so, rc, se, truth):
+    ts = threads(so) if rc == 0 else {}
+    t.ok(rc == 0 and len(ts) >= 3, "%s: exits 0 with every thread" % label,
+         "exit %d: %s" % (rc, se))
+    for who in ("main", "worker"):
+        th = ts.get(truth[who + "_tid"] if who == "worker" else
+                    truth["main_tid"], {"frames": []})
+        want = truth[who]
+        if "only zeros" in (th.get("error") or ""):
+            t.skip("%s: %s thread's Python frames" % (label, who),
+                   "gcore lost its stack: " + th["error"])
+            continue
+        t.ok(python_frames(th) == want,
+             "%s: %s thread's Python frames equal traceback's" % (label, who),
+             "ours %s\ntraceback %s" % (python_frames(th), want))
+    main = ts.get(truth["main_tid"], {"frames": []})
+    t.ok(main.get("main") is True and main.get("python") and
+         any(f.get("function") for f in main["frames"]
+             if f["kind"] == "native"),
+         "%s: the main thread is marked, runs Python, has named native "
+         "frames" % label, main)
+    return ts
+
+
+def main():
+    t = Tap("stacks")
+    zoo = Zoo(script="stacked.py", args=["sleep"])
+    try:
+        truth = zoo.truth
+        rc, so, se = ndspy("stacks", "--json", zoo.pid)
+        live = check(t, "live", so, rc, se, truth)
+        core = gcore(zoo.pid, os.path.join(zoo.dir, "core"))
+        rc, so, se = ndspy("stacks", "--json", core)
+        dead = check(t, "gcore core", so, rc, se, truth)
+        for who, tid in (("main", truth["main_tid"]),
+                         ("worker", truth["worker_tid"])):
+            a = native_ips(live.get(tid, {"frames": []}))
+            b = native_ips(dead.get(tid, {"frames": []}))
+            why = dead.get(tid, {}).get("error") or ""
+            if "only zeros" in why:
+                t.skip("the %s thread's native frames, live and in the core"
+                       % who, "gcore lost its stack: " + why)
+                continue
+            t.ok(a and a == b, "the %s thread's native frames are the same "
+                 "live and in the core" % who, "live %s\ncore %s" % (a, b))
+        rc, so, se = ndspy("stacks", zoo.pid)
+        inner = truth["main"][0]
+        t.ok(rc == 0 and "inner at %s:%d" % (inner[0], inner[2]) in so and
+             "thread %d (main)" % truth["main_tid"] in so,
+             "text: threads, and Python frames as FUNCTION at FILE:LINE",
+             so[:2000])
+        t.ok(zoo.running_untraced(), "the target runs untraced afterwards",
+             zoo.state())
+    finally:
+        zoo.stop()
+    sleep = subprocess.Popen(["sleep", "60"])
+    try:
+        rc, so, se = ndspy("stacks", sleep.pid)
+    finally:
+        sleep.kill()
+        sleep.wait()
+    t.ok(rc == 3 and "not a Python process" in se,
+         "stacks of a process that is not Python: exit 3", "%d %s" % (rc, se))
+    rc, so, se = ndspy("stacks")
+    t.ok(rc == 2, "stacks without TARGET: exit 2", se)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
