@@ -61,12 +61,12 @@ static int stacks_option(void *opts, int ch, const char *arg,
 	return 0;
 }
 
-static void unwind_one(const struct target *t, struct thread *th, pid_t tid,
+static void unwind_one(struct unwinder *u, struct thread *th, pid_t tid,
 		       const struct user_regs_struct *regs,
 		       const struct nd_pystacks *ps)
 {
 	th->tid = tid;
-	unwind_thread(t, regs, th->ips, th->sps, MAX_NATIVE, &th->n, &th->err);
+	unwind_thread(u, regs, th->ips, th->sps, MAX_NATIVE, &th->n, &th->err);
 	for (size_t i = 0; i < ps->n; i++)
 		if (ps->t[i].thread_id == regs->fs_base)
 			th->py = &ps->t[i];
@@ -83,7 +83,8 @@ static int read_threads(struct target *t, struct thread **out, size_t *n,
 		return -1;
 	size_t max = t->pid ? (size_t)fz.n : t->core->nthr;
 	struct thread *th = calloc(max ? max : 1, sizeof(*th));
-	int rc = th ? 0 : nd_fail(e, ND_ENOMEM, "out of memory");
+	struct unwinder *u = unwinder_new(t);
+	int rc = th && u ? 0 : nd_fail(e, ND_ENOMEM, "out of memory");
 	if (!rc && nd_py_stacks(&t->ctx, t->rt.runtime_addr, ps, &pyerr))
 		fprintf(stderr, "ndspy: %s: Python threads not read: %s\n",
 			t->name, pyerr.msg);
@@ -92,14 +93,15 @@ static int read_threads(struct target *t, struct thread **out, size_t *n,
 			const struct frozen_thread *f = &fz.t[i];
 			if (!f->tid || !f->have_regs)
 				continue;
-			unwind_one(t, &th[*n], f->tid, &f->regs, ps);
+			unwind_one(u, &th[*n], f->tid, &f->regs, ps);
 			th[(*n)++].main = f->tid == t->pid;
 		} else {
 			const struct core_thread *c = &t->core->thr[i];
-			unwind_one(t, &th[*n], c->tid, &c->regs, ps);
+			unwind_one(u, &th[*n], c->tid, &c->regs, ps);
 			th[(*n)++].main = c->tid == t->core->pid;
 		}
 	}
+	unwinder_free(u);
 	if (t->pid) {
 		thaw_all(&fz);
 		cli_verbosef("%s paused for %.3f ms (%zu threads)", t->name,

@@ -120,9 +120,23 @@ static void read_auxv(struct core *c, const uint8_t *desc, size_t len)
 	}
 }
 
+/* The file of that name among the last few added (a file's mappings are
+ * adjacent; a name seen again farther back just gets a second entry,
+ * which keeps this linear on hostile notes). */
+static size_t recent_file(const struct core *c, const char *name, size_t len)
+{
+	for (size_t k = 0; k < 8 && k < c->nfiles; k++) {
+		size_t f = c->nfiles - 1 - k;
+		if (strlen(c->files[f].path) == len &&
+		    strncmp(c->files[f].path, name, len) == 0)
+			return f;
+	}
+	return c->nfiles;
+}
+
 /* NT_FILE: count, page size, count (start, end, page offset) triples, then
  * count NUL-terminated names. Names repeat per mapping; files[] holds each
- * once. */
+ * once (nearly: see recent_file). */
 static int read_files(struct core *c, const uint8_t *desc, size_t len)
 {
 	uint64_t count, page;
@@ -149,21 +163,22 @@ static int read_files(struct core *c, const uint8_t *desc, size_t len)
 		bool deleted = plen > 10 && strcmp(nul - 10, " (deleted)") == 0;
 		if (deleted)
 			plen -= 10;
-		size_t f = 0;
-		while (f < c->nfiles && (strlen(c->files[f].path) != plen ||
-					 strncmp(c->files[f].path, name, plen)))
-			f++;
+		size_t f = recent_file(c, name, plen);
 		if (f == c->nfiles) {
 			c->files[f].path = strndup(name, plen);
 			if (!c->files[f].path)
 				return -1;
 			c->files[f].deleted = deleted;
 			c->files[f].fd = -1;
+			c->files[f].head = UINT64_MAX;
 			c->nfiles++;
 		}
-		if (t[1] > t[0] && t[2] < UINT64_MAX / page)
+		if (t[1] > t[0] && t[2] < UINT64_MAX / page) {
 			c->map[c->nmap++] = (struct core_map){t[0], t[1],
 							      t[2] * page, f};
+			if (!t[2] && c->files[f].head == UINT64_MAX)
+				c->files[f].head = t[0];
+		}
 		name = nul + 1;
 	}
 	qsort(c->map, c->nmap, sizeof(*c->map), cmp_map);
@@ -365,16 +380,19 @@ int core_maps(struct core *c, struct maps *m, struct nd_err *e)
 	size_t nseg = m->n;
 	for (size_t i = 0; i < c->nmap; i++) {
 		const struct core_map *f = &c->map[i];
-		struct region *r = NULL;
-		bool overlaps = false;
-		for (size_t k = 0; k < nseg && !r; k++) {
-			if (m->r[k].start == f->start)
-				r = &m->r[k];
-			else if (m->r[k].start < f->end && f->start < m->r[k].end)
-				overlaps = true;
+		/* the first segment ending past the mapping's start */
+		size_t lo = 0, hi = nseg;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (m->r[mid].end <= f->start)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
-		if (!r && overlaps)
-			continue;
+		struct region *r = lo < nseg && m->r[lo].start == f->start
+					   ? &m->r[lo] : NULL;
+		if (!r && lo < nseg && m->r[lo].start < f->end)
+			continue; /* overlaps a segment it does not start */
 		if (!r) {
 			r = &m->r[m->n++];
 			r->start = f->start;

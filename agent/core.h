@@ -29,6 +29,8 @@ struct core_file {
 	char *path;    /* as the core names it, " (deleted)" removed */
 	bool deleted;
 	bool tried;
+	uint64_t head;  /* where it was mapped at offset 0 (its ELF header),
+			 * or UINT64_MAX */
 	int fd;        /* -1: not opened (yet, or it failed: see err) */
 	struct nd_err err;
 	char resolved[4200];

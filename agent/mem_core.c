@@ -43,25 +43,21 @@ static const struct core_seg *seg_at(const struct core *c, uint64_t addr)
  * the file was replaced since, and its other pages would be lies. */
 static int verify(struct core *c, size_t fi, int fd, struct nd_err *e)
 {
-	for (size_t i = 0; i < c->nmap; i++) {
-		const struct core_map *m = &c->map[i];
-		const struct core_seg *s = seg_at(c, m->start);
-		if (m->file != fi || m->offset || !s || s->vaddr != m->start ||
-		    !s->filesz)
-			continue;
-		uint8_t a[PAGE], b[PAGE];
-		size_t n = s->filesz < PAGE ? (size_t)s->filesz : PAGE;
-		if (pread_full(c->fd, a, n, s->offset) ||
-		    pread_full(fd, b, n, 0) || memcmp(a, b, n))
-			return nd_fail(e, ND_ETARGET,
-				       "core %s: %s is not the file the process "
-				       "had mapped (it changed since the core was "
-				       "written); give the original files with "
-				       "--sysroot DIR%s",
-				       c->path, c->files[fi].path,
-				       c->exe ? "" : " or --exe PATH");
-		return 0;
-	}
+	uint64_t head = c->files[fi].head;
+	const struct core_seg *s = head == UINT64_MAX ? NULL : seg_at(c, head);
+	uint8_t a[PAGE], b[PAGE];
+
+	if (!s || s->vaddr != head || !s->filesz)
+		return 0; /* the core kept nothing of it to compare with */
+	size_t n = s->filesz < PAGE ? (size_t)s->filesz : PAGE;
+	if (pread_full(c->fd, a, n, s->offset) || pread_full(fd, b, n, 0) ||
+	    memcmp(a, b, n))
+		return nd_fail(e, ND_ETARGET,
+			       "core %s: %s is not the file the process had "
+			       "mapped (it changed since the core was written); "
+			       "give the original files with --sysroot DIR%s",
+			       c->path, c->files[fi].path,
+			       c->exe ? "" : " or --exe PATH");
 	return 0;
 }
 

@@ -37,8 +37,9 @@ struct eh_object {
 
 struct unwinder {
 	const struct target *t;
-	const struct user_regs_struct *regs;
-	struct eh_object obj[MAX_OBJECTS];
+	const struct user_regs_struct *regs; /* the thread being unwound */
+	unw_addr_space_t as;
+	struct eh_object obj[MAX_OBJECTS];    /* shared by all threads */
 	size_t nobj;
 };
 
@@ -214,25 +215,40 @@ static unw_accessors_t accessors = {
 	.get_proc_name = get_proc_name,
 };
 
-int unwind_thread(const struct target *t, const struct user_regs_struct *regs,
+struct unwinder *unwinder_new(const struct target *t)
+{
+	struct unwinder *u = calloc(1, sizeof(*u));
+
+	if (u && !(u->as = unw_create_addr_space(&accessors, 0))) {
+		free(u);
+		return NULL;
+	}
+	if (u) {
+		u->t = t;
+		/* memory holds still while we unwind: cache what was parsed */
+		unw_set_caching_policy(u->as, UNW_CACHE_GLOBAL);
+	}
+	return u;
+}
+
+void unwinder_free(struct unwinder *u)
+{
+	if (u)
+		unw_destroy_addr_space(u->as);
+	free(u);
+}
+
+int unwind_thread(struct unwinder *u, const struct user_regs_struct *regs,
 		  uint64_t *ips, uint64_t *sps, size_t max, size_t *n,
 		  struct nd_err *e)
 {
-	struct unwinder *u = calloc(1, sizeof(*u));
-	unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
+	const struct target *t = u->t;
 	unw_cursor_t c;
 	unw_word_t ip, prev_sp = 0;
 
 	*n = 0;
-	if (!u || !as) {
-		free(u);
-		if (as)
-			unw_destroy_addr_space(as);
-		return nd_fail(e, ND_ENOMEM, "out of memory");
-	}
-	u->t = t;
 	u->regs = regs;
-	int rc = unw_init_remote(&c, as, u);
+	int rc = unw_init_remote(&c, u->as, u);
 	while (rc == 0 && *n < max) {
 		unw_word_t sp;
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) || !ip ||
@@ -247,8 +263,6 @@ int unwind_thread(const struct target *t, const struct user_regs_struct *regs,
 		if (unw_step(&c) <= 0)
 			break;
 	}
-	unw_destroy_addr_space(as);
-	free(u);
 	if (rc)
 		return nd_fail(e, ND_EREAD, "cannot start unwinding (libunwind "
 					   "error %d)", rc);

@@ -5,8 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 NDSPY=build/ndspy
-ids=$(mktemp) script=$(mktemp --suffix=.py)
-trap 'kill "$pid" 2>/dev/null; rm -f "$ids" "$script"' EXIT
+ids=$(mktemp) script=$(mktemp --suffix=.py) cores=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null; rm -rf "$ids" "$script" "$cores"' EXIT
 
 cat >"$script" <<'PY'
 import sys, time
@@ -21,7 +21,9 @@ class Model:
 model = Model()
 model.weights = np.ones((256, 256), dtype=np.float32)
 print(id(x), id(column), id(people))
-time.sleep(600)
+def wait_for_work():
+    time.sleep(600)
+wait_for_work()
 PY
 "$PYTHON" -u "$script" >"$ids" &
 pid=$!
@@ -42,3 +44,9 @@ run $NDSPY show "$pid" "$people" --save /tmp/ndspy-demo-people.npy --data 0
 echo "\$ $PYTHON -c \"import numpy as np; print(repr(np.load('/tmp/ndspy-demo-people.npy')))\""
 "$PYTHON" -c "import numpy as np; print(repr(np.load('/tmp/ndspy-demo-people.npy')))"
 rm -f /tmp/ndspy-demo-people.npy
+echo
+run $NDSPY stacks "$pid"
+echo "\$ gcore -o $cores/core $pid    # a core file answers the same questions"
+gcore -o "$cores/core" "$pid" >/dev/null 2>&1
+run $NDSPY list "$cores/core.$pid" --min-bytes 1000
+run $NDSPY show "$cores/core.$pid" "$column"

@@ -68,6 +68,23 @@ def check_core(t, zoo, core, opts):
              (got, truth[who], se))
 
 
+def moved_exe(t, core, directory):
+    """--sysroot and --exe: a root holding the libraries but not the
+    interpreter, which is somewhere else."""
+    root = os.path.join(directory, "root")
+    os.makedirs(os.path.join(root, "usr", "bin"))
+    os.symlink("/usr/lib", os.path.join(root, "usr", "lib"))
+    exe = os.path.join(directory, "python-elsewhere")
+    real = os.path.realpath("/usr/bin/python3")
+    shutil.copy(real, exe)
+    rc, so, se = ndspy("list", core, "--sysroot", root)
+    t.ok(rc == 3 and root + real in se, "--sysroot without the "
+         "interpreter: exit 3, names it", "exit %d: %s" % (rc, se))
+    rc, so, se = ndspy("list", core, "--sysroot", root, "--exe", exe)
+    t.ok(rc == 0 and "arrays;" in so, "--exe: the interpreter read from "
+         "where it is now", "exit %d: %s" % (rc, se))
+
+
 def bad_cores(t, good, directory):
     """Damaged, foreign and stale cores: exit 3 and a message that says so."""
     def refused(label, path, want, *opts):
@@ -128,6 +145,7 @@ def main():
         # once, with the host's interpreter (its binary is the one --exe
         # replaces; a libpython build would not need it)
         if os.environ.get("PYTHON", "/usr/bin/python3") == "/usr/bin/python3":
+            moved_exe(t, core, zoo.dir)
             bad_cores(t, core, zoo.dir)
     finally:
         zoo.stop()
