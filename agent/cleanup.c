@@ -10,9 +10,16 @@ static struct {
 	void *arg;
 } volatile slots[SLOTS];
 static int installed;
+static volatile sig_atomic_t current;
+
+int cleanup_signal(void)
+{
+	return current;
+}
 
 static void on_signal(int sig)
 {
+	current = sig;
 	for (int i = SLOTS - 1; i >= 0; i--) {
 		cleanup_fn fn = slots[i].fn;
 		if (fn) {

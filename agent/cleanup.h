@@ -11,5 +11,7 @@ typedef void (*cleanup_fn)(void *arg);
 int cleanup_push(cleanup_fn fn, void *arg);
 /* Forgets the callback (it has been run normally, or is no longer needed). */
 void cleanup_pop(int slot);
+/* In a callback: the signal being handled. */
+int cleanup_signal(void);
 
 #endif

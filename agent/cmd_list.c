@@ -324,7 +324,8 @@ static int print_all(struct target *t, const struct list_opts *o,
 {
 	struct nd_buf b = {0};
 
-	qsort(s->f, s->n, sizeof(*s->f), by_size);
+	if (s->n)
+		qsort(s->f, s->n, sizeof(*s->f), by_size);
 	if (!o->json)
 		nd_buf_printf(&b, "%-16s  %-18s  %-10s  %-18s  %10s  %-30s  %s\n",
 			      "address", "type", "dtype", "shape", "size",

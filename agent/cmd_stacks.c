@@ -79,6 +79,8 @@ static int read_threads(struct target *t, struct thread **out, size_t *n,
 	struct freeze fz = {0};
 	struct nd_err pyerr = {0};
 
+	/* what discovery cached was read while the target ran */
+	mem_cache_drop(t->mem);
 	if (t->pid && freeze_all(&fz, t->pid, true, e))
 		return -1;
 	size_t max = t->pid ? (size_t)fz.n : t->core->nthr;
@@ -88,12 +90,21 @@ static int read_threads(struct target *t, struct thread **out, size_t *n,
 	if (!rc && nd_py_stacks(&t->ctx, t->rt.runtime_addr, ps, &pyerr))
 		fprintf(stderr, "ndspy: %s: Python threads not read: %s\n",
 			t->name, pyerr.msg);
+	else if (!rc && ps->err.code)
+		fprintf(stderr, "ndspy: %s: %s: the threads after it are not "
+				"shown\n", t->name, ps->err.msg);
 	for (size_t i = 0; !rc && i < max; i++) {
 		if (t->pid) {
 			const struct frozen_thread *f = &fz.t[i];
-			if (!f->tid || !f->have_regs)
-				continue;
-			unwind_one(u, &th[*n], f->tid, &f->regs, ps);
+			if (!f->tid)
+				continue; /* exited meanwhile */
+			if (f->have_regs) {
+				unwind_one(u, &th[*n], f->tid, &f->regs, ps);
+			} else {
+				th[*n].tid = f->tid;
+				nd_fail(&th[*n].err, ND_EREAD, "it did not stop "
+					"in time: its registers were not read");
+			}
 			th[(*n)++].main = f->tid == t->pid;
 		} else {
 			const struct core_thread *c = &t->core->thr[i];

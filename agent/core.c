@@ -7,6 +7,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -18,11 +19,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "files.h"
 
 #define MAX_SEGS (1u << 20)
-#define MAX_NOTES (64u << 20) /* bytes of notes we read */
+#define MAX_NOTES (64u << 20) /* bytes of notes we read, in all */
 #define MAX_THREADS (1u << 16)
+#define MAX_FILE_MAPS (1u << 20) /* NT_FILE entries (vm.max_map_count
+				  * is 65530 by default) */
+#define USER_END (1ull << 56)    /* above: the kernel's (vsyscall) */
 
 static int fail(struct core *c, struct nd_err *e, const char *what)
 {
@@ -62,12 +67,12 @@ static int read_segments(struct core *c, Elf *elf, struct nd_err *e)
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph))
 			return fail(c, e, "unreadable program header");
-		if (ph.p_type != PT_LOAD || !ph.p_memsz)
+		if (ph.p_type != PT_LOAD || !ph.p_memsz || ph.p_vaddr >= USER_END)
 			continue;
 		if (ph.p_filesz > ph.p_memsz || ph.p_offset + ph.p_filesz < ph.p_offset ||
-		    ph.p_vaddr + ph.p_memsz < ph.p_vaddr)
-			return fail(c, e, "a segment's sizes make no sense: "
-					  "the file is damaged");
+		    ph.p_vaddr + ph.p_memsz > USER_END || (ph.p_vaddr & 4095))
+			return fail(c, e, "a segment's address or sizes make no "
+					  "sense: the file is damaged");
 		if (ph.p_offset + ph.p_filesz > need)
 			need = ph.p_offset + ph.p_filesz;
 		c->seg[c->nseg++] = (struct core_seg){
@@ -145,7 +150,8 @@ static int read_files(struct core *c, const uint8_t *desc, size_t len)
 		return 0;
 	memcpy(&count, desc, 8);
 	memcpy(&page, desc + 8, 8);
-	if (count > (len - 16) / 24 || !page || page > (1u << 30))
+	if (count > (len - 16) / 24 || count > MAX_FILE_MAPS || !page ||
+	    page > (1u << 30))
 		return 0;
 	const char *name = (const char *)desc + 16 + count * 24;
 	const char *end = (const char *)desc + len;
@@ -188,15 +194,19 @@ static int read_files(struct core *c, const uint8_t *desc, size_t len)
 static int read_notes(struct core *c, Elf *elf, struct nd_err *e)
 {
 	size_t nph;
+	uint64_t budget = MAX_NOTES;
 
 	elf_getphdrnum(elf, &nph);
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
 			continue;
-		if (ph.p_filesz > MAX_NOTES || ph.p_offset > c->size ||
-		    ph.p_filesz > c->size - ph.p_offset)
+		if (ph.p_offset > c->size || ph.p_filesz > c->size - ph.p_offset)
 			return fail(c, e, "truncated: its notes are cut off");
+		if (ph.p_filesz > budget)
+			return fail(c, e, "more notes than a process writes: the "
+					  "file is damaged");
+		budget -= ph.p_filesz;
 		uint8_t *buf = malloc(ph.p_filesz ? ph.p_filesz : 1);
 		if (!buf)
 			return nd_fail(e, ND_ENOMEM, "out of memory");
@@ -246,6 +256,20 @@ static int read_notes(struct core *c, Elf *elf, struct nd_err *e)
 	return 0;
 }
 
+/* Reading the mapped core past a new end of file raises SIGBUS: a clear
+ * error rather than a crash. */
+static void on_sigbus(void *arg)
+{
+	struct core *c = arg;
+
+	if (cleanup_signal() != SIGBUS)
+		return;
+	if (write(2, c->sigbus_msg, strlen(c->sigbus_msg)) < 0) {
+		/* nothing more to say */
+	}
+	_exit(3);
+}
+
 int core_open(const char *path, const char *sysroot, const char *exe,
 	      struct core **out, struct nd_err *e)
 {
@@ -258,6 +282,7 @@ int core_open(const char *path, const char *sysroot, const char *exe,
 	c->sysroot = sysroot;
 	c->exe = exe;
 	pthread_mutex_init(&c->lock, NULL);
+	c->cleanup = -1;
 	core_mem_init(c);
 	c->fd = open_regular(path);
 	if (c->fd < 0) {
@@ -281,9 +306,14 @@ int core_open(const char *path, const char *sysroot, const char *exe,
 	if (!rc)
 		rc = read_notes(c, elf, e);
 	if (!rc && c->size) {
-		/* segments were checked against the size: no access past it */
+		/* segments were checked against the size: no access past it,
+		 * unless the file shrinks meanwhile (see on_sigbus) */
 		void *map = mmap(NULL, c->size, PROT_READ, MAP_PRIVATE, c->fd, 0);
 		c->image = map == MAP_FAILED ? NULL : map;
+		snprintf(c->sigbus_msg, sizeof(c->sigbus_msg),
+			 "ndspy: core %s shrank while it was read (is it "
+			 "still being written?)\n", path);
+		c->cleanup = c->image ? cleanup_push(on_sigbus, c) : -1;
 	}
 	if (elf)
 		elf_end(elf);
@@ -376,6 +406,10 @@ int core_maps(struct core *c, struct maps *m, struct nd_err *e)
 			 s->flags & PF_R ? 'r' : '-', s->flags & PF_W ? 'w' : '-',
 			 s->flags & PF_X ? 'x' : '-');
 		r->kind = R_ANON;
+		if (s->filesz < s->memsz) {
+			r->partial = true;
+			r->dumped = s->vaddr + ((s->filesz + 4095) & ~4095ull);
+		}
 	}
 	size_t nseg = m->n;
 	for (size_t i = 0; i < c->nmap; i++) {
@@ -391,7 +425,7 @@ int core_maps(struct core *c, struct maps *m, struct nd_err *e)
 		}
 		struct region *r = lo < nseg && m->r[lo].start == f->start
 					   ? &m->r[lo] : NULL;
-		if (!r && lo < nseg && m->r[lo].start < f->end)
+		if ((!r && lo < nseg && m->r[lo].start < f->end) || (r && r->path))
 			continue; /* overlaps a segment it does not start */
 		if (!r) {
 			r = &m->r[m->n++];

@@ -28,12 +28,13 @@ struct core_map {
 struct core_file {
 	char *path;    /* as the core names it, " (deleted)" removed */
 	bool deleted;
-	bool tried;
 	uint64_t head;  /* where it was mapped at offset 0 (its ELF header),
 			 * or UINT64_MAX */
-	int fd;        /* -1: not opened (yet, or it failed: see err) */
-	struct nd_err err;
-	char resolved[4200];
+	int fd;        /* -1: not opened (yet, or it failed: see tried) */
+	struct core_file_tried {
+		struct nd_err err;
+		char resolved[4200];
+	} *tried;      /* made when first opened: NT_FILE may name many */
 };
 
 struct core_thread {
@@ -47,6 +48,8 @@ struct core {
 	int fd;
 	uint64_t size;
 	const unsigned char *image; /* the whole file, read-only; or NULL */
+	int cleanup;               /* slot of the SIGBUS guard of image */
+	char sigbus_msg[4200];
 	char path[4096];
 	const char *sysroot, *exe; /* --sysroot, --exe; NULL when not given */
 	struct core_seg *seg;      /* sorted by vaddr */

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "files.h"
 
 #define PAGE 4096u
@@ -50,8 +51,10 @@ static int verify(struct core *c, size_t fi, int fd, struct nd_err *e)
 	if (!s || s->vaddr != head || !s->filesz)
 		return 0; /* the core kept nothing of it to compare with */
 	size_t n = s->filesz < PAGE ? (size_t)s->filesz : PAGE;
-	if (pread_full(c->fd, a, n, s->offset) || pread_full(fd, b, n, 0) ||
-	    memcmp(a, b, n))
+	if (pread_full(c->fd, a, n, s->offset))
+		return nd_fail(e, ND_ETARGET, "core %s cannot be read: it "
+			       "changed since ndspy opened it", c->path);
+	if (pread_full(fd, b, n, 0) || memcmp(a, b, n))
 		return nd_fail(e, ND_ETARGET,
 			       "core %s: %s is not the file the process had "
 			       "mapped (it changed since the core was written); "
@@ -73,37 +76,42 @@ static void locate(const struct core *c, size_t fi, char *out, size_t cap)
 		snprintf(out, cap, "%s%s", c->sysroot ? c->sysroot : "", p);
 }
 
-/* Opens file fi once; later calls get the same fd or the same error. */
+/* Opens file fi once; later calls get the same fd or the same error.
+ * Without e (a read that needed the file) the error is said once here,
+ * as nothing else would name the file. */
 static int open_file(struct core *c, size_t fi, struct nd_err *e)
 {
 	struct core_file *f = &c->files[fi];
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if (!f->tried) {
-		f->tried = true;
-		locate(c, fi, f->resolved, sizeof(f->resolved));
-		int fd = open_regular(f->resolved);
+	if (!f->tried && (f->tried = calloc(1, sizeof(*f->tried)))) {
+		struct core_file_tried *t = f->tried;
+		locate(c, fi, t->resolved, sizeof(t->resolved));
+		int fd = open_regular(t->resolved);
 		if (fd < 0)
-			nd_fail(&f->err, ND_ETARGET,
+			nd_fail(&t->err, ND_ETARGET,
 				"core %s: needs %s%s, which cannot be opened "
-				"(%s); give the target's files with --sysroot "
-				"DIR%s",
-				c->path, f->resolved,
+				"(%s); %s",
+				c->path, t->resolved,
 				f->deleted ? " (deleted before the dump)" : "",
 				strerror(-fd),
-				c->sysroot ? "" : " or --exe PATH");
-		else if (verify(c, fi, fd, &f->err))
+				c->sysroot ? "is --sysroot the target's root?"
+					   : "give the target's files with "
+					     "--sysroot DIR or --exe PATH");
+		else if (verify(c, fi, fd, &t->err))
 			close(fd);
 		else
 			f->fd = fd;
-		if (f->fd < 0 && f->err.code)
-			fprintf(stderr, "ndspy: %s\n", f->err.msg);
+		if (f->fd < 0 && !e)
+			fprintf(stderr, "ndspy: %s\n", t->err.msg);
 	}
 	if (f->fd < 0) {
-		if (e)
-			*e = f->err;
-		rc = -ND_ETARGET;
+		if (!f->tried)
+			rc = nd_fail(e, ND_ENOMEM, "out of memory");
+		else
+			rc = nd_fail(e, f->tried->err.code, "%s",
+				     f->tried->err.msg);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -122,7 +130,7 @@ int core_file_open(struct core *c, const struct region *r, char *resolved,
 	*fd = dup(c->files[m->file].fd);
 	if (*fd < 0)
 		return nd_fail(e, ND_ETARGET, "dup: %s", strerror(errno));
-	snprintf(resolved, cap, "%s", c->files[m->file].resolved);
+	snprintf(resolved, cap, "%s", c->files[m->file].tried->resolved);
 	return 0;
 }
 
@@ -203,7 +211,9 @@ static void core_close(struct mem *m)
 		if (c->files[i].fd >= 0)
 			close(c->files[i].fd);
 		free(c->files[i].path);
+		free(c->files[i].tried);
 	}
+	cleanup_pop(c->cleanup);
 	if (c->image)
 		munmap((void *)c->image, c->size);
 	if (c->fd >= 0)

@@ -32,8 +32,10 @@ static int version_from_name(const char *name, int *major, int *minor)
 	return 0;
 }
 
+/* why: the first candidate that could not be opened, if none served. */
 static const struct region *find_interpreter(const struct target *t,
-					     struct elf_obj *o)
+					     struct elf_obj *o,
+					     struct nd_err *why)
 {
 	const struct maps *m = &t->maps;
 	const struct region *cand[2] = {NULL, NULL}; /* libpython, binary */
@@ -55,7 +57,7 @@ static const struct region *find_interpreter(const struct target *t,
 	 * binary linked to libpython only imports it. */
 	for (int i = 0; i < 2; i++) {
 		uint64_t a;
-		if (!cand[i] || elf_obj_open(t, cand[i], o, NULL))
+		if (!cand[i] || elf_obj_open(t, cand[i], o, why))
 			continue;
 		if (elf_obj_symbol(o, "PyType_Type", &a, NULL))
 			return cand[i];
@@ -148,9 +150,13 @@ static int find_python(const struct target *t, struct mem *mem,
 		       struct runtime *rt, struct nd_err *e)
 {
 	struct elf_obj o;
-	const struct region *r = find_interpreter(t, &o);
+	struct nd_err why = {0};
+	const struct region *r = find_interpreter(t, &o, &why);
 	uint64_t addr;
 
+	/* a file we could not open says more than "not Python" */
+	if (!r && why.code)
+		return nd_fail(e, why.code, "%s", why.msg);
 	if (!r)
 		return nd_fail(e, ND_ETARGET,
 			       "%s: not a Python process (no libpython "

@@ -106,7 +106,7 @@ static void scan_buf(struct worker *w, uint64_t base, const unsigned char *buf,
 	const struct job *j = w->job;
 	size_t need = (size_t)j->c->np->arr_flags + 4;
 
-	for (size_t off = 0; off < scan_len; off += 16) {
+	for (size_t off = 0; off < scan_len && off + 16 <= buf_len; off += 16) {
 		uint64_t t;
 		memcpy(&t, buf + off + 8, 8);
 		if (!is_type(j, t) || off + need > buf_len)
@@ -193,7 +193,9 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 		if (!scan_region_wanted(r))
 			continue;
 		out->regions++;
-		for (uint64_t a = r->start; a < r->end; a += CHUNK) {
+		uint64_t stop = r->partial && r->dumped < r->end ? r->dumped
+								 : r->end;
+		for (uint64_t a = r->start; a < stop; a += CHUNK) {
 			if (j.npieces == cap) {
 				cap = cap ? 2 * cap : 1024;
 				struct piece *p = realloc(j.pieces, cap * sizeof(*p));
@@ -204,8 +206,8 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 				}
 				j.pieces = p;
 			}
-			uint64_t end = r->end - a < CHUNK ? r->end : a + CHUNK;
-			j.pieces[j.npieces++] = (struct piece){a, end, r->end};
+			uint64_t end = stop - a < CHUNK ? stop : a + CHUNK;
+			j.pieces[j.npieces++] = (struct piece){a, end, stop};
 			total += end - a;
 		}
 	}

@@ -112,6 +112,11 @@ int target_open(const char *spec, const struct target_opts *o,
 	pid_t pid = (pid_t)atoi(spec);
 	t->pid = pid;
 	snprintf(t->name, sizeof(t->name), "process %d", (int)pid);
+	if (o && (o->sysroot || o->exe))
+		return nd_fail(e, ND_EUSAGE, "--sysroot and --exe are for core "
+			       "files; process %d's files are found through "
+			       "/proc/%d/root",
+			       (int)pid, (int)pid);
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return nd_fail(e, ND_ETARGET, "process %d: no such process",
 			       (int)pid);

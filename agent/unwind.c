@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "unwind.h"
 
+#include <elf.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <libunwind.h>
@@ -130,6 +131,43 @@ static bool field4(const struct target *t, uint64_t at, uint8_t enc,
 	return true;
 }
 
+/* The binary search table of the .eh_frame_hdr at hdr, if it is one. */
+static void eh_header(const struct target *t, uint64_t hdr,
+		      struct eh_object *o)
+{
+	uint8_t h[4]; /* version, pointer, count and table encodings */
+	uint64_t ptr;
+
+	o->hdr = hdr;
+	o->table = hdr + 12;
+	o->ok = t->mem->read(t->mem, hdr, h, 4) == 0 && h[0] == 1 &&
+		h[3] == 0x3b && field4(t, hdr + 4, h[1], &ptr) &&
+		field4(t, hdr + 8, h[2], &o->nfde);
+}
+
+/* The vDSO has no file: its ELF image is in memory, linked at 0. */
+static void load_vdso(const struct target *t, const struct region *r,
+		      struct eh_object *o)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+
+	if (t->mem->read(t->mem, r->start, &eh, sizeof(eh)) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phnum > 64 ||
+	    eh.e_phentsize != sizeof(ph))
+		return;
+	for (int i = 0; i < eh.e_phnum; i++) {
+		if (t->mem->read(t->mem, r->start + eh.e_phoff + (uint64_t)i *
+						       sizeof(ph),
+				 &ph, sizeof(ph)))
+			return;
+		if (ph.p_type == PT_GNU_EH_FRAME && ph.p_vaddr < r->end - r->start) {
+			eh_header(t, r->start + ph.p_vaddr, o);
+			return;
+		}
+	}
+}
+
 /* The object holding region r: its extent and .eh_frame_hdr. */
 static void load_object(const struct target *t, const struct region *r,
 			struct eh_object *o)
@@ -140,6 +178,10 @@ static void load_object(const struct target *t, const struct region *r,
 
 	o->start = r->start;
 	o->end = r->end;
+	if (r->kind != R_FILE) {
+		load_vdso(t, r, o);
+		return;
+	}
 	for (size_t i = 0; i < m->n; i++) {
 		const struct region *x = &m->r[i];
 		if (x->kind != R_FILE || strcmp(x->path, r->path))
@@ -151,20 +193,11 @@ static void load_object(const struct target *t, const struct region *r,
 	}
 	if (elf_obj_open(t, r, &eo, NULL))
 		return;
-	if (elf_getphdrnum(eo.elf, &nph) == 0) {
-		for (size_t i = 0; i < nph; i++) {
-			GElf_Phdr ph;
-			uint8_t h[4]; /* version, ptr, count and table encodings */
-			uint64_t ptr;
-			if (!gelf_getphdr(eo.elf, (int)i, &ph) ||
-			    ph.p_type != PT_GNU_EH_FRAME)
-				continue;
-			o->hdr = eo.bias + ph.p_vaddr;
-			o->ok = t->mem->read(t->mem, o->hdr, h, 4) == 0 &&
-				h[0] == 1 && h[3] == 0x3b &&
-				field4(t, o->hdr + 4, h[1], &ptr) &&
-				field4(t, o->hdr + 8, h[2], &o->nfde);
-			o->table = o->hdr + 12;
+	for (size_t i = 0; elf_getphdrnum(eo.elf, &nph) == 0 && i < nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(eo.elf, (int)i, &ph) &&
+		    ph.p_type == PT_GNU_EH_FRAME) {
+			eh_header(t, eo.bias + ph.p_vaddr, o);
 			break;
 		}
 	}
@@ -178,7 +211,9 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip,
 	const struct region *r = maps_find(&u->t->maps, ip);
 	struct eh_object *o = NULL;
 
-	if (!r || r->kind != R_FILE)
+	if (!r || (r->kind != R_FILE &&
+		   !(r->kind == R_OTHER && r->path &&
+		     strcmp(r->path, "[vdso]") == 0)))
 		return -UNW_ENOINFO;
 	for (size_t i = 0; i < u->nobj && !o; i++)
 		if (u->obj[i].start <= ip && ip < u->obj[i].end)
@@ -260,12 +295,19 @@ int unwind_thread(struct unwinder *u, const struct user_regs_struct *regs,
 		prev_sp = sp;
 		sps[*n] = sp;
 		ips[(*n)++] = ip;
-		if (unw_step(&c) <= 0)
+		int step = unw_step(&c);
+		if (step < 0 && *n > 1)
+			nd_fail(e, ND_EREAD, "unwinding stopped here (libunwind: "
+				"%s)", unw_strerror(step));
+		if (step <= 0)
 			break;
 	}
 	if (rc)
-		return nd_fail(e, ND_EREAD, "cannot start unwinding (libunwind "
-					   "error %d)", rc);
+		return nd_fail(e, ND_EREAD, "cannot start unwinding (libunwind: "
+					   "%s)", unw_strerror(rc));
+	if (*n == max)
+		nd_fail(e, ND_ELIMIT, "more than %zu native frames: the oldest "
+			"are not shown", max);
 	uint64_t top[8] = {0}, zero[8] = {0};
 	if (*n <= 1 && t->core &&
 	    t->mem->read(t->mem, regs->rsp, top, sizeof(top)) == 0 &&

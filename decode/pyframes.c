@@ -22,6 +22,25 @@
 #define MAX_LINETABLE (1u << 20)
 #define OWNED_BY_GENERATOR 1 /* the same in 3.11-3.14 */
 
+/* A chain that comes back on itself (Brent): one address is remembered,
+ * replaced at each power of two steps; a loop shows within twice its
+ * length, at no cost per step. */
+struct loop {
+	uint64_t mark;
+	size_t steps, next;
+};
+
+static bool loop_seen(struct loop *l, uint64_t x)
+{
+	if (l->steps && x == l->mark)
+		return true;
+	if (++l->steps == l->next) {
+		l->mark = x;
+		l->next *= 2;
+	}
+	return false;
+}
+
 static int read_ptr(struct nd_ctx *c, uint64_t addr, int off, uint64_t *v,
 		    struct nd_err *e, const char *what)
 {
@@ -136,7 +155,11 @@ static int one_frame(struct walk *w, uint64_t fr, struct nd_pythread *t,
 				  sizeof(lasti), e, "f_lasti")))
 			return rc;
 		/* 3.9 counts bytes, 3.10 code units */
-		addr = P->minor == 9 ? lasti : lasti * 2;
+		int64_t off = P->minor == 9 ? lasti : (int64_t)lasti * 2;
+		if (off < -2 || off > INT32_MAX)
+			return nd_fail(e, ND_ECORRUPT, "frame at 0x%" PRIx64
+				       ": f_lasti %d is out of range", fr, lasti);
+		addr = (int)off;
 	} else {
 		uint8_t owner = 0, is_entry = 0;
 		uint64_t instr;
@@ -201,12 +224,18 @@ static int walk_thread(struct walk *w, uint64_t ts, struct nd_pyframe *scratch,
 	if (rc)
 		return rc;
 	if (!newest_frame(c, ts, &fr, &t->err)) {
-		/* shims count too: the bound also ends a cycle */
+		struct loop loop = {0, 0, 1};
+		/* shims count too: the bound also ends what looks no loop */
 		for (int steps = 0; fr && steps < 2 * ND_MAX_PYFRAMES; steps++) {
 			if (t->n == ND_MAX_PYFRAMES) {
 				nd_fail(&t->err, ND_ELIMIT, "more than %d "
 					"frames: the oldest are not shown",
 					ND_MAX_PYFRAMES);
+				break;
+			}
+			if (loop_seen(&loop, fr)) {
+				nd_fail(&t->err, ND_ECORRUPT, "the frame chain "
+					"loops back to 0x%" PRIx64, fr);
 				break;
 			}
 			if (one_frame(w, fr, t, &fr, &t->err))
@@ -241,14 +270,32 @@ int nd_py_stacks(struct nd_ctx *c, uint64_t runtime, struct nd_pystacks *out,
 			      "interpreter state");
 	if (rc)
 		return rc;
-	/* the list first: a loop in it must not cost a walk per lap */
+	/* the list first: each thread once, up to a loop if there is one
+	 * (few enough to compare each with all before it) */
 	size_t nthreads = 0;
+	uint64_t *seen = malloc(ND_MAX_PYTHREADS * sizeof(*seen));
+	if (!seen)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
 	for (uint64_t x = ts; x && !rc; nthreads++) {
-		if (nthreads == ND_MAX_PYTHREADS)
-			return nd_fail(e, ND_ELIMIT, "more than %d Python threads "
-				       "(or a cycle)", ND_MAX_PYTHREADS);
+		if (nthreads == ND_MAX_PYTHREADS) {
+			rc = nd_fail(e, ND_ELIMIT, "more than %d Python threads",
+				     ND_MAX_PYTHREADS);
+			break;
+		}
+		bool again = false;
+		for (size_t k = 0; k < nthreads && !again; k++)
+			again = seen[k] == x;
+		if (again) {
+			nd_fail(&out->err, ND_ECORRUPT, "the thread list loops "
+				"back to 0x%" PRIx64, x);
+			break;
+		}
+		seen[nthreads] = x;
 		rc = read_ptr(c, x, P->ts_next, &x, e, "thread state");
 	}
+	free(seen);
+	if (rc)
+		return rc;
 	struct walk w = {c, &out->arena, malloc(MAX_LINETABLE)};
 	struct nd_pyframe *scratch = malloc(ND_MAX_PYFRAMES * sizeof(*scratch));
 	out->t = nd_arena_alloc(&out->arena, (nthreads ? nthreads : 1) *

@@ -41,6 +41,7 @@ struct nd_pystacks {
 	struct nd_pythread *t;
 	size_t n;
 	struct nd_arena arena;
+	struct nd_err err; /* why the thread list was cut short, if it was */
 };
 
 /* Walks the main interpreter's threads from _PyRuntime (runtime). A frame

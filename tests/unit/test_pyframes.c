@@ -227,19 +227,20 @@ static void test_hostile_chains(void **state)
 		if (nd_py_stacks(&w.im.ctx, w.runtime, &s, &e))
 			fail_msg("3.%d: %s", minor, e.msg);
 		assert_int_equal(s.n, 3);
-		assert_true(s.t[0].err.code == ND_ELIMIT ||
-			    s.t[0].err.code == ND_ECORRUPT);
-		assert_true(s.t[0].n <= ND_MAX_PYFRAMES);
+		/* the loop is seen within a few laps, not after 4096 frames */
+		assert_int_equal(s.t[0].err.code, ND_ECORRUPT);
+		assert_true(s.t[0].n <= 8);
 		assert_int_equal(s.t[1].n, 1);
 		assert_int_equal(s.t[1].err.code, ND_EREAD);
 		assert_int_equal(s.t[2].n, 0);
 		assert_true(s.t[2].err.code != 0);
 		nd_py_stacks_free(&s);
 
-		/* a thread list that loops ends with an error, not a hang */
+		/* a thread list that loops: its threads once, and why */
 		img_w64(&w.im, t3 + (uint64_t)P->ts_next, t1);
-		assert_int_equal(nd_py_stacks(&w.im.ctx, w.runtime, &s, &e),
-				 -ND_ELIMIT);
+		assert_int_equal(nd_py_stacks(&w.im.ctx, w.runtime, &s, &e), 0);
+		assert_int_equal(s.n, 3);
+		assert_int_equal(s.err.code, ND_ECORRUPT);
 		nd_py_stacks_free(&s);
 		/* no _PyRuntime: a clear error */
 		assert_int_equal(nd_py_stacks(&w.im.ctx, 0, &s, &e),
