@@ -5,21 +5,24 @@
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
-LDLIBS   += -lelf -lunwind-x86_64 -lm -pthread
+LDLIBS   += -lbpf -lcapstone -lelf -lunwind-x86_64 -lm -pthread
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 PYTHON   ?= /usr/bin/python3
 VERSION  := 0.1.0
 
 B := build
-DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev \
+DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev libcapstone-dev \
             libcmocka-dev clang llvm bpftool python3-numpy python3-dev gdb \
             util-linux debootstrap binutils
 
 DECODE_SRC := $(wildcard decode/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
+PROBE_SRC  := $(wildcard probe/*.c)
 DECODE_OBJ := $(DECODE_SRC:%.c=$(B)/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(B)/%.o)
+PROBE_OBJ  := $(PROBE_SRC:%.c=$(B)/%.o)
+BPF_SKEL   := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(wildcard bpf/*.bpf.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_LIB   := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
@@ -44,8 +47,22 @@ deps:
 	    --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-$(B)/ndspy: $(AGENT_OBJ) $(B)/libdecode.a
+$(B)/ndspy: $(AGENT_OBJ) $(PROBE_OBJ) $(B)/libdecode.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# eBPF: CO-RE programs against this kernel's BTF, embedded as skeletons
+$(B)/bpf/vmlinux.h:
+	@mkdir -p $(@D)
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(B)/bpf/vmlinux.h
+	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(B)/bpf -Ibpf -c $< -o $@
+
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(PROBE_OBJ) $(AGENT_OBJ): $(BPF_SKEL)
+$(PROBE_OBJ): CFLAGS += -I$(B)/bpf
 
 $(B)/libdecode.a: $(DECODE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -54,9 +71,13 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
 
-$(B)/tests/%: tests/unit/%.c $(UNIT_LIB) $(B)/libdecode.a
+$(B)/libprobe.a: $(B)/probe/placement.o $(B)/probe/live_table.o
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/tests/%: tests/unit/%.c $(UNIT_LIB) $(B)/libdecode.a $(B)/libprobe.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIB) $(B)/libdecode.a -lcmocka -lm
+	$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIB) $(B)/libdecode.a $(B)/libprobe.a \
+		-lcapstone -lcmocka -lm
 
 $(B)/bench/rawread: tests/bench/rawread.c
 	@mkdir -p $(@D)

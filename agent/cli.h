@@ -60,5 +60,6 @@ bool cli_write_stdout(const char *buf, size_t len);
 int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_stacks(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

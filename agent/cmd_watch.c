@@ -1,0 +1,304 @@
+/* ndspy watch PID: NumPy's data buffers allocated and freed, live, from
+ * uprobes (probe/, bpf/), until --duration ends, the target exits, or
+ * Ctrl-C; then a summary. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../decode/buf.h"
+#include "../probe/live_table.h"
+#include "../probe/watch_probe.h"
+#include "cli.h"
+#include "target.h"
+
+static const char usage[] =
+	"usage: ndspy watch [options] PID\n"
+	"\n"
+	"Print NumPy's data buffers as the process allocates and frees them\n"
+	"(eBPF uprobes on PyTraceMalloc_Track/_Untrack, which NumPy calls for\n"
+	"every buffer), then a summary. No code runs in the process and it is\n"
+	"never paused; the probes are gone when ndspy exits, however it exits.\n"
+	"\n"
+	"options:\n"
+	"  --json           one JSON object per event per line, then a summary\n"
+	"  --duration SEC   stop after SEC seconds (default: until the process\n"
+	"                   exits or Ctrl-C)\n"
+	"  --min-bytes N    only buffers of at least N bytes (and their frees)\n"
+	"  --at-entry       probe the functions' first instructions (slower:\n"
+	"                   for comparison)\n"
+	"  -v, --verbose    where the probes went and why\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"exit status: 0 ok; 2 usage; 3 the process cannot be watched (no such\n"
+	"process, not Python, no NumPy, no privilege for eBPF)\n";
+
+struct watch_opts {
+	bool json, at_entry;
+	double duration; /* 0: no limit */
+	int64_t min_bytes;
+};
+
+struct watch_state {
+	const struct watch_opts *o;
+	struct live_table live;
+	uint64_t allocs, frees, bytes_allocated, bytes_freed;
+	int64_t wall_minus_mono; /* ns to add to a ktime for CLOCK_REALTIME */
+	struct nd_buf out;
+	bool oom;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int watch_option(void *opts, int ch, const char *arg, struct nd_err *e)
+{
+	struct watch_opts *o = opts;
+	char *end;
+
+	switch (ch) {
+	case 'j':
+		o->json = true;
+		return 0;
+	case 'E':
+		o->at_entry = true;
+		return 0;
+	case 'm':
+		return cli_parse_count("--min-bytes", arg, &o->min_bytes, e);
+	default: /* 'd' */
+		errno = 0;
+		o->duration = strtod(arg, &end);
+		if (!*arg || *end || errno || !(o->duration > 0))
+			return nd_fail(e, ND_EUSAGE, "--duration wants seconds, "
+				       "not '%s'", arg);
+		return 0;
+	}
+}
+
+static void size_text(struct nd_buf *b, uint64_t n)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		nd_buf_printf(b, "%" PRIu64 " B", n);
+	else
+		nd_buf_printf(b, "%.1f %s", v, unit[u]);
+}
+
+static void time_text(struct nd_buf *b, int64_t wall_ns)
+{
+	time_t s = (time_t)(wall_ns / 1000000000);
+	struct tm tm;
+	char hms[16];
+
+	localtime_r(&s, &tm);
+	strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+	nd_buf_printf(b, "%s.%03d", hms, (int)(wall_ns / 1000000 % 1000));
+}
+
+static void on_event(void *arg, const struct nd_event *ev)
+{
+	struct watch_state *s = arg;
+	const struct watch_opts *o = s->o;
+	int64_t wall = (int64_t)ev->ts_ns + s->wall_minus_mono;
+	struct live_buf gone;
+	struct nd_buf *b = &s->out;
+
+	if (ev->kind == ND_EV_ALLOC) {
+		struct live_buf lb = {ev->addr, ev->size, ev->ts_ns, ev->tid};
+		s->allocs++;
+		s->bytes_allocated += ev->size;
+		if (live_add(&s->live, &lb))
+			s->oom = true;
+		if ((int64_t)ev->size < o->min_bytes)
+			return;
+		if (o->json) {
+			nd_buf_printf(b, "{\"event\": \"alloc\", \"addr\": %llu, "
+					 "\"size\": %llu, \"tid\": %u, "
+					 "\"ts_ns\": %" PRId64 "}\n",
+				      ev->addr, ev->size, ev->tid, wall);
+			return;
+		}
+		nd_buf_printf(b, "+ 0x%llx ", ev->addr);
+		size_text(b, ev->size);
+	} else {
+		bool known = live_remove(&s->live, ev->addr, &gone);
+		s->frees++;
+		if (known)
+			s->bytes_freed += gone.size;
+		/* a buffer too small to show, its free too; one from before
+		 * the watch began is shown: its size is unknown */
+		if (known && (int64_t)gone.size < o->min_bytes)
+			return;
+		if (o->json) {
+			nd_buf_printf(b, "{\"event\": \"free\", \"addr\": %llu, "
+					 "\"tid\": %u, \"ts_ns\": %" PRId64 "}\n",
+				      ev->addr, ev->tid, wall);
+			return;
+		}
+		nd_buf_printf(b, "- 0x%llx", ev->addr);
+		if (known) {
+			nd_buf_puts(b, " ");
+			size_text(b, gone.size);
+		}
+	}
+	nd_buf_printf(b, " tid %u ", ev->tid);
+	time_text(b, wall);
+	nd_buf_putc(b, '\n');
+}
+
+static bool flush(struct watch_state *s)
+{
+	bool ok = s->out.oom ? false : cli_write_stdout(s->out.p, s->out.len);
+	nd_buf_reset(&s->out);
+	return ok;
+}
+
+static bool target_gone(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return true;
+	char *got = fgets(line, sizeof(line), f);
+	fclose(f);
+	const char *paren = got ? strrchr(line, ')') : NULL;
+	return !paren || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+static void summary(struct watch_state *s, uint64_t lost)
+{
+	struct nd_buf *b = &s->out;
+	uint64_t live = s->bytes_allocated - s->bytes_freed;
+
+	if (s->o->json) {
+		nd_buf_printf(b, "{\"event\": \"summary\", \"allocs\": %" PRIu64
+				 ", \"frees\": %" PRIu64 ", \"bytes_allocated\": %"
+				 PRIu64 ", \"bytes_freed\": %" PRIu64
+				 ", \"live_bytes\": %" PRIu64 ", \"lost\": %" PRIu64
+				 "}\n",
+			      s->allocs, s->frees, s->bytes_allocated,
+			      s->bytes_freed, live, lost);
+		return;
+	}
+	nd_buf_printf(b, "%" PRIu64 " allocs (", s->allocs);
+	size_text(b, s->bytes_allocated);
+	nd_buf_printf(b, "), %" PRIu64 " frees (", s->frees);
+	size_text(b, s->bytes_freed);
+	nd_buf_puts(b, " of buffers seen allocated); ");
+	size_text(b, live);
+	nd_buf_printf(b, " allocated in the window still live; %" PRIu64
+			 " events lost\n", lost);
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"duration", required_argument, NULL, 'd'},
+		{"min-bytes", required_argument, NULL, 'm'},
+		{"at-entry", no_argument, NULL, 'E'},
+		CLI_COMMON_OPTIONS,
+	};
+	struct watch_opts o = {0};
+	struct watch_state s = {.o = &o};
+	struct watch_site sites[2];
+	struct watch_probe *w = NULL;
+	struct nd_err e = {0};
+	struct target t;
+	int first;
+
+	if (cli_options(argc, argv, longopts, "watch", usage, watch_option,
+			&o, &first, &e))
+		return cli_error(&e);
+	if (argc - first != 1) {
+		nd_fail(&e, ND_EUSAGE, "watch needs exactly one PID (see ndspy "
+				       "watch --help)");
+		return cli_error(&e);
+	}
+	if (target_parse(argv[first], &e))
+		return cli_error(&e);
+	if (argv[first][strspn(argv[first], "0123456789")]) {
+		nd_fail(&e, ND_EUSAGE, "watch needs a live process: '%s' is not "
+				       "a PID", argv[first]);
+		return cli_error(&e);
+	}
+	if (target_open(argv[first], &cli_target, 64, &t, &e))
+		return cli_error(&e);
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	s.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	if (watch_probe_open(&t, o.at_entry, on_event, &s, &w, sites, &e)) {
+		target_close(&t);
+		return cli_error(&e);
+	}
+	for (int i = 0; i < 2; i++)
+		cli_verbosef("%s: %s probed at file offset 0x%" PRIx64 " (%s)",
+			     t.name, i ? "PyTraceMalloc_Untrack"
+				       : "PyTraceMalloc_Track",
+			     sites[i].file_offset,
+			     sites[i].place.at_entry
+				     ? (o.at_entry ? "at the entry, as asked"
+						   : sites[i].place.why)
+				     : sites[i].place.why);
+	int64_t end = o.duration > 0 ? clock_ns(CLOCK_MONOTONIC) +
+					       (int64_t)(o.duration * 1e9)
+				     : INT64_MAX;
+	int status = EXIT_OK;
+	bool gone = false;
+	while (!stop_requested && !gone && clock_ns(CLOCK_MONOTONIC) < end) {
+		int n = watch_probe_poll(w, 100);
+		if (n < 0) {
+			nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));
+			status = cli_error(&e);
+			break;
+		}
+		gone = target_gone(t.pid);
+		if (!flush(&s) || s.oom) {
+			status = EXIT_OBJECT;
+			break;
+		}
+	}
+	/* what arrived before the end */
+	watch_probe_poll(w, 0);
+	uint64_t lost = watch_probe_lost(w);
+	watch_probe_close(w);
+	if (gone && !o.json)
+		fprintf(stderr, "ndspy: %s exited\n", t.name);
+	summary(&s, lost);
+	flush(&s);
+	if (lost)
+		fprintf(stderr, "ndspy: %" PRIu64 " events were lost (the ring "
+				"buffer was full)\n", lost);
+	nd_buf_free(&s.out);
+	live_free(&s.live);
+	target_close(&t);
+	return status;
+}

@@ -1,0 +1,98 @@
+/* Buffers allocated and not yet freed, by address: open addressing with
+ * linear probing and tombstones, grown at half full. */
+#include "live_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EMPTY 0
+#define GONE 1 /* addresses 0 and 1 are never buffers */
+
+static size_t slot_of(uint64_t addr, size_t mask)
+{
+	addr ^= addr >> 33;
+	addr *= 0xff51afd7ed558ccdULL;
+	addr ^= addr >> 33;
+	return (size_t)addr & mask;
+}
+
+static int grow(struct live_table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	struct live_buf *old = t->b, *b = calloc(cap, sizeof(*b));
+
+	if (!b)
+		return -1;
+	size_t oldcap = t->cap;
+	t->b = b;
+	t->cap = cap;
+	t->used = t->n;
+	for (size_t i = 0; i < oldcap; i++) {
+		if (old[i].addr <= GONE)
+			continue;
+		size_t s = slot_of(old[i].addr, cap - 1);
+		while (b[s].addr != EMPTY)
+			s = (s + 1) & (cap - 1);
+		b[s] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static struct live_buf *find(const struct live_table *t, uint64_t addr)
+{
+	if (!t->cap)
+		return NULL;
+	for (size_t s = slot_of(addr, t->cap - 1);; s = (s + 1) & (t->cap - 1)) {
+		if (t->b[s].addr == addr)
+			return &t->b[s];
+		if (t->b[s].addr == EMPTY)
+			return NULL;
+	}
+}
+
+int live_add(struct live_table *t, const struct live_buf *buf)
+{
+	if (buf->addr <= GONE)
+		return 0;
+	struct live_buf *old = find(t, buf->addr);
+	if (old) { /* freed without our seeing it: the new one counts */
+		*old = *buf;
+		return 0;
+	}
+	if (2 * (t->used + 1) > t->cap && grow(t))
+		return -1;
+	size_t s = slot_of(buf->addr, t->cap - 1);
+	while (t->b[s].addr > GONE)
+		s = (s + 1) & (t->cap - 1);
+	if (t->b[s].addr == EMPTY)
+		t->used++;
+	t->b[s] = *buf;
+	t->n++;
+	return 0;
+}
+
+bool live_remove(struct live_table *t, uint64_t addr, struct live_buf *out)
+{
+	struct live_buf *b = addr > GONE ? find(t, addr) : NULL;
+
+	if (!b)
+		return false;
+	if (out)
+		*out = *b;
+	memset(b, 0, sizeof(*b));
+	b->addr = GONE;
+	t->n--;
+	return true;
+}
+
+const struct live_buf *live_get(const struct live_table *t, uint64_t addr)
+{
+	return addr > GONE ? find(t, addr) : NULL;
+}
+
+void live_free(struct live_table *t)
+{
+	free(t->b);
+	memset(t, 0, sizeof(*t));
+}

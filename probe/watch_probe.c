@@ -1,0 +1,188 @@
+/* Loading bpf/watch.bpf.c into the kernel for one target and attaching
+ * it where NumPy reports its buffers: PyTraceMalloc_Track and _Untrack in
+ * the target's interpreter object, each at the cheapest safe place
+ * (placement.c). Detaching is destroying the skeleton: the kernel drops
+ * the uprobes with the links, and when ndspy dies, with its descriptors. */
+#include "watch_probe.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../agent/elf.h"
+#include "../agent/files.h"
+#include "../agent/target.h"
+#include "watch.skel.h"
+
+struct watch_probe {
+	struct watch_bpf *skel;
+	struct bpf_link *link[2];
+	struct ring_buffer *rb;
+	watch_event_fn fn;
+	void *arg;
+};
+
+static int on_sample(void *ctx, void *data, size_t len)
+{
+	struct watch_probe *w = ctx;
+
+	if (len >= sizeof(struct nd_event))
+		w->fn(w->arg, data);
+	return 0;
+}
+
+/* libbpf's own chatter goes to -v only. */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level, (void)fmt, (void)ap;
+	return 0;
+}
+
+/* The file offset of link-time address value in elf, or -1. */
+static int64_t file_offset(Elf *elf, uint64_t value)
+{
+	size_t nph;
+
+	if (elf_getphdrnum(elf, &nph))
+		return -1;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+		    value >= ph.p_vaddr && value - ph.p_vaddr < ph.p_filesz)
+			return (int64_t)(ph.p_offset + (value - ph.p_vaddr));
+	}
+	return -1;
+}
+
+/* Attaches prog to function name of o at its best place. */
+static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
+		  const struct target *t, struct elf_obj *o, const char *name,
+		  int nargs, bool at_entry, struct watch_site *site,
+		  struct nd_err *e)
+{
+	uint64_t value;
+	uint8_t code[96];
+
+	if (!elf_symbol_value(o->elf, name, false, &value, NULL))
+		return nd_fail(e, ND_ETARGET, "%s: %s has no %s", t->name,
+			       o->path, name);
+	int64_t off = file_offset(o->elf, value);
+	if (off < 0 || pread_full(o->fd, code, sizeof(code), (uint64_t)off))
+		return nd_fail(e, ND_ETARGET, "%s: %s: cannot read %s", t->name,
+			       o->path, name);
+	site->place.at_entry = true;
+	if (!at_entry && probe_place(code, sizeof(code), nargs, &site->place))
+		return nd_fail(e, ND_EIO, "cannot start the disassembler");
+	if (site->place.at_entry)
+		site->place.offset = 0;
+	site->file_offset = (uint64_t)off + site->place.offset;
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+	w->link[which] = bpf_program__attach_uprobe_opts(
+		prog, t->pid, o->path, (size_t)site->file_offset, &opts);
+	if (!w->link[which]) {
+		int err = errno;
+		return nd_fail(e, ND_ETARGET, "cannot attach a uprobe to %s in "
+			       "%s: %s%s",
+			       name, o->path, strerror(err),
+			       err == EPERM || err == EACCES
+				       ? " (needs root, or CAP_BPF and "
+					 "CAP_PERFMON)" : "");
+	}
+	return 0;
+}
+
+int watch_probe_open(const struct target *t, bool at_entry,
+		     watch_event_fn fn, void *arg, struct watch_probe **out,
+		     struct watch_site sites[2], struct nd_err *e)
+{
+	struct watch_probe *w = calloc(1, sizeof(*w));
+	const struct region *r = NULL;
+	struct elf_obj o = {.fd = -1};
+	int rc;
+
+	if (!w)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	w->fn = fn;
+	w->arg = arg;
+	libbpf_set_print(quiet);
+	for (size_t i = 0; i < t->maps.n && !r; i++)
+		if (t->maps.r[i].path && strcmp(t->maps.r[i].path, t->rt.py_path) == 0)
+			r = &t->maps.r[i];
+	if (!r || (rc = elf_obj_open(t, r, &o, e))) {
+		free(w);
+		return r ? rc : nd_fail(e, ND_ETARGET, "%s: the interpreter is "
+					"not mapped any more", t->name);
+	}
+	w->skel = watch_bpf__open();
+	if (!w->skel) {
+		rc = nd_fail(e, ND_ETARGET, "cannot load the eBPF program: %s",
+			     strerror(errno));
+		goto fail;
+	}
+	w->skel->rodata->target_tgid = (uint32_t)t->pid;
+	if (watch_bpf__load(w->skel)) {
+		int err = errno;
+		rc = nd_fail(e, ND_ETARGET, "cannot load the eBPF program: %s%s",
+			     strerror(err),
+			     err == EPERM || err == EACCES
+				     ? " (needs root, or CAP_BPF and CAP_PERFMON)"
+				     : "");
+		goto fail;
+	}
+	if ((rc = attach(w, 0, w->skel->progs.on_track, t, &o,
+			 "PyTraceMalloc_Track", 3, at_entry, &sites[0], e)) ||
+	    (rc = attach(w, 1, w->skel->progs.on_untrack, t, &o,
+			 "PyTraceMalloc_Untrack", 2, at_entry, &sites[1], e)))
+		goto fail;
+	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.events), on_sample,
+				 w, NULL);
+	if (!w->rb) {
+		rc = nd_fail(e, ND_ETARGET, "cannot read the ring buffer: %s",
+			     strerror(errno));
+		goto fail;
+	}
+	elf_obj_close(&o);
+	*out = w;
+	return 0;
+fail:
+	elf_obj_close(&o);
+	watch_probe_close(w);
+	return rc;
+}
+
+int watch_probe_poll(struct watch_probe *w, int timeout_ms)
+{
+	int n = ring_buffer__poll(w->rb, timeout_ms);
+	return n == -EINTR ? 0 : n;
+}
+
+uint64_t watch_probe_lost(struct watch_probe *w)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t total = 0;
+	uint32_t zero = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	uint64_t *per = calloc((size_t)ncpu, sizeof(*per));
+	if (per && bpf_map__lookup_elem(w->skel->maps.lost, &zero, sizeof(zero),
+					per, (size_t)ncpu * sizeof(*per), 0) == 0)
+		for (int i = 0; i < ncpu; i++)
+			total += per[i];
+	free(per);
+	return total;
+}
+
+void watch_probe_close(struct watch_probe *w)
+{
+	if (!w)
+		return;
+	ring_buffer__free(w->rb);
+	for (int i = 0; i < 2; i++)
+		bpf_link__destroy(w->link[i]);
+	watch_bpf__destroy(w->skel);
+	free(w);
+}
