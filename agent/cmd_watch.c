@@ -15,15 +15,20 @@
 #include "../probe/live_table.h"
 #include "../probe/watch_probe.h"
 #include "cli.h"
+#include "elf.h"
+#include "launch.h"
 #include "target.h"
 
 static const char usage[] =
 	"usage: ndspy watch [options] PID\n"
+	"       ndspy watch [options] -- COMMAND [ARGS...]\n"
 	"\n"
 	"Print NumPy's data buffers as the process allocates and frees them\n"
 	"(eBPF uprobes on PyTraceMalloc_Track/_Untrack, which NumPy calls for\n"
 	"every buffer), then a summary. No code runs in the process and it is\n"
 	"never paused; the probes are gone when ndspy exits, however it exits.\n"
+	"With -- COMMAND (a python command), ndspy starts it with the probes\n"
+	"in place before its first line runs, and stops when it exits.\n"
 	"\n"
 	"options:\n"
 	"  --json           one JSON object per event per line, then a summary\n"
@@ -177,7 +182,7 @@ static bool flush(struct watch_state *s)
 	return ok;
 }
 
-static bool target_gone(pid_t pid)
+static bool process_gone(pid_t pid)
 {
 	char path[64], line[256];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -215,6 +220,82 @@ static void summary(struct watch_state *s, uint64_t lost)
 			 " events lost\n", lost);
 }
 
+/* Polls until the end: --duration, the process gone, Ctrl-C/SIGTERM. */
+static int watch_loop(struct watch_state *s, struct watch_probe *w, pid_t pid,
+		      struct launch *l, bool *gone)
+{
+	const struct watch_opts *o = s->o;
+	int64_t end = o->duration > 0 ? clock_ns(CLOCK_MONOTONIC) +
+						(int64_t)(o->duration * 1e9)
+				      : INT64_MAX;
+	struct nd_err e = {0};
+	int status;
+
+	while (!stop_requested && !*gone && clock_ns(CLOCK_MONOTONIC) < end) {
+		int n = watch_probe_poll(w, 100);
+		if (n < 0) {
+			nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));
+			return cli_error(&e);
+		}
+		*gone = l ? launch_reap(l, &status) : process_gone(pid);
+		if (!flush(s) || s->oom)
+			return EXIT_OBJECT;
+	}
+	return EXIT_OK;
+}
+
+/* The probes' target: PID, or COMMAND started held (l->pid). */
+static int open_probes(char **argv, bool command, struct watch_state *s,
+		       struct launch *l, struct watch_probe **w, pid_t *pid,
+		       char *name, size_t cap, struct nd_err *e)
+{
+	struct watch_site sites[2];
+	struct watch_object obj;
+	struct elf_obj eo = {.fd = -1};
+	struct watch_file wf = {.fd = -1};
+	struct target t;
+	int rc;
+
+	if (command) {
+		if ((rc = launch_find_interpreter(argv[0], &wf, e)) ||
+		    (rc = launch_held(argv, l, e))) {
+			launch_file_close(&wf);
+			return rc;
+		}
+		*pid = l->pid;
+		snprintf(name, cap, "process %d (%s)", (int)l->pid, argv[0]);
+		obj = (struct watch_object){wf.path, wf.fd, wf.elf, l->pid, name};
+	} else {
+		if ((rc = target_open(argv[0], &cli_target, 64, &t, e)))
+			return rc;
+		*pid = t.pid;
+		snprintf(name, cap, "%s", t.name);
+		rc = watch_object_of_target(&t, &eo, &obj, e);
+		target_close(&t);
+		if (rc)
+			return rc;
+		obj.name = name;
+	}
+	rc = watch_probe_open(&obj, s->o->at_entry, on_event, s, w, sites, e);
+	launch_file_close(&wf);
+	elf_obj_close(&eo);
+	if (rc) {
+		if (command)
+			launch_abort(l);
+		return rc;
+	}
+	for (int i = 0; i < 2; i++)
+		cli_verbosef("%s: %s probed at file offset 0x%" PRIx64 " of %s "
+			     "(%s)",
+			     name, i ? "PyTraceMalloc_Untrack"
+				     : "PyTraceMalloc_Track",
+			     sites[i].file_offset, obj.path,
+			     sites[i].place.at_entry && s->o->at_entry
+				     ? "at the entry, as asked"
+				     : sites[i].place.why);
+	return 0;
+}
+
 int cmd_watch(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -226,79 +307,54 @@ int cmd_watch(int argc, char **argv)
 	};
 	struct watch_opts o = {0};
 	struct watch_state s = {.o = &o};
-	struct watch_site sites[2];
 	struct watch_probe *w = NULL;
+	struct launch l = {.go = -1};
 	struct nd_err e = {0};
-	struct target t;
+	char name[4200];
+	pid_t pid;
 	int first;
 
 	if (cli_options(argc, argv, longopts, "watch", usage, watch_option,
 			&o, &first, &e))
 		return cli_error(&e);
-	if (argc - first != 1) {
-		nd_fail(&e, ND_EUSAGE, "watch needs exactly one PID (see ndspy "
-				       "watch --help)");
+	bool command = first > 1 && strcmp(argv[first - 1], "--") == 0;
+	if (first >= argc || (!command && argc - first != 1)) {
+		nd_fail(&e, ND_EUSAGE, "watch needs one PID, or -- COMMAND (see "
+				       "ndspy watch --help)");
 		return cli_error(&e);
 	}
-	if (target_parse(argv[first], &e))
-		return cli_error(&e);
-	if (argv[first][strspn(argv[first], "0123456789")]) {
+	if (!command && (target_parse(argv[first], &e) ||
+			 argv[first][strspn(argv[first], "0123456789")])) {
 		nd_fail(&e, ND_EUSAGE, "watch needs a live process: '%s' is not "
 				       "a PID", argv[first]);
 		return cli_error(&e);
 	}
-	if (target_open(argv[first], &cli_target, 64, &t, &e))
-		return cli_error(&e);
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	s.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-	if (watch_probe_open(&t, o.at_entry, on_event, &s, &w, sites, &e)) {
-		target_close(&t);
+	if (open_probes(argv + first, command, &s, &l, &w, &pid, name,
+			sizeof(name), &e))
 		return cli_error(&e);
-	}
-	for (int i = 0; i < 2; i++)
-		cli_verbosef("%s: %s probed at file offset 0x%" PRIx64 " (%s)",
-			     t.name, i ? "PyTraceMalloc_Untrack"
-				       : "PyTraceMalloc_Track",
-			     sites[i].file_offset,
-			     sites[i].place.at_entry
-				     ? (o.at_entry ? "at the entry, as asked"
-						   : sites[i].place.why)
-				     : sites[i].place.why);
-	int64_t end = o.duration > 0 ? clock_ns(CLOCK_MONOTONIC) +
-					       (int64_t)(o.duration * 1e9)
-				     : INT64_MAX;
-	int status = EXIT_OK;
+	if (command)
+		launch_release(&l);
 	bool gone = false;
-	while (!stop_requested && !gone && clock_ns(CLOCK_MONOTONIC) < end) {
-		int n = watch_probe_poll(w, 100);
-		if (n < 0) {
-			nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));
-			status = cli_error(&e);
-			break;
-		}
-		gone = target_gone(t.pid);
-		if (!flush(&s) || s.oom) {
-			status = EXIT_OBJECT;
-			break;
-		}
-	}
-	/* what arrived before the end */
-	watch_probe_poll(w, 0);
+	int status = watch_loop(&s, w, pid, command ? &l : NULL, &gone);
+	watch_probe_poll(w, 0); /* what arrived before the end */
 	uint64_t lost = watch_probe_lost(w);
 	watch_probe_close(w);
-	if (gone && !o.json)
-		fprintf(stderr, "ndspy: %s exited\n", t.name);
+	if (gone)
+		cli_verbosef("%s exited", name);
 	summary(&s, lost);
 	flush(&s);
 	if (lost)
 		fprintf(stderr, "ndspy: %" PRIu64 " events were lost (the ring "
 				"buffer was full)\n", lost);
+	if (command && l.pid) /* stopped early: the command runs on */
+		cli_verbosef("%s still runs, unwatched", name);
 	nd_buf_free(&s.out);
 	live_free(&s.live);
-	target_close(&t);
 	return status;
 }

@@ -57,22 +57,21 @@ static int64_t file_offset(Elf *elf, uint64_t value)
 	return -1;
 }
 
-/* Attaches prog to function name of o at its best place. */
+/* Attaches prog to function name of obj at its best place. */
 static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
-		  const struct target *t, struct elf_obj *o, const char *name,
-		  int nargs, bool at_entry, struct watch_site *site,
-		  struct nd_err *e)
+		  const struct watch_object *obj, const char *name, int nargs,
+		  bool at_entry, struct watch_site *site, struct nd_err *e)
 {
 	uint64_t value;
 	uint8_t code[96];
 
-	if (!elf_symbol_value(o->elf, name, false, &value, NULL))
-		return nd_fail(e, ND_ETARGET, "%s: %s has no %s", t->name,
-			       o->path, name);
-	int64_t off = file_offset(o->elf, value);
-	if (off < 0 || pread_full(o->fd, code, sizeof(code), (uint64_t)off))
-		return nd_fail(e, ND_ETARGET, "%s: %s: cannot read %s", t->name,
-			       o->path, name);
+	if (!elf_symbol_value(obj->elf, name, false, &value, NULL))
+		return nd_fail(e, ND_ETARGET, "%s: %s has no %s", obj->name,
+			       obj->path, name);
+	int64_t off = file_offset(obj->elf, value);
+	if (off < 0 || pread_full(obj->fd, code, sizeof(code), (uint64_t)off))
+		return nd_fail(e, ND_ETARGET, "%s: %s: cannot read %s",
+			       obj->name, obj->path, name);
 	site->place.at_entry = true;
 	if (!at_entry && probe_place(code, sizeof(code), nargs, &site->place))
 		return nd_fail(e, ND_EIO, "cannot start the disassembler");
@@ -81,12 +80,12 @@ static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
 	site->file_offset = (uint64_t)off + site->place.offset;
 	LIBBPF_OPTS(bpf_uprobe_opts, opts);
 	w->link[which] = bpf_program__attach_uprobe_opts(
-		prog, t->pid, o->path, (size_t)site->file_offset, &opts);
+		prog, obj->pid, obj->path, (size_t)site->file_offset, &opts);
 	if (!w->link[which]) {
 		int err = errno;
 		return nd_fail(e, ND_ETARGET, "cannot attach a uprobe to %s in "
 			       "%s: %s%s",
-			       name, o->path, strerror(err),
+			       name, obj->path, strerror(err),
 			       err == EPERM || err == EACCES
 				       ? " (needs root, or CAP_BPF and "
 					 "CAP_PERFMON)" : "");
@@ -94,13 +93,29 @@ static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
 	return 0;
 }
 
-int watch_probe_open(const struct target *t, bool at_entry,
+int watch_object_of_target(const struct target *t, struct elf_obj *eo,
+			   struct watch_object *obj, struct nd_err *e)
+{
+	const struct region *r = NULL;
+
+	for (size_t i = 0; i < t->maps.n && !r; i++)
+		if (t->maps.r[i].path && strcmp(t->maps.r[i].path, t->rt.py_path) == 0)
+			r = &t->maps.r[i];
+	if (!r)
+		return nd_fail(e, ND_ETARGET, "%s: the interpreter is not mapped "
+			       "any more", t->name);
+	int rc = elf_obj_open(t, r, eo, e);
+	if (rc)
+		return rc;
+	*obj = (struct watch_object){eo->path, eo->fd, eo->elf, t->pid, t->name};
+	return 0;
+}
+
+int watch_probe_open(const struct watch_object *obj, bool at_entry,
 		     watch_event_fn fn, void *arg, struct watch_probe **out,
 		     struct watch_site sites[2], struct nd_err *e)
 {
 	struct watch_probe *w = calloc(1, sizeof(*w));
-	const struct region *r = NULL;
-	struct elf_obj o = {.fd = -1};
 	int rc;
 
 	if (!w)
@@ -108,21 +123,13 @@ int watch_probe_open(const struct target *t, bool at_entry,
 	w->fn = fn;
 	w->arg = arg;
 	libbpf_set_print(quiet);
-	for (size_t i = 0; i < t->maps.n && !r; i++)
-		if (t->maps.r[i].path && strcmp(t->maps.r[i].path, t->rt.py_path) == 0)
-			r = &t->maps.r[i];
-	if (!r || (rc = elf_obj_open(t, r, &o, e))) {
-		free(w);
-		return r ? rc : nd_fail(e, ND_ETARGET, "%s: the interpreter is "
-					"not mapped any more", t->name);
-	}
 	w->skel = watch_bpf__open();
 	if (!w->skel) {
 		rc = nd_fail(e, ND_ETARGET, "cannot load the eBPF program: %s",
 			     strerror(errno));
 		goto fail;
 	}
-	w->skel->rodata->target_tgid = (uint32_t)t->pid;
+	w->skel->rodata->target_tgid = (uint32_t)obj->pid;
 	if (watch_bpf__load(w->skel)) {
 		int err = errno;
 		rc = nd_fail(e, ND_ETARGET, "cannot load the eBPF program: %s%s",
@@ -132,9 +139,9 @@ int watch_probe_open(const struct target *t, bool at_entry,
 				     : "");
 		goto fail;
 	}
-	if ((rc = attach(w, 0, w->skel->progs.on_track, t, &o,
+	if ((rc = attach(w, 0, w->skel->progs.on_track, obj,
 			 "PyTraceMalloc_Track", 3, at_entry, &sites[0], e)) ||
-	    (rc = attach(w, 1, w->skel->progs.on_untrack, t, &o,
+	    (rc = attach(w, 1, w->skel->progs.on_untrack, obj,
 			 "PyTraceMalloc_Untrack", 2, at_entry, &sites[1], e)))
 		goto fail;
 	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.events), on_sample,
@@ -144,11 +151,9 @@ int watch_probe_open(const struct target *t, bool at_entry,
 			     strerror(errno));
 		goto fail;
 	}
-	elf_obj_close(&o);
 	*out = w;
 	return 0;
 fail:
-	elf_obj_close(&o);
 	watch_probe_close(w);
 	return rc;
 }

@@ -9,6 +9,8 @@
 #include "../bpf/watch.h"
 #include "../decode/err.h"
 #include "placement.h"
+#include "../agent/elf.h"
+#include <sys/types.h>
 
 struct target;
 struct watch_probe;
@@ -21,11 +23,25 @@ struct watch_site {
 
 typedef void (*watch_event_fn)(void *arg, const struct nd_event *ev);
 
+/* The object defining PyTraceMalloc_Track (the python binary or
+ * libpython) as we can open it, and the process to watch. */
+struct watch_object {
+	const char *path; /* a path the kernel resolves to the same file */
+	int fd;
+	void *elf;        /* Elf * */
+	pid_t pid;
+	const char *name; /* "process 1234", for messages */
+};
+
 /* Loads and attaches (at_entry: at the functions' first instruction,
- * the slow way, for comparison); sites[0] is Track's, sites[1] Untrack's. */
-int watch_probe_open(const struct target *t, bool at_entry,
+ * the slow way, for comparison); sites[0] is Track's, sites[1] Untrack's.
+ * The object need not be mapped yet: uprobes follow the file. */
+int watch_probe_open(const struct watch_object *obj, bool at_entry,
 		     watch_event_fn fn, void *arg, struct watch_probe **out,
 		     struct watch_site sites[2], struct nd_err *e);
+/* The interpreter object of an opened target. */
+int watch_object_of_target(const struct target *t, struct elf_obj *eo,
+			   struct watch_object *obj, struct nd_err *e);
 /* Delivers what arrived within timeout_ms; number of events or -errno. */
 int watch_probe_poll(struct watch_probe *w, int timeout_ms);
 /* Events dropped because the ring was full, over all CPUs. */
