@@ -1,0 +1,161 @@
+"""`ndspy watch` against real processes: every buffer a scripted sequence
+allocates and frees is seen with the address and size NumPy reported, by
+two watchers at once; a target that exits ends the watch with a summary;
+`watch -- COMMAND` sees the buffers of the command's first lines; and no
+probe is left attached when ndspy is gone."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tap import NDSPY, Tap, Zoo, ndspy, wait_for
+
+
+def start_watch(pid, *opts):
+    """A running `ndspy watch -v --json PID`, once its probes are in."""
+    p = subprocess.Popen([NDSPY, "watch", "-v", "--json"] + list(opts) +
+                         [str(pid)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    lines = [p.stderr.readline().decode() for _ in range(2)]
+    return p, lines
+
+
+def finish(p):
+    """SIGINT, then (events, summary, stderr)."""
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    ev = [json.loads(x) for x in out.decode().splitlines()]
+    summ = [x for x in ev if x["event"] == "summary"]
+    return [x for x in ev if x["event"] != "summary"], \
+        summ[0] if summ else None, err.decode()
+
+
+def matches(events, seq):
+    """What of the sequence the events miss (in order, addresses reused)."""
+    missing = []
+    for rec in seq:
+        i = next((k for k, x in enumerate(events) if x["event"] == "alloc" and
+                  x["addr"] == rec["addr"] and x["size"] == rec["size"] and
+                  x["tid"] == rec["tid"]), None)
+        if i is None:
+            missing.append(("alloc", rec))
+            continue
+        rest = events[i + 1:]
+        freed = any(x["event"] == "free" and x["addr"] == rec["addr"]
+                    for x in rest)
+        if freed != rec["freed"]:
+            missing.append(("free" if rec["freed"] else "no free", rec))
+        events = rest if not freed else events
+    return missing
+
+
+def probes(pid=None):
+    """BPF uprobes on a python in the kernel (of process pid, if given)."""
+    out = subprocess.run(["bpftool", "perf", "list", "--json"],
+                         capture_output=True, text=True).stdout or "[]"
+    return [x for x in json.loads(out) if x.get("fd_type") == "uprobe" and
+            "python" in x.get("filename", "") and
+            (pid is None or x.get("pid") == pid)]
+
+
+def python_command():
+    """$PYTHON as (env additions, argv) when it runs python directly."""
+    words = os.environ.get("PYTHON", "/usr/bin/python3").split()
+    env = {}
+    if words[0] == "env":
+        words.pop(0)
+        while words and "=" in words[0]:
+            k, _, v = words.pop(0).partition("=")
+            env[k] = v
+    return env, words
+
+
+def main():
+    t = Tap("watch")
+    zoo = Zoo(script="watched.py")
+    try:
+        w1, why1 = start_watch(zoo.pid)
+        w2, why2 = start_watch(zoo.pid)
+        t.ok(len(probes(w1.pid)) == 2 and len(probes(w2.pid)) == 2,
+             "each watcher has its two uprobes attached", probes())
+        t.ok(all("which the kernel emulates" in x for x in why1),
+             "-v: both probes on an instruction the kernel emulates",
+             "".join(why1))
+        zoo.proc.stdin.write(b"go\n")
+        zoo.proc.stdin.flush()
+        t.ok(zoo.proc.stdout.readline().strip() == b"done",
+             "the target ran its sequence")
+        with open(os.path.join(zoo.dir, "done.json")) as f:
+            seq = json.load(f)
+        time.sleep(0.3)
+        for label, w in (("first", w1), ("second", w2)):
+            ev, summ, err = finish(w)
+            miss = matches(ev, seq)
+            t.ok(w.returncode == 0 and not miss, "%s watcher: every alloc "
+                 "and free of the sequence, right address, size, thread"
+                 % label, "exit %s %s\nmissing %s" % (w.returncode, err, miss))
+            t.ok(summ and summ["lost"] == 0 and
+                 summ["allocs"] == sum(x["event"] == "alloc" for x in ev) and
+                 summ["live_bytes"] == summ["bytes_allocated"] -
+                 summ["bytes_freed"], "%s watcher: the summary adds up" %
+                 label, summ)
+        t.ok(wait_for(lambda: not probes(), 5),
+             "no probe left once the watchers are gone", probes())
+        t.ok(zoo.running_untraced(), "the target runs untraced afterwards",
+             zoo.state())
+        # the target exits mid-window: what was seen, and a summary
+        w3, _ = start_watch(zoo.pid, "--duration", "60")
+        t0 = time.time()
+        zoo.proc.stdin.write(b"exit\n")
+        zoo.proc.stdin.flush()
+        out, err = w3.communicate(timeout=30)
+        lines = [json.loads(x) for x in out.decode().splitlines()]
+        t.ok(w3.returncode == 0 and time.time() - t0 < 10 and lines and
+             lines[-1]["event"] == "summary",
+             "a target exiting ends the watch with a summary",
+             "exit %s after %.1f s: %s" % (w3.returncode, time.time() - t0,
+                                          err.decode()))
+    finally:
+        zoo.stop()
+    # watch -- COMMAND: probes in before the first line
+    env, argv = python_command()
+    if os.environ.get("NDSPY_TARGET_ROOT"):
+        t.skip("watch -- COMMAND", "the target runs in a chroot")
+    else:
+        code = ("import numpy as np; a = np.empty(7654321, dtype=np.uint8); "
+                "print(a.__array_interface__['data'][0])")
+        p = subprocess.run([NDSPY, "watch", "--json", "--"] + argv +
+                           ["-c", code], capture_output=True, timeout=60,
+                           env=dict(os.environ, **env))
+        lines = p.stdout.decode().splitlines()
+        addr = next((int(x) for x in lines if x.isdigit()), None)
+        ev = [json.loads(x) for x in lines if x.startswith("{")]
+        t.ok(p.returncode == 0 and addr and
+             any(x["event"] == "alloc" and x["addr"] == addr and
+                 x["size"] == 7654321 for x in ev) and
+             ev[-1]["event"] == "summary",
+             "watch -- COMMAND sees the command's first buffer",
+             "exit %d: %s" % (p.returncode, p.stderr.decode()[-600:]))
+    # bad input
+    sleep = subprocess.Popen(["sleep", "60"])
+    try:
+        rc, so, se = ndspy("watch", sleep.pid)
+    finally:
+        sleep.kill()
+        sleep.wait()
+    t.ok(rc == 3 and "not a Python process" in se,
+         "watching a process that is not Python: exit 3", se)
+    rc, so, se = ndspy("watch", "core")
+    t.ok(rc == 2 and "not a PID" in se, "watch of a core file: exit 2", se)
+    rc, so, se = ndspy("watch", "--", "/bin/true")
+    t.ok(rc == 3 and "not a Python interpreter" in se,
+         "watch -- a command that is not python: exit 3", se)
+    rc, so, se = ndspy("watch", "--duration", "x", "1")
+    t.ok(rc == 2 and "--duration" in se, "a bad --duration: exit 2", se)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
