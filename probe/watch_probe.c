@@ -160,8 +160,13 @@ fail:
 
 int watch_probe_poll(struct watch_probe *w, int timeout_ms)
 {
+	/* the program wakes us only when the ring fills up: after the wait,
+	 * take whatever is there */
 	int n = ring_buffer__poll(w->rb, timeout_ms);
-	return n == -EINTR ? 0 : n;
+	if (n < 0 && n != -EINTR)
+		return n;
+	int m = ring_buffer__consume(w->rb);
+	return m < 0 ? m : (n > 0 ? n : 0) + m;
 }
 
 uint64_t watch_probe_lost(struct watch_probe *w)
