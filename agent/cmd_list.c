@@ -390,7 +390,6 @@ int cmd_list(int argc, char **argv)
 	struct target t;
 	struct freeze fz = {0};
 	struct scan sc = {0};
-	uint64_t types[ND_MAX_SUBTYPES];
 	size_t ntypes = 0;
 	int first = 0, status = EXIT_OK;
 
@@ -400,27 +399,12 @@ int cmd_list(int argc, char **argv)
 	/* room for every page a listing of a big process reads (lazily) */
 	if (target_open(argv[first], &cli_target, 1 << 16, &t, &e))
 		return cli_error(&e);
-	mem_cache_drop(t.mem);
 	o.pause = o.pause && t.pid; /* a core holds still by itself */
-	if (o.pause && freeze_all(&fz, t.pid, false, &e)) {
-		target_close(&t);
-		return cli_error(&e);
-	}
-	int nthreads = fz.n;
 	uint64_t t0 = now_ns();
 	progress_t0 = t0;
 	progress_on = isatty(2);
-	int rc = o.pause ? target_reread_maps(&t, &e) : 0;
-	if (!rc)
-		rc = nd_py_subtypes(&t.ctx, t.rt.array_type, types,
-				    ND_MAX_SUBTYPES, &ntypes, &e);
-	if (!rc && ntypes == ND_MAX_SUBTYPES)
-		fprintf(stderr, "ndspy: more than %d ndarray subclasses; arrays "
-				"of the ones past that are not listed\n",
-			ND_MAX_SUBTYPES);
-	if (!rc)
-		rc = scan_memory(&t.maps, t.mem, &t.ctx, types, ntypes, progress,
-				 &sc, &e);
+	int rc = scan_target(&t, o.pause, &fz, progress, &sc, &ntypes, &e);
+	int nthreads = fz.n;
 	uint64_t t1 = now_ns();
 	if (!rc)
 		rc = validate_all(&t, &sc, &o, &s, &e);

@@ -20,6 +20,7 @@ static const char usage[] =
 	"  list TARGET             every live array, found by scanning memory\n"
 	"  stacks TARGET           every thread's native and Python backtrace\n"
 	"  watch PID               NumPy's buffers allocated and freed, live\n"
+	"  audit PID               orphaned buffers, arrays pinned by views\n"
 	"\n"
 	"TARGET is a process ID or a core file (gcore's or the kernel's).\n"
 	"\n"
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
 		return cmd_stacks(argc - 1, argv + 1);
 	if (strcmp(argv[1], "watch") == 0)
 		return cmd_watch(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
 	fprintf(stderr, "ndspy: unknown command '%s' (see ndspy --help)\n",
 		argv[1]);
 	return EXIT_USAGE;

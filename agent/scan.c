@@ -2,10 +2,15 @@
 #include "scan.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../decode/pywalk.h"
+#include "freeze.h"
+#include "target.h"
 
 #define CHUNK (1u << 20) /* fits L2 between the copy and the scan */
 #define OVERLAP 128 /* a header that starts in a chunk may end past it */
@@ -260,4 +265,30 @@ void scan_free(struct scan *s)
 	free(s->cand);
 	s->cand = NULL;
 	s->ncand = 0;
+}
+
+int scan_target(struct target *t, bool pause, struct freeze *fz,
+		void (*progress)(uint64_t done, uint64_t total),
+		struct scan *out, size_t *ntypes, struct nd_err *e)
+{
+	uint64_t types[ND_MAX_SUBTYPES];
+
+	*ntypes = 0;
+	memset(out, 0, sizeof(*out));
+	/* what was cached was read while the target ran */
+	mem_cache_drop(t->mem);
+	if (pause && freeze_all(fz, t->pid, false, e))
+		return -1;
+	int rc = pause ? target_reread_maps(t, e) : 0;
+	if (!rc)
+		rc = nd_py_subtypes(&t->ctx, t->rt.array_type, types,
+				    ND_MAX_SUBTYPES, ntypes, e);
+	if (!rc && *ntypes == ND_MAX_SUBTYPES)
+		fprintf(stderr, "ndspy: more than %d ndarray subclasses; arrays "
+				"of the ones past that are not seen\n",
+			ND_MAX_SUBTYPES);
+	if (!rc)
+		rc = scan_memory(&t->maps, t->mem, &t->ctx, types, *ntypes,
+				 progress, out, e);
+	return rc;
 }

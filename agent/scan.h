@@ -5,6 +5,7 @@
 #ifndef NDSPY_SCAN_H
 #define NDSPY_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,14 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 		void (*progress)(uint64_t done, uint64_t total),
 		struct scan *out, struct nd_err *e);
 void scan_free(struct scan *s);
+
+/* What list and audit share: pauses t (if pause: fz stays frozen for the
+ * caller to thaw, whatever the result), reads its map again, finds the
+ * ndarray types, and scans. *ntypes says how many types there were. */
+struct target;
+struct freeze;
+int scan_target(struct target *t, bool pause, struct freeze *fz,
+		void (*progress)(uint64_t done, uint64_t total),
+		struct scan *out, size_t *ntypes, struct nd_err *e);
 
 #endif

@@ -1,0 +1,419 @@
+/* ndspy audit PID: who owns NumPy's buffers. The probes of `watch` run for
+ * a window between two scans (`list`'s); then:
+ *   orphan  a buffer allocated in the window, never freed, that no live
+ *           array owns (OWNDATA with that data pointer): leaked by C code
+ *   pinned  an owning array nothing references but its views (its
+ *           refcount equals the number of arrays whose base it is) while
+ *           the views reach only part of its bytes
+ *   growth  buffers allocated in the window and still live, by size
+ * largest first, then a summary. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../decode/buf.h"
+#include "../decode/ndarray.h"
+#include "../probe/live_table.h"
+#include "../probe/watch_probe.h"
+#include "cli.h"
+#include "elf.h"
+#include "freeze.h"
+#include "scan.h"
+#include "target.h"
+
+static const char usage[] =
+	"usage: ndspy audit [options] PID\n"
+	"\n"
+	"Watch NumPy's buffers for a window (eBPF, as `watch`) between two\n"
+	"scans of the process's arrays (as `list`), then report, largest first:\n"
+	"  orphan   buffers allocated in the window, never freed, owned by no\n"
+	"           array (what a C extension that drops OWNDATA leaks)\n"
+	"  pinned   arrays referenced only by views that reach part of them\n"
+	"           (a huge array kept alive by a small slice)\n"
+	"  growth   buffers allocated in the window and still live, by size\n"
+	"and a summary.\n"
+	"\n"
+	"options:\n"
+	"  --json           one JSON object per finding per line\n"
+	"  --duration SEC   the window (default 10; Ctrl-C ends it early)\n"
+	"  -v, --verbose    probes, scans and pauses\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"The process is paused during each scan (as `list` pauses it).\n"
+	"\n"
+	"exit status: 0 ok; 2 usage; 3 the process cannot be audited\n";
+
+struct audit_opts {
+	bool json;
+	double duration;
+};
+
+/* What a scan keeps of one array. */
+struct arr {
+	uint64_t addr, data, base; /* base: the base array, 0 if none */
+	int64_t nbytes, refcnt, lo, hi;
+	uint32_t flags;
+	int nviews; /* arrays whose base this is */
+};
+
+struct snapshot {
+	struct arr *a;
+	size_t n;
+};
+
+struct audit_state {
+	struct live_table live; /* allocated in the window, not freed */
+	uint64_t allocs, frees, bytes_allocated, bytes_freed;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int audit_option(void *opts, int ch, const char *arg, struct nd_err *e)
+{
+	struct audit_opts *o = opts;
+	char *end;
+
+	if (ch == 'j') {
+		o->json = true;
+		return 0;
+	}
+	errno = 0;
+	o->duration = strtod(arg, &end);
+	if (!*arg || *end || errno || !(o->duration > 0))
+		return nd_fail(e, ND_EUSAGE, "--duration wants seconds, not '%s'",
+			       arg);
+	return 0;
+}
+
+static void on_event(void *arg, const struct nd_event *ev)
+{
+	struct audit_state *s = arg;
+	struct live_buf gone;
+
+	if (ev->kind == ND_EV_ALLOC) {
+		struct live_buf b = {ev->addr, ev->size, ev->ts_ns, ev->tid};
+		s->allocs++;
+		s->bytes_allocated += ev->size;
+		live_add(&s->live, &b);
+	} else {
+		s->frees++;
+		if (live_remove(&s->live, ev->addr, &gone))
+			s->bytes_freed += gone.size;
+	}
+}
+
+static int by_addr(const void *x, const void *y)
+{
+	const struct arr *a = x, *b = y;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+static struct arr *find(const struct snapshot *s, uint64_t addr)
+{
+	struct arr key = {.addr = addr};
+	return bsearch(&key, s->a, s->n, sizeof(*s->a), by_addr);
+}
+
+/* Every array, paused, decoded fully (as list validates them). */
+static int take(struct target *t, struct snapshot *s, struct nd_err *e)
+{
+	struct freeze fz = {0};
+	struct scan sc;
+	size_t ntypes;
+
+	memset(s, 0, sizeof(*s));
+	int rc = scan_target(t, true, &fz, NULL, &sc, &ntypes, e);
+	if (!rc && !(s->a = calloc(sc.ncand ? sc.ncand : 1, sizeof(*s->a))))
+		rc = nd_fail(e, ND_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < sc.ncand; i++) {
+		struct nd_array a;
+		if (nd_array_decode(&t->ctx, sc.cand[i], &a, NULL) == 0) {
+			struct arr *x = &s->a[s->n++];
+			*x = (struct arr){a.addr, a.data, 0, a.nbytes, a.refcnt,
+					  a.extent_lo, a.extent_hi, a.flags, 0};
+			if (a.nbases && a.bases[0].kind == ND_BASE_ARRAY)
+				x->base = a.bases[0].addr;
+		}
+		nd_array_free(&a);
+	}
+	thaw_all(&fz);
+	cli_verbosef("%s: %zu arrays, paused %.1f ms", t->name, s->n,
+		     (double)fz.pause_ns / 1e6);
+	scan_free(&sc);
+	if (rc)
+		return rc;
+	qsort(s->a, s->n, sizeof(*s->a), by_addr);
+	for (size_t i = 0; i < s->n; i++) {
+		struct arr *b = s->a[i].base ? find(s, s->a[i].base) : NULL;
+		if (b)
+			b->nviews++;
+	}
+	return 0;
+}
+
+/* Whether a live array owns the buffer at data. */
+static bool owned(const struct snapshot *s, uint64_t data)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if ((s->a[i].flags & ND_F_OWNDATA) && s->a[i].data == data)
+			return true;
+	return false;
+}
+
+/* Bytes of owner o its views reach: the union of their extents. */
+static int64_t reachable(const struct snapshot *s, const struct arr *o)
+{
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+
+	/* views of one owner are usually few: the hull is close enough */
+	for (size_t i = 0; i < s->n; i++) {
+		const struct arr *v = &s->a[i];
+		if (v->base != o->addr || v->hi <= v->lo)
+			continue;
+		int64_t vlo = (int64_t)(v->data - o->data) + v->lo;
+		int64_t vhi = (int64_t)(v->data - o->data) + v->hi;
+		lo = vlo < lo ? vlo : lo;
+		hi = vhi > hi ? vhi : hi;
+	}
+	return hi > lo ? hi - lo : 0;
+}
+
+struct finding {
+	int kind; /* 0 orphan, 1 pinned, 2 growth */
+	uint64_t bytes;
+	const struct live_buf *buf;
+	const struct arr *owner;
+	uint64_t size, count; /* growth: buffers of this size */
+};
+
+static int by_bytes(const void *x, const void *y)
+{
+	const struct finding *a = x, *b = y;
+	if (a->kind != b->kind)
+		return a->kind - b->kind;
+	return a->bytes < b->bytes ? 1 : a->bytes > b->bytes ? -1 : 0;
+}
+
+static int by_size_desc(const void *x, const void *y)
+{
+	const struct live_buf *a = x, *b = y;
+	return a->size < b->size ? 1 : a->size > b->size ? -1 : 0;
+}
+
+static void report(const struct audit_opts *o, const struct snapshot *end,
+		   struct audit_state *s, uint64_t lost, double window,
+		   size_t arrays_start, struct nd_buf *b)
+{
+	size_t nlive = s->live.n, nf = 0;
+	struct live_buf *bufs = calloc(nlive ? nlive : 1, sizeof(*bufs));
+	struct finding *f = calloc(nlive * 2 + end->n + 1, sizeof(*f));
+	int64_t now = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (!bufs || !f) {
+		free(bufs);
+		free(f);
+		nd_buf_puts(b, "out of memory\n");
+		return;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < s->live.cap; i++)
+		if (s->live.b[i].addr > 1)
+			bufs[k++] = s->live.b[i];
+	qsort(bufs, k, sizeof(*bufs), by_size_desc);
+	uint64_t orphan_bytes = 0, pinned_bytes = 0, growth = 0;
+	size_t norphan = 0, npinned = 0;
+	for (size_t i = 0; i < k; i++) {
+		growth += bufs[i].size;
+		if (!owned(end, bufs[i].addr)) {
+			f[nf++] = (struct finding){0, bufs[i].size, &bufs[i]};
+			orphan_bytes += bufs[i].size;
+			norphan++;
+		}
+	}
+	for (size_t i = 0; i < end->n; i++) {
+		const struct arr *a = &end->a[i];
+		if (!(a->flags & ND_F_OWNDATA) || !a->nviews ||
+		    a->refcnt != a->nviews)
+			continue;
+		int64_t r = reachable(end, a);
+		if (r >= a->nbytes)
+			continue;
+		f[nf++] = (struct finding){1, (uint64_t)(a->nbytes - r), NULL, a};
+		pinned_bytes += (uint64_t)a->nbytes;
+		npinned++;
+	}
+	/* growth by size: runs of equal sizes in the sorted buffers */
+	for (size_t i = 0; i < k;) {
+		size_t j = i;
+		while (j < k && bufs[j].size == bufs[i].size)
+			j++;
+		f[nf++] = (struct finding){2, bufs[i].size * (j - i), NULL, NULL,
+					   bufs[i].size, j - i};
+		i = j;
+	}
+	qsort(f, nf, sizeof(*f), by_bytes);
+	if (!o->json)
+		nd_buf_printf(b, "audit of %.1f s:\n", window);
+	for (size_t i = 0; i < nf; i++) {
+		const struct finding *x = &f[i];
+		if (x->kind == 0 && o->json)
+			nd_buf_printf(b, "{\"kind\": \"orphan\", \"data\": %" PRIu64
+					 ", \"size\": %" PRIu64 ", \"tid\": %u, "
+					 "\"age_s\": %.3f}\n",
+				      x->buf->addr, x->buf->size, x->buf->tid,
+				      (double)(now - (int64_t)x->buf->ts_ns) / 1e9);
+		else if (x->kind == 0)
+			nd_buf_printf(b, "  orphan  0x%" PRIx64 "  %" PRIu64
+					 " bytes, allocated by thread %u %.1f s "
+					 "ago, owned by no array\n",
+				      x->buf->addr, x->buf->size, x->buf->tid,
+				      (double)(now - (int64_t)x->buf->ts_ns) / 1e9);
+		else if (x->kind == 1) {
+			const struct arr *a = x->owner;
+			int64_t r = reachable(end, a);
+			if (o->json)
+				nd_buf_printf(b, "{\"kind\": \"pinned\", \"owner\": %"
+						 PRIu64 ", \"data\": %" PRIu64
+						 ", \"nbytes\": %" PRId64
+						 ", \"reachable_bytes\": %" PRId64
+						 ", \"views\": [",
+					      a->addr, a->data, a->nbytes, r);
+			else
+				nd_buf_printf(b, "  pinned  0x%" PRIx64 "  %" PRId64
+						 " bytes kept alive by views "
+						 "reaching %" PRId64 " bytes:",
+					      a->addr, a->nbytes, r);
+			int n = 0;
+			for (size_t v = 0; v < end->n; v++)
+				if (end->a[v].base == a->addr)
+					nd_buf_printf(b, o->json ? "%s%" PRIu64
+								 : "%s0x%" PRIx64,
+						      n++ ? (o->json ? ", " : " ")
+							  : (o->json ? "" : " "),
+						      end->a[v].addr);
+			nd_buf_puts(b, o->json ? "]}\n" : "\n");
+		} else if (o->json) {
+			nd_buf_printf(b, "{\"kind\": \"growth\", \"size\": %" PRIu64
+					 ", \"count\": %" PRIu64 ", \"bytes\": %"
+					 PRIu64 "}\n",
+				      x->size, x->count, x->bytes);
+		} else {
+			nd_buf_printf(b, "  growth  %" PRIu64 " buffers of %" PRIu64
+					 " bytes still live (%" PRIu64 " bytes)\n",
+				      x->count, x->size, x->bytes);
+		}
+	}
+	if (o->json)
+		nd_buf_printf(b, "{\"kind\": \"summary\", \"window_s\": %.3f, "
+				 "\"allocs\": %" PRIu64 ", \"frees\": %" PRIu64
+				 ", \"bytes_allocated\": %" PRIu64
+				 ", \"bytes_freed\": %" PRIu64
+				 ", \"growth_bytes\": %" PRIu64 ", \"orphans\": %zu"
+				 ", \"orphan_bytes\": %" PRIu64 ", \"pinned\": %zu"
+				 ", \"pinned_bytes\": %" PRIu64
+				 ", \"arrays_start\": %zu, \"arrays_end\": %zu"
+				 ", \"lost\": %" PRIu64 "}\n",
+			      window, s->allocs, s->frees, s->bytes_allocated,
+			      s->bytes_freed, growth, norphan, orphan_bytes,
+			      npinned, pinned_bytes, arrays_start, end->n, lost);
+	else
+		nd_buf_printf(b, "%" PRIu64 " allocs, %" PRIu64 " frees; %" PRIu64
+				 " bytes allocated in the window still live; "
+				 "%zu orphans (%" PRIu64 " bytes); %zu pinned "
+				 "arrays (%" PRIu64 " bytes); arrays %zu -> %zu; "
+				 "%" PRIu64 " events lost\n",
+			      s->allocs, s->frees, growth, norphan, orphan_bytes,
+			      npinned, pinned_bytes, arrays_start, end->n, lost);
+	free(bufs);
+	free(f);
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"duration", required_argument, NULL, 'd'},
+		CLI_COMMON_OPTIONS,
+	};
+	struct audit_opts o = {.duration = 10};
+	struct audit_state s = {0};
+	struct snapshot start = {0}, end = {0};
+	struct watch_site sites[2];
+	struct watch_object obj;
+	struct elf_obj eo = {.fd = -1};
+	struct watch_probe *w = NULL;
+	struct nd_err e = {0};
+	struct target t;
+	int first;
+
+	if (cli_options(argc, argv, longopts, "audit", usage, audit_option,
+			&o, &first, &e))
+		return cli_error(&e);
+	if (argc - first != 1 || target_parse(argv[first], &e) ||
+	    argv[first][strspn(argv[first], "0123456789")]) {
+		nd_fail(&e, ND_EUSAGE, "audit needs one PID (see ndspy audit "
+				       "--help)");
+		return cli_error(&e);
+	}
+	if (target_open(argv[first], &cli_target, 1 << 16, &t, &e))
+		return cli_error(&e);
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* probes first: nothing between the first scan and the window */
+	int rc = watch_object_of_target(&t, &eo, &obj, &e);
+	if (!rc)
+		rc = watch_probe_open(&obj, false, on_event, &s, &w, sites, &e);
+	elf_obj_close(&eo);
+	if (!rc)
+		rc = take(&t, &start, &e);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double window = 0;
+	while (!rc && !stop_requested && window < o.duration) {
+		if (watch_probe_poll(w, 100) < 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		window = (double)(t1.tv_sec - t0.tv_sec) +
+			 (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		if (kill(t.pid, 0) != 0)
+			break;
+	}
+	if (!rc)
+		watch_probe_poll(w, 0);
+	uint64_t lost = w ? watch_probe_lost(w) : 0;
+	watch_probe_close(w);
+	if (!rc && kill(t.pid, 0) != 0) {
+		/* gone mid-window: what was seen, without an end scan */
+		fprintf(stderr, "ndspy: %s exited during the window: no end scan, "
+				"orphans cannot be told\n", t.name);
+	} else if (!rc) {
+		rc = take(&t, &end, &e);
+	}
+	if (!rc) {
+		struct nd_buf b = {0};
+		report(&o, &end, &s, lost, window, start.n, &b);
+		cli_write_stdout(b.p, b.len);
+		nd_buf_free(&b);
+	}
+	free(start.a);
+	free(end.a);
+	live_free(&s.live);
+	target_close(&t);
+	return rc ? cli_error(&e) : EXIT_OK;
+}
