@@ -391,14 +391,14 @@ int cmd_audit(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		window = (double)(t1.tv_sec - t0.tv_sec) +
 			 (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-		if (kill(t.pid, 0) != 0)
+		if (target_exited(t.pid))
 			break;
 	}
 	if (!rc)
 		watch_probe_poll(w, 0);
 	uint64_t lost = w ? watch_probe_lost(w) : 0;
 	watch_probe_close(w);
-	if (!rc && kill(t.pid, 0) != 0) {
+	if (!rc && target_exited(t.pid)) {
 		/* gone mid-window: what was seen, without an end scan */
 		fprintf(stderr, "ndspy: %s exited during the window: no end scan, "
 				"orphans cannot be told\n", t.name);

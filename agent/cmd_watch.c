@@ -182,19 +182,6 @@ static bool flush(struct watch_state *s)
 	return ok;
 }
 
-static bool process_gone(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return true;
-	char *got = fgets(line, sizeof(line), f);
-	fclose(f);
-	const char *paren = got ? strrchr(line, ')') : NULL;
-	return !paren || paren[2] == 'Z' || paren[2] == 'X';
-}
-
 static void summary(struct watch_state *s, uint64_t lost)
 {
 	struct nd_buf *b = &s->out;
@@ -237,7 +224,7 @@ static int watch_loop(struct watch_state *s, struct watch_probe *w, pid_t pid,
 			nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));
 			return cli_error(&e);
 		}
-		*gone = l ? launch_reap(l, &status) : process_gone(pid);
+		*gone = l ? launch_reap(l, &status) : target_exited(pid);
 		if (!flush(s) || s->oom)
 			return EXIT_OBJECT;
 	}

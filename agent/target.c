@@ -35,23 +35,30 @@ int target_parse(const char *spec, struct nd_err *e)
 	return 0;
 }
 
+bool target_exited(pid_t pid)
+{
+	char path[64], line[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return true;
+	char *got = fgets(line, sizeof(line), f);
+	fclose(f);
+	const char *paren = got ? strrchr(line, ')') : NULL;
+	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
 /* A thread that can speak for the process: the main thread, unless it
  * called pthread_exit and is a zombie (no map, no memory to read through
  * it), in which case any live thread. */
 static pid_t live_task(pid_t pid)
 {
-	char path[64], line[64];
+	char path[64];
 	struct dirent *de;
 	pid_t live = pid;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return pid;
-	char *got = fgets(line, sizeof(line), f);
-	fclose(f);
-	const char *paren = got ? strrchr(line, ')') : NULL;
-	if (!paren || paren[1] != ' ' || paren[2] != 'Z')
+	if (!target_exited(pid))
 		return pid;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	DIR *d = opendir(path);

@@ -45,6 +45,8 @@ int target_open(const char *spec, const struct target_opts *o,
  * core's map never changes. */
 int target_reread_maps(struct target *t, struct nd_err *e);
 void target_close(struct target *t);
+/* Whether process pid is gone or a zombie (no memory left to read). */
+bool target_exited(pid_t pid);
 /* The mapping holding addr, in the decoder's terms. */
 void target_region(const struct target *t, uint64_t addr,
 		   struct nd_region *out);

@@ -1,0 +1,82 @@
+"""`ndspy audit` against a target that leaks one buffer, pins a 16 MiB
+array behind an 80-byte view and churns 20,000 short-lived arrays: exactly
+that orphan and that pinned owner are reported, nothing else; a target that
+exits mid-window still gets a report."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+from tap import NDSPY, Tap, Zoo, ndspy
+
+
+def audit(zoo, duration, then):
+    """Runs audit over the target doing `then` once the first scan is in."""
+    p = subprocess.Popen([NDSPY, "audit", "-v", "--json", "--duration",
+                          str(duration), str(zoo.pid)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = p.stderr.readline().decode()   # "N arrays, paused ..."
+    then()
+    out, err = p.communicate(timeout=60)
+    return p.returncode, [json.loads(x) for x in out.decode().splitlines()], \
+        first + err.decode()
+
+
+def main():
+    t = Tap("audit")
+    zoo = Zoo(script="leaky.py")
+    try:
+        def go():
+            zoo.proc.stdin.write(b"go\n")
+            zoo.proc.stdin.flush()
+            zoo.proc.stdout.readline()
+        rc, rep, err = audit(zoo, 4, go)
+        with open(os.path.join(zoo.dir, "done.json")) as f:
+            did = json.load(f)
+        orphans = [x for x in rep if x["kind"] == "orphan"]
+        pinned = [x for x in rep if x["kind"] == "pinned"]
+        summ = [x for x in rep if x["kind"] == "summary"]
+        t.ok(rc == 0 and summ and summ[0]["lost"] == 0,
+             "audit exits 0 with a summary, nothing lost", err)
+        t.ok(len(orphans) == 1 and orphans[0]["data"] == did["leaked"] and
+             orphans[0]["size"] == did["leaked_size"] and
+             orphans[0]["tid"] == did["tid"],
+             "exactly the leaked buffer is an orphan", orphans)
+        t.ok(len(pinned) == 1 and pinned[0]["owner"] == did["owner"] and
+             pinned[0]["data"] == did["owner_data"] and
+             pinned[0]["nbytes"] == 16 << 20 and
+             pinned[0]["reachable_bytes"] == 80 and
+             pinned[0]["views"] == [did["view"]],
+             "exactly the 16 MiB array is pinned, by its 80-byte view",
+             pinned)
+        growth = [x for x in rep if x["kind"] == "growth"]
+        t.ok(not any(x["size"] == 800 for x in growth) and
+             summ and summ[0]["allocs"] >= 20002,
+             "the 20,000 short-lived arrays leave nothing behind",
+             growth)
+        # the target exits during the window
+        def leave():
+            zoo.proc.stdin.write(b"exit\n")
+            zoo.proc.stdin.flush()
+        t0 = time.time()
+        rc, rep, err = audit(zoo, 30, leave)
+        t.ok(rc == 0 and rep and rep[-1]["kind"] == "summary" and
+             "exited" in err and time.time() - t0 < 15,
+             "a target exiting mid-window still gets a report",
+             "exit %d: %s" % (rc, err))
+    finally:
+        zoo.stop()
+    sleep = subprocess.Popen(["sleep", "60"])
+    try:
+        rc, so, se = ndspy("audit", "--duration", "1", sleep.pid)
+    finally:
+        sleep.kill()
+        sleep.wait()
+    t.ok(rc == 3 and "not a Python process" in se,
+         "auditing a process that is not Python: exit 3", se)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
