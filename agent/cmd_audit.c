@@ -211,10 +211,18 @@ static int by_size_desc(const void *x, const void *y)
 	return a->size < b->size ? 1 : a->size > b->size ? -1 : 0;
 }
 
+/* NumPy before 1.22 keeps up to 7 freed buffers of each size under
+ * 1024 bytes for reuse without telling tracemalloc either way: such a
+ * buffer looks allocated and never freed. Below that size only a later
+ * NumPy can be audited. */
+#define OLD_NUMPY_CACHED 1024
+
 static void report(const struct audit_opts *o, const struct snapshot *end,
 		   struct audit_state *s, uint64_t lost, double window,
-		   size_t arrays_start, struct nd_buf *b)
+		   size_t arrays_start, int numpy_version, struct nd_buf *b)
 {
+	uint64_t min_size = numpy_version && numpy_version < 122
+				    ? OLD_NUMPY_CACHED : 0;
 	size_t nlive = s->live.n, nf = 0;
 	struct live_buf *bufs = calloc(nlive ? nlive : 1, sizeof(*bufs));
 	struct finding *f = calloc(nlive * 2 + end->n + 1, sizeof(*f));
@@ -231,7 +239,7 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 	}
 	size_t k = 0;
 	for (size_t i = 0; i < s->live.cap; i++)
-		if (s->live.b[i].addr > 1)
+		if (s->live.b[i].addr > 1 && s->live.b[i].size >= min_size)
 			bufs[k++] = s->live.b[i];
 	qsort(bufs, k, sizeof(*bufs), by_size_desc);
 	uint64_t orphan_bytes = 0, pinned_bytes = 0, growth = 0;
@@ -407,7 +415,12 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (!rc) {
 		struct nd_buf b = {0};
-		report(&o, &end, &s, lost, window, start.n, &b);
+		if (t.ctx.numpy_version && t.ctx.numpy_version < 122)
+			cli_verbosef("NumPy %s caches small buffers unseen: those "
+				     "under %d bytes are not judged",
+				     t.rt.np_version, OLD_NUMPY_CACHED);
+		report(&o, &end, &s, lost, window, start.n,
+		       t.ctx.numpy_version, &b);
 		cli_write_stdout(b.p, b.len);
 		nd_buf_free(&b);
 	}
