@@ -92,6 +92,7 @@ demo: deps $(B)/ndspy
 bench: deps $(B)/ndspy $(B)/bench/rawread
 	@$(PYTHON) tests/bench/bench_save.py
 	@$(PYTHON) tests/bench/bench_list.py
+	@$(PYTHON) tests/bench/bench_watch.py
 
 # Rewrites decode/layout_data.h from the headers of every supported version
 # (the matrix chroots, the host, pyenv builds for 3.10 and 3.12).
