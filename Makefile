@@ -61,6 +61,9 @@ $(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(B)/bpf/vmlinux.h
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
+# keep the object: the skeleton embeds it, make need not rebuild it
+.SECONDARY: $(BPF_SKEL:.skel.h=.bpf.o)
+
 $(PROBE_OBJ) $(AGENT_OBJ): $(BPF_SKEL)
 $(PROBE_OBJ): CFLAGS += -I$(B)/bpf
 

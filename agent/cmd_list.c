@@ -98,22 +98,6 @@ static int parse(int argc, char **argv, struct list_opts *o, int *first,
 	return 0;
 }
 
-static void human(uint64_t n, char *out, size_t cap)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, cap, "%" PRIu64 " B", n);
-	else
-		snprintf(out, cap, "%.1f %s", v, unit[u]);
-}
-
 /* What keeps the buffer alive (into f), and how the table says it. */
 static void owner_of(const struct nd_array *a, struct found *f,
 		     struct nd_buf *b)
@@ -163,7 +147,7 @@ static void text_line(struct target *t, const struct nd_array *a,
 	target_region(t, a->data, &mem);
 	nd_dtype_str(a->dtype, &dt);
 	nd_buf_ints(&shape, a->shape, a->ndim, ND_STYLE_PY);
-	human((uint64_t)a->nbytes, size, sizeof(size));
+	cli_human_size((uint64_t)a->nbytes, size, sizeof(size));
 	nd_buf_printf(b, "0x%-14" PRIx64 "  ", a->addr);
 	size_t at = b->len;
 	nd_buf_puts_safe(b, a->type_name);
@@ -281,8 +265,8 @@ static void summary(struct list_state *s, struct nd_buf *b)
 		buffers++;
 		i = j;
 	}
-	human(owned, x, sizeof(x));
-	human(viewed, y, sizeof(y));
+	cli_human_size(owned, x, sizeof(x));
+	cli_human_size(viewed, y, sizeof(y));
 	nd_buf_printf(b, "%zu arrays; %s owned by arrays, %s reached only "
 			 "through views of other objects; %" PRIu64
 			 " distinct buffers\n",
@@ -376,8 +360,8 @@ static void progress(uint64_t done, uint64_t total)
 		return;
 	last = t;
 	char d[32], n[32];
-	human(done, d, sizeof(d));
-	human(total, n, sizeof(n));
+	cli_human_size(done, d, sizeof(d));
+	cli_human_size(total, n, sizeof(n));
 	fprintf(stderr, "\rscanning memory: %s of %s (%d%%)\033[K", d, n,
 		total ? (int)(100 * (double)done / (double)total) : 100);
 }

@@ -99,18 +99,10 @@ static int watch_option(void *opts, int ch, const char *arg, struct nd_err *e)
 
 static void size_text(struct nd_buf *b, uint64_t n)
 {
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)n;
-	int u = 0;
+	char text[32];
 
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		nd_buf_printf(b, "%" PRIu64 " B", n);
-	else
-		nd_buf_printf(b, "%.1f %s", v, unit[u]);
+	cli_human_size(n, text, sizeof(text));
+	nd_buf_puts(b, text);
 }
 
 static void time_text(struct nd_buf *b, int64_t wall_ns)
