@@ -5,9 +5,11 @@ two watchers at once; a target that exits ends the watch with a summary;
 probe is left attached when ndspy is gone."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from tap import NDSPY, Tap, Zoo, ndspy, wait_for
@@ -70,6 +72,42 @@ def python_command():
             k, _, v = words.pop(0).partition("=")
             env[k] = v
     return env, words
+
+
+def unprivileged(t):
+    """Without CAP_BPF/CAP_PERFMON (nobody watching its own process):
+    exit 3, and the message says what is missing."""
+    if os.environ.get("NDSPY_TARGET_ROOT") or os.geteuid() != 0:
+        t.skip("watch without privileges", "needs root to become nobody, "
+               "and the host's python")
+        return
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            "--inh-caps=-all"]
+    # a copy nobody can run, wherever the checkout is
+    tmp = tempfile.mkdtemp(prefix="ndspy-nobody-")
+    os.chmod(tmp, 0o755)
+    exe = os.path.join(tmp, "ndspy")
+    shutil.copy(NDSPY, exe)
+    target = subprocess.Popen(drop + ["/usr/bin/python3", "-c",
+                                      "import numpy, sys; print(1, flush=True);"
+                                      " sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        target.stdout.readline()
+        p = subprocess.run(drop + [exe, "watch", "--duration", "1",
+                                   str(target.pid)], capture_output=True,
+                           timeout=30)
+    finally:
+        target.stdin.close()
+        target.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    se = p.stderr.decode()
+    if p.returncode in (126, 127):
+        t.skip("watch without privileges", "nobody cannot run " + exe)
+        return
+    t.ok(p.returncode == 3 and "CAP_BPF" in se and "CAP_PERFMON" in se,
+         "watch without privileges: exit 3, names CAP_BPF and CAP_PERFMON",
+         "exit %d: %s" % (p.returncode, se))
 
 
 def main():
@@ -154,6 +192,7 @@ def main():
          "watch -- a command that is not python: exit 3", se)
     rc, so, se = ndspy("watch", "--duration", "x", "1")
     t.ok(rc == 2 and "--duration" in se, "a bad --duration: exit 2", se)
+    unprivileged(t)
     return t.done()
 
 
