@@ -1,5 +1,6 @@
 /* Buffers allocated and not yet freed, by address: open addressing with
- * linear probing and tombstones, grown at half full. */
+ * linear probing and tombstones, rebuilt when live entries and tombstones
+ * fill half of it. */
 #include "live_table.h"
 
 #include <stdlib.h>
@@ -16,9 +17,13 @@ static size_t slot_of(uint64_t addr, size_t mask)
 	return (size_t)addr & mask;
 }
 
+/* Rehashes into a table a quarter full of the live entries: bigger when
+ * they grew, the same size (or smaller) when tombstones filled it. */
 static int grow(struct live_table *t)
 {
-	size_t cap = t->cap ? t->cap * 2 : 1024;
+	size_t cap = 1024;
+	while (cap < 4 * (t->n + 1))
+		cap *= 2;
 	struct live_buf *old = t->b, *b = calloc(cap, sizeof(*b));
 
 	if (!b)
