@@ -59,11 +59,17 @@ struct arr {
 	int64_t nbytes, refcnt, lo, hi;
 	uint32_t flags;
 	int nviews; /* arrays whose base this is */
+	/* the hull of the bytes its views reach, relative to data */
+	int64_t vlo, vhi;
 };
 
 struct snapshot {
-	struct arr *a;
+	struct arr *a;      /* by address */
 	size_t n;
+	uint64_t *owned;    /* data pointers of arrays owning them, sorted */
+	size_t nowned;
+	struct view { uint64_t base, addr; } *views; /* by base */
+	size_t nviews;
 };
 
 struct audit_state {
@@ -113,6 +119,20 @@ static void on_event(void *arg, const struct nd_event *ev)
 	}
 }
 
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_view(const void *x, const void *y)
+{
+	const struct view *a = x, *b = y;
+	if (a->base != b->base)
+		return a->base < b->base ? -1 : 1;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
 static int by_addr(const void *x, const void *y)
 {
 	const struct arr *a = x, *b = y;
@@ -154,39 +174,47 @@ static int take(struct target *t, struct snapshot *s, struct nd_err *e)
 	if (rc)
 		return rc;
 	qsort(s->a, s->n, sizeof(*s->a), by_addr);
+	s->owned = calloc(s->n ? s->n : 1, sizeof(*s->owned));
+	s->views = calloc(s->n ? s->n : 1, sizeof(*s->views));
+	if (!s->owned || !s->views)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
 	for (size_t i = 0; i < s->n; i++) {
-		struct arr *b = s->a[i].base ? find(s, s->a[i].base) : NULL;
-		if (b)
-			b->nviews++;
+		struct arr *v = &s->a[i];
+		if (v->flags & ND_F_OWNDATA)
+			s->owned[s->nowned++] = v->data;
+		struct arr *b = v->base ? find(s, v->base) : NULL;
+		if (!b)
+			continue;
+		s->views[s->nviews++] = (struct view){b->addr, v->addr};
+		if (!b->nviews++) {
+			b->vlo = INT64_MAX;
+			b->vhi = INT64_MIN;
+		}
+		if (v->hi > v->lo) {
+			int64_t lo = (int64_t)(v->data - b->data) + v->lo;
+			int64_t hi = (int64_t)(v->data - b->data) + v->hi;
+			b->vlo = lo < b->vlo ? lo : b->vlo;
+			b->vhi = hi > b->vhi ? hi : b->vhi;
+		}
 	}
+	qsort(s->owned, s->nowned, sizeof(*s->owned), cmp_u64);
+	/* base first in struct view: sorted by base, then by address */
+	qsort(s->views, s->nviews, sizeof(*s->views), cmp_view);
 	return 0;
 }
 
 /* Whether a live array owns the buffer at data. */
 static bool owned(const struct snapshot *s, uint64_t data)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if ((s->a[i].flags & ND_F_OWNDATA) && s->a[i].data == data)
-			return true;
-	return false;
+	return bsearch(&data, s->owned, s->nowned, sizeof(*s->owned),
+		       cmp_u64) != NULL;
 }
 
-/* Bytes of owner o its views reach: the union of their extents. */
-static int64_t reachable(const struct snapshot *s, const struct arr *o)
+/* Bytes of owner o its views reach: the hull of their extents (views of
+ * one owner rarely leave holes worth telling apart). */
+static int64_t reachable(const struct arr *o)
 {
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
-
-	/* views of one owner are usually few: the hull is close enough */
-	for (size_t i = 0; i < s->n; i++) {
-		const struct arr *v = &s->a[i];
-		if (v->base != o->addr || v->hi <= v->lo)
-			continue;
-		int64_t vlo = (int64_t)(v->data - o->data) + v->lo;
-		int64_t vhi = (int64_t)(v->data - o->data) + v->hi;
-		lo = vlo < lo ? vlo : lo;
-		hi = vhi > hi ? vhi : hi;
-	}
-	return hi > lo ? hi - lo : 0;
+	return o->nviews && o->vhi > o->vlo ? o->vhi - o->vlo : 0;
 }
 
 struct finding {
@@ -257,7 +285,7 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 		if (!(a->flags & ND_F_OWNDATA) || !a->nviews ||
 		    a->refcnt != a->nviews)
 			continue;
-		int64_t r = reachable(end, a);
+		int64_t r = reachable(a);
 		if (r >= a->nbytes)
 			continue;
 		f[nf++] = (struct finding){1, (uint64_t)(a->nbytes - r), NULL, a};
@@ -292,7 +320,7 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 				      (double)(now - (int64_t)x->buf->ts_ns) / 1e9);
 		else if (x->kind == 1) {
 			const struct arr *a = x->owner;
-			int64_t r = reachable(end, a);
+			int64_t r = reachable(a);
 			if (o->json)
 				nd_buf_printf(b, "{\"kind\": \"pinned\", \"owner\": %"
 						 PRIu64 ", \"data\": %" PRIu64
@@ -305,14 +333,22 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 						 " bytes kept alive by views "
 						 "reaching %" PRId64 " bytes:",
 					      a->addr, a->nbytes, r);
-			int n = 0;
-			for (size_t v = 0; v < end->n; v++)
-				if (end->a[v].base == a->addr)
-					nd_buf_printf(b, o->json ? "%s%" PRIu64
-								 : "%s0x%" PRIx64,
-						      n++ ? (o->json ? ", " : " ")
-							  : (o->json ? "" : " "),
-						      end->a[v].addr);
+			/* the first of its views, then the rest of the run */
+			size_t lo = 0, hi = end->nviews;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (end->views[mid].base < a->addr)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (size_t v = lo; v < end->nviews &&
+					    end->views[v].base == a->addr; v++)
+				nd_buf_printf(b, o->json ? "%s%" PRIu64
+							 : "%s0x%" PRIx64,
+					      v > lo ? (o->json ? ", " : " ")
+						     : (o->json ? "" : " "),
+					      end->views[v].addr);
 			nd_buf_puts(b, o->json ? "]}\n" : "\n");
 		} else if (o->json) {
 			nd_buf_printf(b, "{\"kind\": \"growth\", \"size\": %" PRIu64
@@ -425,7 +461,11 @@ int cmd_audit(int argc, char **argv)
 		nd_buf_free(&b);
 	}
 	free(start.a);
+	free(start.owned);
+	free(start.views);
 	free(end.a);
+	free(end.owned);
+	free(end.views);
 	live_free(&s.live);
 	target_close(&t);
 	return rc ? cli_error(&e) : EXIT_OK;
