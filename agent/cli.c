@@ -12,6 +12,7 @@
 #include "target.h"
 
 bool cli_verbose;
+volatile sig_atomic_t cli_stop_requested;
 struct target_opts cli_target;
 
 int cli_exit_code(const struct nd_err *e)
@@ -129,7 +130,7 @@ bool cli_write_stdout(const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(1, buf, len);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !cli_stop_requested)
 			continue;
 		if (n <= 0)
 			return false;

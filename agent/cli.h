@@ -16,6 +16,9 @@ enum {
 };
 
 extern bool cli_verbose;
+/* Set by a command's SIGINT/SIGTERM handler: blocked writes give up. */
+#include <signal.h>
+extern volatile sig_atomic_t cli_stop_requested;
 /* --sysroot and --exe, for commands whose TARGET may be a core */
 struct target_opts;
 extern struct target_opts cli_target;

@@ -74,15 +74,15 @@ struct snapshot {
 
 struct audit_state {
 	struct live_table live; /* allocated in the window, not freed */
+	uint64_t cutoff;        /* events from this ktime on are after the
+				 * end scan began: not the window's */
 	uint64_t allocs, frees, bytes_allocated, bytes_freed;
 };
-
-static volatile sig_atomic_t stop_requested;
 
 static void on_stop(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	cli_stop_requested = 1;
 }
 
 static int audit_option(void *opts, int ch, const char *arg, struct nd_err *e)
@@ -107,11 +107,15 @@ static void on_event(void *arg, const struct nd_event *ev)
 	struct audit_state *s = arg;
 	struct live_buf gone;
 
+	if (ev->ts_ns >= s->cutoff)
+		return;
 	if (ev->kind == ND_EV_ALLOC) {
 		struct live_buf b = {ev->addr, ev->size, ev->ts_ns, ev->tid};
 		s->allocs++;
 		s->bytes_allocated += ev->size;
-		live_add(&s->live, &b);
+		struct live_buf old;
+		if (live_add(&s->live, &b, &old) > 0) /* resized in place */
+			s->bytes_freed += old.size;
 	} else {
 		s->frees++;
 		if (live_remove(&s->live, ev->addr, &gone))
@@ -145,8 +149,10 @@ static struct arr *find(const struct snapshot *s, uint64_t addr)
 	return bsearch(&key, s->a, s->n, sizeof(*s->a), by_addr);
 }
 
-/* Every array, paused, decoded fully (as list validates them). */
-static int take(struct target *t, struct snapshot *s, struct nd_err *e)
+/* Every array, paused, decoded fully (as list validates them); *paused_at
+ * is when the target stopped (CLOCK_MONOTONIC, as the events' times). */
+static int take(struct target *t, struct snapshot *s, uint64_t *paused_at,
+		struct nd_err *e)
 {
 	struct freeze fz = {0};
 	struct scan sc;
@@ -154,6 +160,7 @@ static int take(struct target *t, struct snapshot *s, struct nd_err *e)
 
 	memset(s, 0, sizeof(*s));
 	int rc = scan_target(t, true, &fz, NULL, &sc, &ntypes, e);
+	*paused_at = fz.t0_ns;
 	if (!rc && !(s->a = calloc(sc.ncand ? sc.ncand : 1, sizeof(*s->a))))
 		rc = nd_fail(e, ND_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < sc.ncand; i++) {
@@ -246,8 +253,9 @@ static int by_size_desc(const void *x, const void *y)
 #define OLD_NUMPY_CACHED 1024
 
 static void report(const struct audit_opts *o, const struct snapshot *end,
-		   struct audit_state *s, uint64_t lost, double window,
-		   size_t arrays_start, int numpy_version, struct nd_buf *b)
+		   bool have_end, struct audit_state *s, uint64_t lost,
+		   double window, size_t arrays_start, int numpy_version,
+		   struct nd_buf *b)
 {
 	uint64_t min_size = numpy_version && numpy_version < 122
 				    ? OLD_NUMPY_CACHED : 0;
@@ -274,7 +282,7 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 	size_t norphan = 0, npinned = 0;
 	for (size_t i = 0; i < k; i++) {
 		growth += bufs[i].size;
-		if (!owned(end, bufs[i].addr)) {
+		if (have_end && !owned(end, bufs[i].addr)) {
 			f[nf++] = (struct finding){0, bufs[i].size, &bufs[i]};
 			orphan_bytes += bufs[i].size;
 			norphan++;
@@ -413,51 +421,70 @@ int cmd_audit(int argc, char **argv)
 				       "--help)");
 		return cli_error(&e);
 	}
+	pid_t tgid = target_tgid(atoi(argv[first]));
+	if (tgid && tgid != atoi(argv[first])) {
+		nd_fail(&e, ND_EUSAGE, "%s is a thread of process %d: give the "
+			"process", argv[first], (int)tgid);
+		return cli_error(&e);
+	}
 	if (target_open(argv[first], &cli_target, 1 << 16, &t, &e))
 		return cli_error(&e);
-	struct sigaction sa = {.sa_handler = on_stop};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	s.cutoff = UINT64_MAX;
 	/* probes first: nothing between the first scan and the window */
+	uint64_t paused_at;
 	int rc = watch_object_of_target(&t, &eo, &obj, &e);
 	if (!rc)
 		rc = watch_probe_open(&obj, false, on_event, &s, &w, sites, &e);
 	elf_obj_close(&eo);
 	if (!rc)
-		rc = take(&t, &start, &e);
+		rc = take(&t, &start, &paused_at, &e);
+	/* after the first pause, which installs the release-on-signal
+	 * handlers: Ctrl-C now ends the window, and the report follows */
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	double window = 0;
-	while (!rc && !stop_requested && window < o.duration) {
-		if (watch_probe_poll(w, 100) < 0)
+	while (!rc && !cli_stop_requested && window < o.duration) {
+		int n = watch_probe_poll(w, 100);
+		if (n < 0) {
+			rc = nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));
 			break;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		window = (double)(t1.tv_sec - t0.tv_sec) +
 			 (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		if (target_exited(t.pid))
 			break;
 	}
-	if (!rc)
-		watch_probe_poll(w, 0);
-	uint64_t lost = w ? watch_probe_lost(w) : 0;
-	watch_probe_close(w);
+	bool have_end = false;
 	if (!rc && target_exited(t.pid)) {
 		/* gone mid-window: what was seen, without an end scan */
 		fprintf(stderr, "ndspy: %s exited during the window: no end scan, "
 				"orphans cannot be told\n", t.name);
 	} else if (!rc) {
-		rc = take(&t, &end, &e);
+		/* the probes stay on through the end scan: frees up to the
+		 * pause are all in the ring, later events are not counted */
+		rc = take(&t, &end, &paused_at, &e);
+		s.cutoff = paused_at;
+		have_end = !rc;
 	}
+	if (w)
+		watch_probe_drain(w);
+	uint64_t lost = w ? watch_probe_lost(w) : 0;
+	watch_probe_close(w);
 	if (!rc) {
 		struct nd_buf b = {0};
 		if (t.ctx.numpy_version && t.ctx.numpy_version < 122)
 			cli_verbosef("NumPy %s caches small buffers unseen: those "
 				     "under %d bytes are not judged",
 				     t.rt.np_version, OLD_NUMPY_CACHED);
-		report(&o, &end, &s, lost, window, start.n,
+		report(&o, &end, have_end, &s, lost, window, start.n,
 		       t.ctx.numpy_version, &b);
-		cli_write_stdout(b.p, b.len);
+		if (b.oom || !cli_write_stdout(b.p, b.len))
+			rc = nd_fail(&e, ND_EIO, "cannot write the report");
 		nd_buf_free(&b);
 	}
 	free(start.a);

@@ -58,12 +58,10 @@ struct watch_state {
 	bool oom;
 };
 
-static volatile sig_atomic_t stop_requested;
-
 static void on_stop(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	cli_stop_requested = 1;
 }
 
 static int64_t clock_ns(clockid_t c)
@@ -128,8 +126,12 @@ static void on_event(void *arg, const struct nd_event *ev)
 		struct live_buf lb = {ev->addr, ev->size, ev->ts_ns, ev->tid};
 		s->allocs++;
 		s->bytes_allocated += ev->size;
-		if (live_add(&s->live, &lb))
+		struct live_buf old;
+		int had = live_add(&s->live, &lb, &old);
+		if (had < 0)
 			s->oom = true;
+		else if (had) /* resized in place: the old size is gone */
+			s->bytes_freed += old.size;
 		if ((int64_t)ev->size < o->min_bytes)
 			return;
 		if (o->json) {
@@ -210,15 +212,19 @@ static int watch_loop(struct watch_state *s, struct watch_probe *w, pid_t pid,
 	struct nd_err e = {0};
 	int status;
 
-	while (!stop_requested && !*gone && clock_ns(CLOCK_MONOTONIC) < end) {
+	while (!cli_stop_requested && !*gone && clock_ns(CLOCK_MONOTONIC) < end) {
 		int n = watch_probe_poll(w, 100);
 		if (n < 0) {
 			nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));
 			return cli_error(&e);
 		}
 		*gone = l ? launch_reap(l, &status) : target_exited(pid);
-		if (!flush(s) || s->oom)
-			return EXIT_OBJECT;
+		if (!flush(s) || s->oom) {
+			nd_fail(&e, s->oom ? ND_ENOMEM : ND_EIO, s->oom
+				? "out of memory for the buffers seen"
+				: "cannot write the events");
+			return cli_error(&e);
+		}
 	}
 	return EXIT_OK;
 }
@@ -245,6 +251,10 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		snprintf(name, cap, "process %d (%s)", (int)l->pid, argv[0]);
 		obj = (struct watch_object){wf.path, wf.fd, wf.elf, l->pid, name};
 	} else {
+		pid_t tgid = target_tgid(atoi(argv[0]));
+		if (tgid && tgid != atoi(argv[0]))
+			return nd_fail(e, ND_EUSAGE, "%s is a thread of process "
+				       "%d: give the process", argv[0], (int)tgid);
 		if ((rc = target_open(argv[0], &cli_target, 64, &t, e)))
 			return rc;
 		*pid = t.pid;
@@ -290,7 +300,7 @@ int cmd_watch(int argc, char **argv)
 	struct launch l = {.go = -1};
 	struct nd_err e = {0};
 	char name[4200];
-	pid_t pid;
+	pid_t pid = 0;
 	int first;
 
 	if (cli_options(argc, argv, longopts, "watch", usage, watch_option,
@@ -317,11 +327,18 @@ int cmd_watch(int argc, char **argv)
 	if (open_probes(argv + first, command, &s, &l, &w, &pid, name,
 			sizeof(name), &e))
 		return cli_error(&e);
+	if (command && cli_stop_requested) {
+		/* interrupted before it ran: it never will */
+		launch_abort(&l);
+		watch_probe_close(w);
+		nd_buf_free(&s.out);
+		return EXIT_OK;
+	}
 	if (command)
 		launch_release(&l);
 	bool gone = false;
 	int status = watch_loop(&s, w, pid, command ? &l : NULL, &gone);
-	watch_probe_poll(w, 0); /* what arrived before the end */
+	watch_probe_drain(w); /* what arrived before the end */
 	uint64_t lost = watch_probe_lost(w);
 	watch_probe_close(w);
 	if (gone)

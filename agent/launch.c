@@ -64,8 +64,8 @@ static bool defines_track(const char *path, struct watch_file *f)
 static bool needed_libpython(Elf *elf, const char *exe, struct watch_file *f)
 {
 	Elf_Scn *scn = NULL;
-	const char *need = NULL, *runpath = "";
-	char dirs[8192];
+	const char *need = NULL, *runpath = NULL, *rpath = NULL;
+	char dirs[12288];
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -79,8 +79,10 @@ static bool needed_libpython(Elf *elf, const char *exe, struct watch_file *f)
 			const char *s = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
 			if (dyn.d_tag == DT_NEEDED && s && strstr(s, "libpython"))
 				need = s;
-			else if ((dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH) && s)
+			else if (dyn.d_tag == DT_RUNPATH && s)
 				runpath = s;
+			else if (dyn.d_tag == DT_RPATH && s)
+				rpath = s;
 		}
 	}
 	if (!need)
@@ -90,16 +92,21 @@ static bool needed_libpython(Elf *elf, const char *exe, struct watch_file *f)
 	char *slash = strrchr(origin, '/');
 	if (slash)
 		*slash = '\0';
+	/* ld.so's order: DT_RPATH (ignored when DT_RUNPATH exists),
+	 * LD_LIBRARY_PATH, DT_RUNPATH, then the system's directories */
 	const char *llp = getenv("LD_LIBRARY_PATH");
-	snprintf(dirs, sizeof(dirs), "%s:%s:/lib/x86_64-linux-gnu:"
+	snprintf(dirs, sizeof(dirs), "%s:%s:%s:/lib/x86_64-linux-gnu:"
 		 "/usr/lib/x86_64-linux-gnu:/usr/local/lib:/lib:/usr/lib",
-		 runpath, llp ? llp : "");
+		 runpath || !rpath ? "" : rpath, llp ? llp : "",
+		 runpath ? runpath : "");
 	for (const char *p = dirs; *p;) {
 		size_t n = strcspn(p, ":");
 		char dir[4096], cand[8300];
 		snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
 		if (strncmp(dir, "$ORIGIN", 7) == 0)
 			snprintf(cand, sizeof(cand), "%s%s/%s", origin, dir + 7, need);
+		else if (strncmp(dir, "${ORIGIN}", 9) == 0)
+			snprintf(cand, sizeof(cand), "%s%s/%s", origin, dir + 9, need);
 		else
 			snprintf(cand, sizeof(cand), "%s/%s", dir, need);
 		if (n && defines_track(cand, f))

@@ -35,6 +35,21 @@ int target_parse(const char *spec, struct nd_err *e)
 	return 0;
 }
 
+pid_t target_tgid(pid_t tid)
+{
+	char path[64], line[256];
+	pid_t tgid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return tgid;
+}
+
 bool target_exited(pid_t pid)
 {
 	char path[64], line[256];

@@ -45,6 +45,9 @@ int target_open(const char *spec, const struct target_opts *o,
  * core's map never changes. */
 int target_reread_maps(struct target *t, struct nd_err *e);
 void target_close(struct target *t);
+/* A thread ID's process (its Tgid), or 0 when there is no such task;
+ * probes filter by process, so `watch` wants the process. */
+pid_t target_tgid(pid_t tid);
 /* Whether process pid is gone or a zombie (no memory left to read). */
 bool target_exited(pid_t pid);
 /* The mapping holding addr, in the decoder's terms. */

@@ -13,11 +13,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid = 0;
 
-#define RING_BYTES (1 << 24)
-
+/* 16 MiB: about 400,000 events, seconds of a busy target's buffers */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, RING_BYTES);
+	__uint(max_entries, 1 << 24);
 } events SEC(".maps");
 
 struct {
@@ -40,7 +39,7 @@ static __always_inline int emit(struct pt_regs *ctx, __u32 kind)
 	if (!e) {
 		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
 		if (n)
-			(*n)++;
+			__sync_fetch_and_add(n, 1);
 		return 0;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
@@ -49,12 +48,9 @@ static __always_inline int emit(struct pt_regs *ctx, __u32 kind)
 	e->tid = (__u32)id;
 	e->kind = kind;
 	/* Waking the reader costs the traced thread more than the probe
-	 * itself: it polls every 100 ms anyway, and is woken only when the
-	 * ring is a quarter full. */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
-				      RING_BYTES / 4
-				      ? BPF_RB_FORCE_WAKEUP
-				      : BPF_RB_NO_WAKEUP);
+	 * itself (an interrupt per event once it is behind): it polls every
+	 * 100 ms and is never woken. A ring that fills is counted above. */
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

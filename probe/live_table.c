@@ -56,14 +56,17 @@ static struct live_buf *find(const struct live_table *t, uint64_t addr)
 	}
 }
 
-int live_add(struct live_table *t, const struct live_buf *buf)
+int live_add(struct live_table *t, const struct live_buf *buf,
+	     struct live_buf *old)
 {
 	if (buf->addr <= GONE)
 		return 0;
-	struct live_buf *old = find(t, buf->addr);
-	if (old) { /* freed without our seeing it: the new one counts */
-		*old = *buf;
-		return 0;
+	struct live_buf *had = find(t, buf->addr);
+	if (had) {
+		if (old)
+			*old = *had;
+		*had = *buf;
+		return 1;
 	}
 	if (2 * (t->used + 1) > t->cap && grow(t))
 		return -1;

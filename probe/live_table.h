@@ -16,8 +16,11 @@ struct live_table {
 	size_t cap, n, used; /* slots; live entries; live + tombstones */
 };
 
-/* -1 when out of memory. An address already present is replaced. */
-int live_add(struct live_table *t, const struct live_buf *buf);
+/* -1 when out of memory; 1 when an entry of that address was replaced
+ * (NumPy resized it in place: realloc reports the same pointer again),
+ * its old value in *old; 0 otherwise. */
+int live_add(struct live_table *t, const struct live_buf *buf,
+	     struct live_buf *old);
 /* false when addr was not there (allocated before the watch began). */
 bool live_remove(struct live_table *t, uint64_t addr, struct live_buf *out);
 const struct live_buf *live_get(const struct live_table *t, uint64_t addr);

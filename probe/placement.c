@@ -41,6 +41,12 @@ static bool emulated(csh cs, const cs_insn *in)
 {
 	const cs_x86 *x = &in->detail->x86;
 
+	/* the kernel refuses to emulate (and to probe) 0x66-prefixed
+	 * branches: such an instruction ends the search */
+	for (int i = 0; i < 4; i++)
+		if (x->prefix[i] == 0x66)
+			return false;
+
 	if (cs_insn_group(cs, in, CS_GRP_JUMP) && x->op_count == 1 &&
 	    x->operands[0].type == X86_OP_IMM)
 		return true; /* jmp rel, jcc rel */

@@ -17,12 +17,16 @@
 #include "../agent/target.h"
 #include "watch.skel.h"
 
+#define BATCH 65536 /* events per poll: a busy target never ends a drain */
+
 struct watch_probe {
 	struct watch_bpf *skel;
 	struct bpf_link *link[2];
 	struct ring_buffer *rb;
 	watch_event_fn fn;
 	void *arg;
+	unsigned batch;
+	bool more; /* the last poll stopped at BATCH: do not wait next time */
 };
 
 static int on_sample(void *ctx, void *data, size_t len)
@@ -31,10 +35,11 @@ static int on_sample(void *ctx, void *data, size_t len)
 
 	if (len >= sizeof(struct nd_event))
 		w->fn(w->arg, data);
-	return 0;
+	/* this one is consumed; the next wait for the next poll */
+	return ++w->batch >= BATCH ? -EAGAIN : 0;
 }
 
-/* libbpf's own chatter goes to -v only. */
+/* libbpf's chatter is not for users. */
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level, (void)fmt, (void)ap;
@@ -160,13 +165,24 @@ fail:
 
 int watch_probe_poll(struct watch_probe *w, int timeout_ms)
 {
-	/* the program wakes us only when the ring fills up: after the wait,
-	 * take whatever is there */
-	int n = ring_buffer__poll(w->rb, timeout_ms);
-	if (n < 0 && n != -EINTR)
+	/* the program never wakes us: wait, then take what is there, at
+	 * most BATCH events, so that a target producing them as fast as we
+	 * read cannot keep us from the clock and from signals */
+	int n = ring_buffer__poll(w->rb, w->more ? 0 : timeout_ms);
+	if (n < 0 && n != -EINTR && n != -EAGAIN)
 		return n;
-	int m = ring_buffer__consume(w->rb);
-	return m < 0 ? m : (n > 0 ? n : 0) + m;
+	int m = w->batch < BATCH ? ring_buffer__consume(w->rb) : 0;
+	w->more = w->batch >= BATCH;
+	w->batch = 0;
+	return m < 0 && m != -EAGAIN ? m : 0;
+}
+
+void watch_probe_drain(struct watch_probe *w)
+{
+	/* bounded: a target still running keeps producing */
+	for (int i = 0; i < 64; i++)
+		if (watch_probe_poll(w, 0) < 0 || !w->more)
+			break;
 }
 
 uint64_t watch_probe_lost(struct watch_probe *w)

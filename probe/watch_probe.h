@@ -44,6 +44,8 @@ int watch_object_of_target(const struct target *t, struct elf_obj *eo,
 			   struct watch_object *obj, struct nd_err *e);
 /* Delivers what arrived within timeout_ms; number of events or -errno. */
 int watch_probe_poll(struct watch_probe *w, int timeout_ms);
+/* Delivers what is in the ring now (at the end of a watch). */
+void watch_probe_drain(struct watch_probe *w);
 /* Events dropped because the ring was full, over all CPUs. */
 uint64_t watch_probe_lost(struct watch_probe *w);
 /* Detaches everything; NULL is fine. */

@@ -17,7 +17,7 @@ static void test_add_find_remove(void **state)
 	(void)state;
 	for (uint64_t i = 0; i < 100000; i++) {
 		struct live_buf b = {0x10000 + i * 32, i + 1, i, 7};
-		assert_int_equal(live_add(&t, &b), 0);
+		assert_int_equal(live_add(&t, &b, NULL), 0);
 	}
 	assert_int_equal(t.n, 100000);
 	for (uint64_t i = 0; i < 100000; i += 2)
@@ -32,12 +32,14 @@ static void test_add_find_remove(void **state)
 	}
 	/* the same address again: the newer buffer counts */
 	struct live_buf again = {0x10000 + 32, 999, 1, 8};
-	assert_int_equal(live_add(&t, &again), 0);
+	struct live_buf old;
+	assert_int_equal(live_add(&t, &again, &old), 1);
+	assert_int_equal(old.size, 2);
 	assert_int_equal(t.n, 50000);
 	assert_int_equal(live_get(&t, 0x10000 + 32)->size, 999);
 	/* addresses 0 and 1 are the table's own markers: never entries */
 	struct live_buf zero = {0, 1, 0, 0};
-	assert_int_equal(live_add(&t, &zero), 0);
+	assert_int_equal(live_add(&t, &zero, NULL), 0);
 	assert_null(live_get(&t, 0));
 	live_free(&t);
 }
@@ -49,7 +51,7 @@ static void test_churn_stays_small(void **state)
 	(void)state;
 	for (uint64_t i = 0; i < 2000000; i++) {
 		struct live_buf b = {0x1000 + i * 16, 16, 0, 1};
-		assert_int_equal(live_add(&t, &b), 0);
+		assert_int_equal(live_add(&t, &b, NULL), 0);
 		assert_true(live_remove(&t, b.addr, NULL));
 	}
 	assert_int_equal(t.n, 0);
