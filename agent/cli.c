@@ -126,6 +126,35 @@ void cli_human_size(uint64_t n, char *out, size_t cap)
 		snprintf(out, cap, "%.1f %s", v, unit[u]);
 }
 
+int cli_parse_seconds(const char *opt, const char *s, double *out,
+		      struct nd_err *e)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (!*s || *end || errno || !(*out > 0))
+		return nd_fail(e, ND_EUSAGE, "%s wants seconds, not '%s'", opt, s);
+	return 0;
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	cli_stop_requested = 1;
+}
+
+void cli_catch_stop(bool hangup)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (hangup)
+		sigaction(SIGHUP, &sa, NULL);
+}
+
 bool cli_write_stdout(const char *buf, size_t len)
 {
 	while (len) {

@@ -2,6 +2,7 @@
 #ifndef NDSPY_CLI_H
 #define NDSPY_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,8 +17,7 @@ enum {
 };
 
 extern bool cli_verbose;
-/* Set by a command's SIGINT/SIGTERM handler: blocked writes give up. */
-#include <signal.h>
+/* Set on SIGINT/SIGTERM after cli_catch_stop(): blocked writes give up. */
 extern volatile sig_atomic_t cli_stop_requested;
 /* --sysroot and --exe, for commands whose TARGET may be a core */
 struct target_opts;
@@ -32,6 +32,12 @@ int cli_parse_address(const char *s, uint64_t *out, struct nd_err *e);
 /* What an OBJECT argument names: checked before the target is touched. */
 enum object_kind { OBJ_ADDRESS, OBJ_NAME, OBJ_SYMBOL };
 int cli_parse_object(const char *s, enum object_kind *kind, struct nd_err *e);
+/* Seconds for --duration: a positive number. */
+int cli_parse_seconds(const char *opt, const char *s, double *out,
+		      struct nd_err *e);
+/* SIGINT and SIGTERM (and SIGHUP, with hangup) set cli_stop_requested
+ * instead of killing: long commands end cleanly, with their report. */
+void cli_catch_stop(bool hangup);
 /* A non-negative count for --data and the like. */
 int cli_parse_count(const char *opt, const char *s, int64_t *out,
 		    struct nd_err *e);

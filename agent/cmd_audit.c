@@ -73,33 +73,21 @@ struct snapshot {
 };
 
 struct audit_state {
-	struct live_table live; /* allocated in the window, not freed */
+	struct live_ledger seen; /* allocated in the window, not freed */
 	uint64_t cutoff;        /* events from this ktime on are after the
 				 * end scan began: not the window's */
 	uint64_t allocs, frees, bytes_allocated, bytes_freed;
 };
 
-static void on_stop(int sig)
-{
-	(void)sig;
-	cli_stop_requested = 1;
-}
-
 static int audit_option(void *opts, int ch, const char *arg, struct nd_err *e)
 {
 	struct audit_opts *o = opts;
-	char *end;
 
 	if (ch == 'j') {
 		o->json = true;
 		return 0;
 	}
-	errno = 0;
-	o->duration = strtod(arg, &end);
-	if (!*arg || *end || errno || !(o->duration > 0))
-		return nd_fail(e, ND_EUSAGE, "--duration wants seconds, not '%s'",
-			       arg);
-	return 0;
+	return cli_parse_seconds("--duration", arg, &o->duration, e);
 }
 
 static void on_event(void *arg, const struct nd_event *ev)
@@ -111,15 +99,10 @@ static void on_event(void *arg, const struct nd_event *ev)
 		return;
 	if (ev->kind == ND_EV_ALLOC) {
 		struct live_buf b = {ev->addr, ev->size, ev->ts_ns, ev->tid};
-		s->allocs++;
-		s->bytes_allocated += ev->size;
-		struct live_buf old;
-		if (live_add(&s->live, &b, &old) > 0) /* resized in place */
-			s->bytes_freed += old.size;
+		/* out of memory: the report is as good as what was kept */
+		ledger_alloc(&s->seen, &b);
 	} else {
-		s->frees++;
-		if (live_remove(&s->live, ev->addr, &gone))
-			s->bytes_freed += gone.size;
+		ledger_free(&s->seen, ev->addr, &gone);
 	}
 }
 
@@ -259,7 +242,7 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 {
 	uint64_t min_size = numpy_version && numpy_version < 122
 				    ? OLD_NUMPY_CACHED : 0;
-	size_t nlive = s->live.n, nf = 0;
+	size_t nlive = s->seen.live.n, nf = 0;
 	struct live_buf *bufs = calloc(nlive ? nlive : 1, sizeof(*bufs));
 	struct finding *f = calloc(nlive * 2 + end->n + 1, sizeof(*f));
 	int64_t now = 0;
@@ -274,9 +257,10 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 		return;
 	}
 	size_t k = 0;
-	for (size_t i = 0; i < s->live.cap; i++)
-		if (s->live.b[i].addr > 1 && s->live.b[i].size >= min_size)
-			bufs[k++] = s->live.b[i];
+	for (size_t i = 0; i < s->seen.live.cap; i++)
+		if (s->seen.live.b[i].addr > 1 &&
+		    s->seen.live.b[i].size >= min_size)
+			bufs[k++] = s->seen.live.b[i];
 	qsort(bufs, k, sizeof(*bufs), by_size_desc);
 	uint64_t orphan_bytes = 0, pinned_bytes = 0, growth = 0;
 	size_t norphan = 0, npinned = 0;
@@ -379,8 +363,9 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 				 ", \"pinned_bytes\": %" PRIu64
 				 ", \"arrays_start\": %zu, \"arrays_end\": %zu"
 				 ", \"lost\": %" PRIu64 "}\n",
-			      window, s->allocs, s->frees, s->bytes_allocated,
-			      s->bytes_freed, growth, norphan, orphan_bytes,
+			      window, s->seen.allocs, s->seen.frees,
+			      s->seen.bytes_allocated, s->seen.bytes_freed,
+			      growth, norphan, orphan_bytes,
 			      npinned, pinned_bytes, arrays_start, end->n, lost);
 	else
 		nd_buf_printf(b, "%" PRIu64 " allocs, %" PRIu64 " frees; %" PRIu64
@@ -388,7 +373,8 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 				 "%zu orphans (%" PRIu64 " bytes); %zu pinned "
 				 "arrays (%" PRIu64 " bytes); arrays %zu -> %zu; "
 				 "%" PRIu64 " events lost\n",
-			      s->allocs, s->frees, growth, norphan, orphan_bytes,
+			      s->seen.allocs, s->seen.frees, growth, norphan,
+			      orphan_bytes,
 			      npinned, pinned_bytes, arrays_start, end->n, lost);
 	free(bufs);
 	free(f);
@@ -415,19 +401,13 @@ int cmd_audit(int argc, char **argv)
 	if (cli_options(argc, argv, longopts, "audit", usage, audit_option,
 			&o, &first, &e))
 		return cli_error(&e);
-	if (argc - first != 1 || target_parse(argv[first], &e) ||
-	    argv[first][strspn(argv[first], "0123456789")]) {
+	if (argc - first != 1) {
 		nd_fail(&e, ND_EUSAGE, "audit needs one PID (see ndspy audit "
 				       "--help)");
 		return cli_error(&e);
 	}
-	pid_t tgid = target_tgid(atoi(argv[first]));
-	if (tgid && tgid != atoi(argv[first])) {
-		nd_fail(&e, ND_EUSAGE, "%s is a thread of process %d: give the "
-			"process", argv[first], (int)tgid);
-		return cli_error(&e);
-	}
-	if (target_open(argv[first], &cli_target, 1 << 16, &t, &e))
+	if (target_parse_live("audit", argv[first], &e) ||
+	    target_open(argv[first], &cli_target, 1 << 16, &t, &e))
 		return cli_error(&e);
 	s.cutoff = UINT64_MAX;
 	/* probes first: nothing between the first scan and the window */
@@ -440,10 +420,7 @@ int cmd_audit(int argc, char **argv)
 		rc = take(&t, &start, &paused_at, &e);
 	/* after the first pause, which installs the release-on-signal
 	 * handlers: Ctrl-C now ends the window, and the report follows */
-	struct sigaction sa = {.sa_handler = on_stop};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_stop(false);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	double window = 0;
@@ -493,7 +470,7 @@ int cmd_audit(int argc, char **argv)
 	free(end.a);
 	free(end.owned);
 	free(end.views);
-	live_free(&s.live);
+	live_free(&s.seen.live);
 	target_close(&t);
 	return rc ? cli_error(&e) : EXIT_OK;
 }

@@ -10,6 +10,7 @@
 #include "../decode/pyframes.h"
 #include "cli.h"
 #include "core.h"
+#include "files.h"
 #include "freeze.h"
 #include "symbols.h"
 #include "target.h"
@@ -122,12 +123,6 @@ static int read_threads(struct target *t, struct thread **out, size_t *n,
 	return rc;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 /* Whether native frame i runs the Python frames from next on: its name
  * says so, or (3.12+, where names may be missing: a stripped binary, a
  * .cold part) the shim frame ending that group lies in its stack frame. */
@@ -184,7 +179,7 @@ static void native_frame(const struct target *t, uint64_t ip, bool caller,
 	}
 	if (*s.object) {
 		nd_buf_puts(b, "  (");
-		nd_buf_puts_safe(b, base_name(s.object));
+		nd_buf_puts_safe(b, path_base(s.object));
 		nd_buf_puts(b, ")");
 	}
 	nd_buf_putc(b, '\n');

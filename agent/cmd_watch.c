@@ -51,18 +51,11 @@ struct watch_opts {
 
 struct watch_state {
 	const struct watch_opts *o;
-	struct live_table live;
-	uint64_t allocs, frees, bytes_allocated, bytes_freed;
+	struct live_ledger seen;
 	int64_t wall_minus_mono; /* ns to add to a ktime for CLOCK_REALTIME */
 	struct nd_buf out;
 	bool oom;
 };
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	cli_stop_requested = 1;
-}
 
 static int64_t clock_ns(clockid_t c)
 {
@@ -74,7 +67,6 @@ static int64_t clock_ns(clockid_t c)
 static int watch_option(void *opts, int ch, const char *arg, struct nd_err *e)
 {
 	struct watch_opts *o = opts;
-	char *end;
 
 	switch (ch) {
 	case 'j':
@@ -86,12 +78,7 @@ static int watch_option(void *opts, int ch, const char *arg, struct nd_err *e)
 	case 'm':
 		return cli_parse_count("--min-bytes", arg, &o->min_bytes, e);
 	default: /* 'd' */
-		errno = 0;
-		o->duration = strtod(arg, &end);
-		if (!*arg || *end || errno || !(o->duration > 0))
-			return nd_fail(e, ND_EUSAGE, "--duration wants seconds, "
-				       "not '%s'", arg);
-		return 0;
+		return cli_parse_seconds("--duration", arg, &o->duration, e);
 	}
 }
 
@@ -124,14 +111,8 @@ static void on_event(void *arg, const struct nd_event *ev)
 
 	if (ev->kind == ND_EV_ALLOC) {
 		struct live_buf lb = {ev->addr, ev->size, ev->ts_ns, ev->tid};
-		s->allocs++;
-		s->bytes_allocated += ev->size;
-		struct live_buf old;
-		int had = live_add(&s->live, &lb, &old);
-		if (had < 0)
+		if (ledger_alloc(&s->seen, &lb))
 			s->oom = true;
-		else if (had) /* resized in place: the old size is gone */
-			s->bytes_freed += old.size;
 		if ((int64_t)ev->size < o->min_bytes)
 			return;
 		if (o->json) {
@@ -144,10 +125,7 @@ static void on_event(void *arg, const struct nd_event *ev)
 		nd_buf_printf(b, "+ 0x%llx ", ev->addr);
 		size_text(b, ev->size);
 	} else {
-		bool known = live_remove(&s->live, ev->addr, &gone);
-		s->frees++;
-		if (known)
-			s->bytes_freed += gone.size;
+		bool known = ledger_free(&s->seen, ev->addr, &gone);
 		/* a buffer too small to show, its free too; one from before
 		 * the watch began is shown: its size is unknown */
 		if (known && (int64_t)gone.size < o->min_bytes)
@@ -179,7 +157,7 @@ static bool flush(struct watch_state *s)
 static void summary(struct watch_state *s, uint64_t lost)
 {
 	struct nd_buf *b = &s->out;
-	uint64_t live = s->bytes_allocated - s->bytes_freed;
+	uint64_t live = s->seen.bytes_allocated - s->seen.bytes_freed;
 
 	if (s->o->json) {
 		nd_buf_printf(b, "{\"event\": \"summary\", \"allocs\": %" PRIu64
@@ -187,14 +165,14 @@ static void summary(struct watch_state *s, uint64_t lost)
 				 PRIu64 ", \"bytes_freed\": %" PRIu64
 				 ", \"live_bytes\": %" PRIu64 ", \"lost\": %" PRIu64
 				 "}\n",
-			      s->allocs, s->frees, s->bytes_allocated,
-			      s->bytes_freed, live, lost);
+			      s->seen.allocs, s->seen.frees, s->seen.bytes_allocated,
+			      s->seen.bytes_freed, live, lost);
 		return;
 	}
-	nd_buf_printf(b, "%" PRIu64 " allocs (", s->allocs);
-	size_text(b, s->bytes_allocated);
-	nd_buf_printf(b, "), %" PRIu64 " frees (", s->frees);
-	size_text(b, s->bytes_freed);
+	nd_buf_printf(b, "%" PRIu64 " allocs (", s->seen.allocs);
+	size_text(b, s->seen.bytes_allocated);
+	nd_buf_printf(b, "), %" PRIu64 " frees (", s->seen.frees);
+	size_text(b, s->seen.bytes_freed);
 	nd_buf_puts(b, " of buffers seen allocated); ");
 	size_text(b, live);
 	nd_buf_printf(b, " allocated in the window still live; %" PRIu64
@@ -251,10 +229,6 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		snprintf(name, cap, "process %d (%s)", (int)l->pid, argv[0]);
 		obj = (struct watch_object){wf.path, wf.fd, wf.elf, l->pid, name};
 	} else {
-		pid_t tgid = target_tgid(atoi(argv[0]));
-		if (tgid && tgid != atoi(argv[0]))
-			return nd_fail(e, ND_EUSAGE, "%s is a thread of process "
-				       "%d: give the process", argv[0], (int)tgid);
 		if ((rc = target_open(argv[0], &cli_target, 64, &t, e)))
 			return rc;
 		*pid = t.pid;
@@ -312,17 +286,9 @@ int cmd_watch(int argc, char **argv)
 				       "ndspy watch --help)");
 		return cli_error(&e);
 	}
-	if (!command && (target_parse(argv[first], &e) ||
-			 argv[first][strspn(argv[first], "0123456789")])) {
-		nd_fail(&e, ND_EUSAGE, "watch needs a live process: '%s' is not "
-				       "a PID", argv[first]);
+	if (!command && target_parse_live("watch", argv[first], &e))
 		return cli_error(&e);
-	}
-	struct sigaction sa = {.sa_handler = on_stop};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	cli_catch_stop(true);
 	s.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	if (open_probes(argv + first, command, &s, &l, &w, &pid, name,
 			sizeof(name), &e))
@@ -351,6 +317,6 @@ int cmd_watch(int argc, char **argv)
 	if (command && l.pid) /* stopped early: the command runs on */
 		cli_verbosef("%s still runs, unwatched", name);
 	nd_buf_free(&s.out);
-	live_free(&s.live);
+	live_free(&s.seen.live);
 	return status;
 }

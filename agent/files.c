@@ -25,6 +25,12 @@ int open_regular(const char *path)
 	return f;
 }
 
+const char *path_base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
 int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;

@@ -23,6 +23,9 @@ int target_file_open(const struct target *t, const struct region *r,
  * FIFO or touching a device the target planted there. -errno on failure. */
 int open_regular(const char *path);
 
+/* The part of path after its last '/'. */
+const char *path_base(const char *path);
+
 /* All len bytes at off, or -errno (-EFAULT past the end of the file). */
 int pread_full(int fd, void *buf, size_t len, uint64_t off);
 

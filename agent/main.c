@@ -19,7 +19,7 @@ static const char usage[] =
 	"                          MODULE.NAME or @SYMBOL\n"
 	"  list TARGET             every live array, found by scanning memory\n"
 	"  stacks TARGET           every thread's native and Python backtrace\n"
-	"  watch PID               NumPy's buffers allocated and freed, live\n"
+	"  watch PID | -- COMMAND  NumPy's buffers allocated and freed, live\n"
 	"  audit PID               orphaned buffers, arrays pinned by views\n"
 	"\n"
 	"TARGET is a process ID or a core file (gcore's or the kernel's).\n"

@@ -16,12 +16,6 @@
 
 #define MAX_SCAN (256u << 20) /* bytes of one .so we are willing to read */
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 /* "python3.11", "libpython3.11.so.1.0", "python3.9d": major and minor. */
 static int version_from_name(const char *name, int *major, int *minor)
 {
@@ -44,7 +38,7 @@ static const struct region *find_interpreter(const struct target *t,
 		const struct region *r = &m->r[i];
 		if (r->kind != R_FILE)
 			continue;
-		const char *b = base_name(r->path);
+		const char *b = path_base(r->path);
 		int ma, mi;
 		if (strncmp(b, "libpython", 9) == 0 && !cand[0] &&
 		    version_from_name(b, &ma, &mi) == 0)
@@ -171,7 +165,7 @@ static int find_python(const struct target *t, struct mem *mem,
 		rt->py_major = (int)(hex >> 24);
 		rt->py_minor = (int)((hex >> 16) & 0xff);
 		rt->py_micro = (int)((hex >> 8) & 0xff);
-	} else if (version_from_name(base_name(r->path), &rt->py_major,
+	} else if (version_from_name(path_base(r->path), &rt->py_major,
 				     &rt->py_minor)) {
 		elf_obj_close(&o);
 		return nd_fail(e, ND_ETARGET,
@@ -365,7 +359,7 @@ static int find_numpy(const struct target *t, struct mem *mem,
 
 	for (size_t i = 0; i < m->n && !so; i++)
 		if (m->r[i].kind == R_FILE &&
-		    strncmp(base_name(m->r[i].path), "_multiarray_umath", 17) == 0)
+		    strncmp(path_base(m->r[i].path), "_multiarray_umath", 17) == 0)
 			so = &m->r[i];
 	if (!so)
 		return nd_fail(e, ND_ETARGET,

@@ -11,12 +11,6 @@
 #include "files.h"
 #include "target.h"
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 /* The contents of an ELF section by name, or NULL. */
 static Elf_Data *section(Elf *elf, const char *want, GElf_Shdr *out)
 {
@@ -68,7 +62,7 @@ static int debug_paths(Elf *elf, const char *objpath, char paths[][4200],
 	d = section(elf, ".gnu_debuglink", NULL);
 	if (d && d->d_size > 1 && memchr(d->d_buf, '\0', d->d_size)) {
 		const char *link = d->d_buf;
-		int dir = (int)(base_name(objpath) - objpath);
+		int dir = (int)(path_base(objpath) - objpath);
 		if (n < max)
 			snprintf(paths[n++], 4200, "%.*s%s", dir, objpath, link);
 		if (n < max)
@@ -157,7 +151,7 @@ static bool names_object(const char *objfile, const char *path)
 {
 	if (strchr(objfile, '/'))
 		return strcmp(path, objfile) == 0;
-	const char *b = base_name(path);
+	const char *b = path_base(path);
 	size_t n = strlen(objfile);
 	return strncmp(b, objfile, n) == 0 &&
 	       (b[n] == '\0' || b[n] == '.' || b[n] == '-');

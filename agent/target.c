@@ -35,7 +35,8 @@ int target_parse(const char *spec, struct nd_err *e)
 	return 0;
 }
 
-pid_t target_tgid(pid_t tid)
+/* A thread ID's process (its Tgid), or 0 when there is no such task. */
+static pid_t target_tgid(pid_t tid)
 {
 	char path[64], line[256];
 	pid_t tgid = 0;
@@ -48,6 +49,20 @@ pid_t target_tgid(pid_t tid)
 	if (f)
 		fclose(f);
 	return tgid;
+}
+
+int target_parse_live(const char *cmd, const char *spec, struct nd_err *e)
+{
+	if (!all_digits(spec))
+		return nd_fail(e, ND_EUSAGE, "%s needs a live process: '%s' is "
+			       "not a PID", cmd, spec);
+	if (target_parse(spec, e))
+		return -ND_EUSAGE;
+	pid_t tgid = target_tgid(atoi(spec));
+	if (tgid && tgid != atoi(spec))
+		return nd_fail(e, ND_EUSAGE, "%s is a thread of process %d: give "
+			       "the process", spec, (int)tgid);
+	return 0;
 }
 
 bool target_exited(pid_t pid)

@@ -45,9 +45,9 @@ int target_open(const char *spec, const struct target_opts *o,
  * core's map never changes. */
 int target_reread_maps(struct target *t, struct nd_err *e);
 void target_close(struct target *t);
-/* A thread ID's process (its Tgid), or 0 when there is no such task;
- * probes filter by process, so `watch` wants the process. */
-pid_t target_tgid(pid_t tid);
+/* TARGET for the commands that need a live process (watch, audit): a PID
+ * that is a process, not one of its threads (probes filter by process). */
+int target_parse_live(const char *cmd, const char *spec, struct nd_err *e);
 /* Whether process pid is gone or a zombie (no memory left to read). */
 bool target_exited(pid_t pid);
 /* The mapping holding addr, in the decoder's terms. */

@@ -104,3 +104,25 @@ void live_free(struct live_table *t)
 	free(t->b);
 	memset(t, 0, sizeof(*t));
 }
+
+int ledger_alloc(struct live_ledger *l, const struct live_buf *buf)
+{
+	struct live_buf old;
+	int had = live_add(&l->live, buf, &old);
+
+	l->allocs++;
+	l->bytes_allocated += buf->size;
+	if (had > 0)
+		l->bytes_freed += old.size;
+	return had < 0 ? -1 : 0;
+}
+
+bool ledger_free(struct live_ledger *l, uint64_t addr, struct live_buf *gone)
+{
+	bool known = live_remove(&l->live, addr, gone);
+
+	l->frees++;
+	if (known)
+		l->bytes_freed += gone->size;
+	return known;
+}

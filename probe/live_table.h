@@ -26,4 +26,16 @@ bool live_remove(struct live_table *t, uint64_t addr, struct live_buf *out);
 const struct live_buf *live_get(const struct live_table *t, uint64_t addr);
 void live_free(struct live_table *t);
 
+/* What a watch has seen: the buffers still live and the running totals
+ * (a buffer NumPy resized in place counts as its old size freed). */
+struct live_ledger {
+	struct live_table live;
+	uint64_t allocs, frees, bytes_allocated, bytes_freed;
+};
+
+/* -1 when out of memory. */
+int ledger_alloc(struct live_ledger *l, const struct live_buf *buf);
+/* false when addr was allocated before the watch began; else *gone. */
+bool ledger_free(struct live_ledger *l, uint64_t addr, struct live_buf *gone);
+
 #endif

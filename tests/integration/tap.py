@@ -122,6 +122,16 @@ class Zoo:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def ndspy_on_sleep(*args):
+    """ndspy ARGS... PID, PID a process that is not Python (sleep)."""
+    sleep = subprocess.Popen(["sleep", "60"])
+    try:
+        return ndspy(*(args + (sleep.pid,)))
+    finally:
+        sleep.kill()
+        sleep.wait()
+
+
 def wait_for(pred, timeout=5.0):
     end = time.time() + timeout
     while time.time() < end:

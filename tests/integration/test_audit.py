@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from tap import NDSPY, Tap, Zoo, ndspy
+from tap import NDSPY, Tap, Zoo, ndspy_on_sleep
 
 
 def audit(zoo, duration, then):
@@ -67,12 +67,7 @@ def main():
              "exit %d: %s" % (rc, err))
     finally:
         zoo.stop()
-    sleep = subprocess.Popen(["sleep", "60"])
-    try:
-        rc, so, se = ndspy("audit", "--duration", "1", sleep.pid)
-    finally:
-        sleep.kill()
-        sleep.wait()
+    rc, so, se = ndspy_on_sleep("audit", "--duration", "1")
     t.ok(rc == 3 and "not a Python process" in se,
          "auditing a process that is not Python: exit 3", se)
     return t.done()

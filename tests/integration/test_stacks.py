@@ -3,10 +3,9 @@ frames of each thread equal what the traceback module said inside it, and
 the native frames of the live process and of its core are the same."""
 import json
 import os
-import subprocess
 import sys
 
-from tap import Tap, Zoo, gcore, ndspy
+from tap import Tap, Zoo, gcore, ndspy, ndspy_on_sleep
 
 
 def threads(so):
@@ -77,12 +76,7 @@ def main():
              zoo.state())
     finally:
         zoo.stop()
-    sleep = subprocess.Popen(["sleep", "60"])
-    try:
-        rc, so, se = ndspy("stacks", sleep.pid)
-    finally:
-        sleep.kill()
-        sleep.wait()
+    rc, so, se = ndspy_on_sleep("stacks")
     t.ok(rc == 3 and "not a Python process" in se,
          "stacks of a process that is not Python: exit 3", "%d %s" % (rc, se))
     rc, so, se = ndspy("stacks")

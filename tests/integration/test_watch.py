@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from tap import NDSPY, Tap, Zoo, ndspy, wait_for
+from tap import NDSPY, Tap, Zoo, ndspy, ndspy_on_sleep, wait_for
 
 
 def start_watch(pid, *opts):
@@ -177,12 +177,7 @@ def main():
              "watch -- COMMAND sees the command's first buffer",
              "exit %d: %s" % (p.returncode, p.stderr.decode()[-600:]))
     # bad input
-    sleep = subprocess.Popen(["sleep", "60"])
-    try:
-        rc, so, se = ndspy("watch", sleep.pid)
-    finally:
-        sleep.kill()
-        sleep.wait()
+    rc, so, se = ndspy_on_sleep("watch")
     t.ok(rc == 3 and "not a Python process" in se,
          "watching a process that is not Python: exit 3", se)
     rc, so, se = ndspy("watch", "core")
