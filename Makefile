@@ -14,7 +14,7 @@ VERSION  := 0.1.0
 B := build
 DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev libcapstone-dev \
             libcmocka-dev clang llvm bpftool python3-numpy python3-dev gdb \
-            util-linux debootstrap binutils
+            util-linux debootstrap binutils libclang-rt-14-dev
 
 DECODE_SRC := $(wildcard decode/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
@@ -27,7 +27,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_LIB   := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 
-.PHONY: all deps check demo bench install clean layouts
+.PHONY: all deps check demo bench fuzz fuzz-seeds install clean layouts
 
 all: deps $(B)/ndspy
 
@@ -86,11 +86,75 @@ $(B)/bench/rawread: tests/bench/rawread.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $<
 
-check: deps $(B)/ndspy $(UNIT_BIN)
-	@PYTHON=$(PYTHON) bash tests/run.sh $(UNIT_BIN)
+# The same program and unit tests built with ASan and UBSan: make check runs
+# every suite a second time against them.
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+            -fno-omit-frame-pointer
+SAN_B    := $(B)/san
+SAN_UNIT := $(UNIT_SRC:tests/unit/%.c=$(SAN_B)/tests/%)
+
+$(SAN_B)/%.o: %.c $(BPF_SKEL)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g,$(CFLAGS)) -I$(B)/bpf \
+		-DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
+
+$(SAN_B)/ndspy: $(AGENT_SRC:%.c=$(SAN_B)/%.o) $(PROBE_SRC:%.c=$(SAN_B)/%.o) \
+		$(DECODE_SRC:%.c=$(SAN_B)/%.o)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(SAN_B)/tests/%: tests/unit/%.c $(UNIT_LIB:%.c=$(SAN_B)/%.o) \
+		$(DECODE_SRC:%.c=$(SAN_B)/%.o) $(SAN_B)/probe/placement.o \
+		$(SAN_B)/probe/live_table.o
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g -MMD -MP,$(CFLAGS)) -o $@ $^ \
+		-lcapstone -lcmocka -lm
+
+# libFuzzer harnesses (tests/fuzz/): clang, with ASan and UBSan. decode/
+# alone for fuzz_decode; the whole agent for fuzz_core.
+F        := $(B)/fuzz
+FUZZ_CC  := clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+            -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+            -Wall -Wno-missing-field-initializers -MMD -MP -I$(B)/bpf
+FUZZ_SEED_DIRS := tests/fuzz/seeds tests/fuzz/regress
+
+$(F)/%.o: %.c $(BPF_SKEL)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		-DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
+
+$(F)/fuzz_decode: $(F)/tests/fuzz/fuzz_decode.o $(F)/tests/fuzz/exercise.o \
+		$(DECODE_SRC:%.c=$(F)/%.o)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lm
+
+$(F)/fuzz_core: $(F)/tests/fuzz/fuzz_core.o \
+		$(filter-out $(F)/agent/main.o,$(AGENT_SRC:%.c=$(F)/%.o)) \
+		$(PROBE_SRC:%.c=$(F)/%.o) $(DECODE_SRC:%.c=$(F)/%.o)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(B)/tests/record: tests/fuzz/record.c tests/fuzz/exercise.c \
+		$(filter-out $(B)/agent/main.o,$(AGENT_OBJ)) $(PROBE_OBJ) \
+		$(B)/libdecode.a
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $^ $(LDLIBS)
+
+FUZZ_BIN := $(F)/fuzz_decode $(F)/fuzz_core
+
+check: deps $(B)/ndspy $(UNIT_BIN) $(SAN_B)/ndspy $(SAN_UNIT) $(FUZZ_BIN)
+	@PYTHON=$(PYTHON) NDSPY_FUZZERS="$(FUZZ_BIN)" NDSPY_SAN=$(SAN_B)/ndspy \
+		NDSPY_SAN_UNIT="$(SAN_UNIT)" bash tests/run.sh $(UNIT_BIN)
 
 demo: deps $(B)/ndspy
 	@PYTHON=$(PYTHON) bash tests/demo.sh
+
+# FUZZ_SECONDS per harness (default 60); findings land in build/fuzz/.
+fuzz: deps $(FUZZ_BIN)
+	@bash tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60) $(FUZZ_BIN)
+
+# Records tests/fuzz/seeds/ again from live processes of the matrix.
+fuzz-seeds: deps $(B)/ndspy $(B)/tests/record
+	@$(PYTHON) tests/fuzz/record.py $$(for s in $$(cat tests/matrix/suites); do \
+	  bash tests/matrix/chroot.sh $$s; done)
 
 bench: deps $(B)/ndspy $(B)/bench/rawread
 	@$(PYTHON) tests/bench/bench_save.py

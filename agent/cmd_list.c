@@ -1,4 +1,5 @@
 /* ndspy list TARGET: every live ndarray, found by scanning memory. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -6,9 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../decode/arena.h"
 #include "../decode/buf.h"
 #include "../decode/format.h"
 #include "../decode/ndarray.h"
+#include "../decode/pyobj.h"
 #include "../decode/pywalk.h"
 #include "cli.h"
 #include "freeze.h"
@@ -28,8 +31,10 @@ static const char usage[] =
 	"  --json           one JSON object per array per line, as `show --json`\n"
 	"                   prints it (without values)\n"
 	"  --min-bytes N    only arrays of at least N bytes (nbytes)\n"
-	"  --no-pause       scan without stopping the process (arrays changing\n"
-	"                   meanwhile may be missed or read inconsistently)\n"
+	"  --no-pause       scan without stopping the process: arrays made or\n"
+	"                   freed meanwhile may be missed; one whose header changed\n"
+	"                   while it was read is read again, and left out (and\n"
+	"                   counted on stderr) if it keeps changing (3 tries)\n"
 	CLI_CORE_HELP
 	"  -v, --verbose    what was scanned, how fast, how long the pause was\n"
 	"  -h, --help       this text\n"
@@ -46,19 +51,41 @@ struct list_opts {
 	int64_t min_bytes;
 };
 
-/* One array found: its address and size while paused; what keeps its
- * buffer is filled in when its line is printed (for the summary). */
+/* One array found: its address and size, and the header, dims and
+ * strides it was decoded from (snap), from which it is decoded again for
+ * printing; what keeps its buffer is filled in when its line is printed
+ * (for the summary). */
 struct found {
 	uint64_t addr, nbytes;
 	uint64_t owner;     /* what keeps its buffer: an owning array, an object */
 	int64_t owner_len;  /* the owner's buffer length when not an array */
 	bool owns, via_object;
+	const unsigned char *snap;
+};
+
+/* The bytes of one array's own memory that a decode reads: the object
+ * header, then ndim dims and ndim strides. Everything else it reads (the
+ * dtype, types, bases: shared by many arrays) comes from the page cache. */
+struct snap {
+	uint64_t addr;
+	unsigned char hdr[128];
+	int64_t dims[ND_MAXDIMS], strides[ND_MAXDIMS];
+	int nd;
+	uint64_t dims_at, strides_at;
+};
+
+/* A reader serving a snap's bytes from the snap, the rest from mem. */
+struct overlay {
+	struct mem *mem;
+	const struct snap *s;
+	size_t hlen;
 };
 
 struct list_state {
 	struct found *f;
 	size_t n, cap;
-	uint64_t rejected, changed;
+	struct nd_arena snaps;
+	uint64_t rejected, changed, unsteady;
 };
 
 static int list_option(void *opts, int ch, const char *arg,
@@ -273,25 +300,171 @@ static void summary(struct list_state *s, struct nd_buf *b)
 		      s->n, x, y, buffers);
 }
 
-/* While paused: decodes each candidate; those that decode are arrays.
- * What was read stays in the page cache for printing after the pause. */
+static bool within(uint64_t at, const void *src, size_t n, uint64_t addr,
+		   void *buf, size_t len)
+{
+	if (addr < at || addr - at > n || len > n - (addr - at))
+		return false;
+	memcpy(buf, (const char *)src + (addr - at), len);
+	return true;
+}
+
+static int overlay_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	const struct overlay *o = ctx;
+	const struct snap *s = o->s;
+	size_t dlen = (size_t)s->nd * 8;
+
+	if (within(s->addr, s->hdr, o->hlen, addr, buf, len) ||
+	    (s->nd && (within(s->dims_at, s->dims, dlen, addr, buf, len) ||
+		       within(s->strides_at, s->strides, dlen, addr, buf, len))))
+		return 0;
+	return o->mem->read(o->mem, addr, buf, len);
+}
+
+/* A read of the target as it is now: the page cache passes batched reads
+ * straight through, so one iov is one fresh read. */
+static int fresh_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct mem *m = ctx;
+	struct mem_iov v = {addr, buf, len, 0};
+
+	return m->readv(m, &v, 1) == 1 ? 0 : -EFAULT;
+}
+
+/* The snap of the candidate at addr, read through c. */
+static int take_snap(struct nd_ctx *c, uint64_t addr, struct snap *s)
+{
+	const struct nd_nplayout *L = c->np;
+	int32_t nd;
+
+	s->addr = addr;
+	if (nd_read(c, addr, s->hdr, (size_t)L->arr_flags + 4, NULL, "ndarray"))
+		return -1;
+	memcpy(&nd, s->hdr + L->arr_nd, 4);
+	memcpy(&s->dims_at, s->hdr + L->arr_dims, 8);
+	memcpy(&s->strides_at, s->hdr + L->arr_strides, 8);
+	if (nd < 0 || nd > L->maxdims)
+		return -1;
+	s->nd = nd;
+	if (nd && (nd_read(c, s->dims_at, s->dims, (size_t)nd * 8, NULL,
+			   "dims") ||
+		   nd_read(c, s->strides_at, s->strides, (size_t)nd * 8, NULL,
+			   "strides")))
+		return -1;
+	return 0;
+}
+
+/* Keeps a snap for printing: header, dims, strides, packed. */
+static const unsigned char *keep_snap(struct list_state *ls, size_t hlen,
+				      const struct snap *s)
+{
+	size_t dlen = (size_t)s->nd * 8;
+	unsigned char *p = nd_arena_alloc(&ls->snaps, hlen + 2 * dlen);
+
+	if (p) {
+		memcpy(p, s->hdr, hlen);
+		memcpy(p + hlen, s->dims, dlen);
+		memcpy(p + hlen + dlen, s->strides, dlen);
+	}
+	return p;
+}
+
+/* A kept snap back in a struct snap for the overlay. */
+static void load_snap(const struct nd_nplayout *L, uint64_t addr,
+		      const unsigned char *p, struct snap *s)
+{
+	size_t hlen = (size_t)L->arr_flags + 4;
+	int32_t nd;
+
+	s->addr = addr;
+	memcpy(s->hdr, p, hlen);
+	memcpy(&nd, p + L->arr_nd, 4);
+	s->nd = nd;
+	memcpy(&s->dims_at, p + L->arr_dims, 8);
+	memcpy(&s->strides_at, p + L->arr_strides, 8);
+	memcpy(s->dims, p + hlen, (size_t)nd * 8);
+	memcpy(s->strides, p + hlen + (size_t)nd * 8, (size_t)nd * 8);
+}
+
+/* How often a running target's array is read before it counts as changing
+ * too fast to be reported. */
+#define TRIES 3
+
+/* How candidates are read: their snaps through the page cache (or, when
+ * taken again, fresh), decoded through the overlay. */
+struct reading {
+	struct nd_ctx *cached, over, fresh;
+	struct overlay ov;
+	struct snap sn;
+	int tries; /* 1 while paused or from a core: nothing moves */
+};
+
+static void reading_init(struct reading *r, struct target *t, bool running)
+{
+	r->cached = &t->ctx;
+	r->ov = (struct overlay){.mem = t->mem, .s = &r->sn,
+				 .hlen = (size_t)t->ctx.np->arr_flags + 4};
+	r->over = t->ctx;
+	r->over.rd = (struct nd_reader){.read = overlay_read, .ctx = &r->ov};
+	r->fresh = t->ctx;
+	r->fresh.rd = (struct nd_reader){.read = fresh_read,
+					 .readv = mem_readv_cb, .ctx = t->mem};
+	r->tries = running ? TRIES : 1;
+}
+
+/* Reads the candidate at addr into a (free it whatever the result): 0 an
+ * array, 1 one that kept changing while it was read, -1 not an array. In
+ * a running target a snap may mix two states of an array, and what looks
+ * like garbage may be one caught mid-change: after a decode its header is
+ * read again past the cache, and on any difference (or failure) the snap
+ * is taken again, fresh. */
+static int read_candidate(struct reading *r, uint64_t addr,
+			  struct nd_array *a)
+{
+	int got = -1;
+
+	a->arena = (struct nd_arena){0};
+	for (int try = 1; try <= r->tries; try++) {
+		nd_array_free(a);
+		if (take_snap(try == 1 ? r->cached : &r->fresh, addr, &r->sn) ||
+		    nd_array_decode(&r->over, addr, a, NULL)) {
+			got = -1;
+			continue;
+		}
+		if (r->tries == 1 || nd_array_unchanged(&r->fresh, a))
+			return 0;
+		got = 1;
+	}
+	return got;
+}
+
+/* While paused (or not, with --no-pause): reads each candidate; those
+ * that decode are arrays, kept with their snaps. */
 static int validate_all(struct target *t, const struct scan *sc,
-			const struct list_opts *o, struct list_state *s,
-			struct nd_err *e)
+			const struct list_opts *o, bool running,
+			struct list_state *s, struct nd_err *e)
 {
 	struct elsize_memo *memo = calloc(1, sizeof(*memo));
+	struct reading r;
 	int rc = memo ? 0 : nd_fail(e, ND_ENOMEM, "out of memory");
 
+	reading_init(&r, t, running);
 	for (size_t i = 0; i < sc->ncand && !rc; i++) {
 		struct nd_array a;
 		struct found f = {.addr = sc->cand[i]};
 		if (o->min_bytes > 0 &&
 		    !maybe_large(&t->ctx, sc->cand[i], o->min_bytes, memo))
 			continue;
-		if (nd_array_decode(&t->ctx, sc->cand[i], &a, NULL) == 0) {
+		int got = read_candidate(&r, f.addr, &a);
+		if (got == 0) {
 			f.nbytes = (uint64_t)a.nbytes;
-			if ((int64_t)f.nbytes >= o->min_bytes && add(s, &f))
+			if ((int64_t)f.nbytes >= o->min_bytes &&
+			    (!(f.snap = keep_snap(s, r.ov.hlen, &r.sn)) ||
+			     add(s, &f)))
 				rc = nd_fail(e, ND_ENOMEM, "out of memory");
+		} else if (got > 0) {
+			s->unsteady++;
 		} else {
 			s->rejected++;
 		}
@@ -302,12 +475,14 @@ static int validate_all(struct target *t, const struct scan *sc,
 }
 
 /* After the pause: one line per array, sorted by size, decoded again from
- * the pages read while paused. */
+ * its snap and the pages read while paused. */
 static int print_all(struct target *t, const struct list_opts *o,
 		     struct list_state *s)
 {
 	struct nd_buf b = {0};
+	struct reading r;
 
+	reading_init(&r, t, false);
 	if (s->n)
 		qsort(s->f, s->n, sizeof(*s->f), by_size);
 	if (!o->json)
@@ -318,7 +493,8 @@ static int print_all(struct target *t, const struct list_opts *o,
 	int rc = 0;
 	for (size_t i = 0; i < s->n && !rc; i++) {
 		struct nd_array a;
-		if (nd_array_decode(&t->ctx, s->f[i].addr, &a, NULL) == 0) {
+		load_snap(t->ctx.np, s->f[i].addr, s->f[i].snap, &r.sn);
+		if (nd_array_decode(&r.over, s->f[i].addr, &a, NULL) == 0) {
 			if (o->json) {
 				struct nd_region mem;
 				target_region(t, a.data, &mem);
@@ -328,7 +504,8 @@ static int print_all(struct target *t, const struct list_opts *o,
 			}
 			s->f[kept++] = s->f[i];
 		} else {
-			s->changed++; /* evicted from the cache and gone since */
+			/* its dtype or a base left the cache and is gone since */
+			s->changed++;
 		}
 		nd_array_free(&a);
 		if (b.len > (1 << 20)) {
@@ -370,7 +547,8 @@ int cmd_list(int argc, char **argv)
 {
 	struct list_opts o;
 	struct nd_err e = {0};
-	struct list_state s = {0};
+	/* snaps: as many as there are arrays, not the default cap */
+	struct list_state s = {.snaps.limit = SIZE_MAX};
 	struct target t;
 	struct freeze fz = {0};
 	struct scan sc = {0};
@@ -380,8 +558,10 @@ int cmd_list(int argc, char **argv)
 	if (parse(argc, argv, &o, &first, &e) ||
 	    target_parse(argv[first], &e))
 		return cli_error(&e);
-	/* room for every page a listing of a big process reads (lazily) */
-	if (target_open(argv[first], &cli_target, 1 << 16, &t, &e))
+	/* the dtypes, types and bases that many arrays share, and the pages of
+	 * headers being read: each array's own bytes are kept in its snap, so
+	 * the cache stays small however many arrays there are */
+	if (target_open(argv[first], &cli_target, 2048, &t, &e))
 		return cli_error(&e);
 	o.pause = o.pause && t.pid; /* a core holds still by itself */
 	uint64_t t0 = now_ns();
@@ -391,7 +571,9 @@ int cmd_list(int argc, char **argv)
 	int nthreads = fz.n;
 	uint64_t t1 = now_ns();
 	if (!rc)
-		rc = validate_all(&t, &sc, &o, &s, &e);
+		rc = validate_all(&t, &sc, &o, !o.pause && t.pid, &s, &e);
+	size_t ncand = sc.ncand;
+	scan_free(&sc); /* not needed for printing */
 	uint64_t t2 = now_ns();
 	if (o.pause)
 		thaw_all(&fz);
@@ -413,10 +595,16 @@ int cmd_list(int argc, char **argv)
 			     t.name, ntypes, sc.bytes >> 20, sc.regions,
 			     (double)(t1 - t0) / 1e6,
 			     (double)sc.bytes / (double)(t1 - t0 + 1),
-			     sc.unreadable, sc.ncand, s.rejected,
+			     sc.unreadable, ncand, s.rejected,
 			     (double)(t2 - t1) / 1e6, paused);
 		if (print_all(&t, &o, &s))
 			rc = nd_fail(&e, ND_EIO, "cannot write the list");
+		if (s.unsteady)
+			fprintf(stderr,
+				"ndspy: %" PRIu64 " array%s changed while read "
+				"(%d tries each), left out; run without "
+				"--no-pause\n",
+				s.unsteady, s.unsteady == 1 ? "" : "s", TRIES);
 		if (s.changed)
 			fprintf(stderr,
 				"ndspy: %" PRIu64 " array%s changed between the "
@@ -425,8 +613,8 @@ int cmd_list(int argc, char **argv)
 	}
 	if (rc)
 		status = cli_error(&e);
-	scan_free(&sc);
 	free(s.f);
+	nd_arena_free(&s.snaps);
 	target_close(&t);
 	return status;
 }

@@ -36,8 +36,9 @@ static const char usage[] =
 	"                   order (\"values\"); in text, summarise the repr past N\n"
 	"                   elements as NumPy does past 1000 (the default); 0 hides it\n"
 	"  --save FILE.npy  also write the array as np.save would (one OBJECT only)\n"
-	"  --no-pause       read without stopping the process (no pause at all, but\n"
-	"                   an array changing meanwhile may read inconsistently)\n"
+	"  --no-pause       read without stopping the process: an array is read\n"
+	"                   again if its header changed meanwhile, and reported as\n"
+	"                   changed (exit status 1) if it keeps changing (3 tries)\n"
 	CLI_CORE_HELP
 	"  -v, --verbose    say what was found and how long the process was paused\n"
 	"  -h, --help       this text\n"
@@ -126,9 +127,13 @@ static int locate(struct target *t, const char *spec, uint64_t *addr,
 	return nd_py_resolve(&t->ctx, t->rt.runtime_addr, spec, addr, e);
 }
 
-static void read_one(struct target *t, const char *spec,
-		     const struct show_opts *o, struct npy_file *save,
-		     struct shown *x)
+/* Reads of a running target (--no-pause) that found the object changed
+ * when they were done, before it is reported as changed. */
+#define TRIES 3
+
+static void read_once(struct target *t, const char *spec,
+		      const struct show_opts *o, struct npy_file *save,
+		      struct shown *x)
 {
 	uint64_t addr, ptr;
 	bool pointer_ok;
@@ -168,6 +173,56 @@ static void read_one(struct target *t, const char *spec,
 		npy_file_save(save, &t->ctx, t->mem, &x->a, &x->err);
 }
 
+static void free_one(struct shown *x)
+{
+	if (x->decoded)
+		nd_preview_free(&x->p);
+	nd_array_free(&x->a);
+}
+
+/* One OBJECT. A running target may change it while it is read: then its
+ * header is read again afterwards, past the page cache, and if it moved
+ * (resized, reshaped, rebound, freed), all of it is read again, a few
+ * times at most, so that what is printed is one state of it, never
+ * half of two. A failure may be such a change too, so it is retried
+ * alike. --save's file cannot be rewritten: a change is reported. */
+static void read_one(struct target *t, const char *spec,
+		     const struct show_opts *o, struct npy_file *save,
+		     struct shown *x)
+{
+	bool running = !o->pause && t->pid;
+
+	for (int try = 1;; try++) {
+		read_once(t, spec, o, save, x);
+		if (!running)
+			return;
+		/* what the next read needs is what the target holds now */
+		mem_cache_drop(t->mem);
+		if (x->decoded ? nd_array_unchanged(&t->ctx, &x->a)
+			       : try == TRIES)
+			return; /* consistent, or failing every time */
+		if (x->decoded && (try == TRIES || save)) {
+			uint64_t addr = x->a.addr;
+			free_one(x);
+			*x = (struct shown){0};
+			char what[600];
+			/* a name is said with the address it led to */
+			if (spec[0] >= '0' && spec[0] <= '9')
+				snprintf(what, sizeof(what), "0x%" PRIx64, addr);
+			else
+				snprintf(what, sizeof(what), "%.500s (0x%" PRIx64 ")",
+					 spec, addr);
+			nd_fail(&x->err, ND_EREAD,
+				"%s: the array changed while it was read (%d %s); "
+				"run without --no-pause",
+				what, try, try == 1 ? "try" : "tries");
+			return;
+		}
+		free_one(x);
+		*x = (struct shown){0};
+	}
+}
+
 static void print_one(struct shown *x, const struct show_opts *o,
 		      struct nd_buf *out)
 {
@@ -178,13 +233,6 @@ static void print_one(struct shown *x, const struct show_opts *o,
 		nd_format_json(&x->a, &x->mem, &x->p, out, &x->err);
 	else
 		nd_format_text(&x->a, &x->mem, &x->p, out, &x->err);
-}
-
-static void free_one(struct shown *x)
-{
-	if (x->decoded)
-		nd_preview_free(&x->p);
-	nd_array_free(&x->a);
 }
 
 /* Reads every OBJECT while the target is paused (if it is), then lets it

@@ -4,11 +4,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static bool all_digits(const char *s)
@@ -51,6 +54,39 @@ static pid_t target_tgid(pid_t tid)
 	return tgid;
 }
 
+static bool have_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* The probes of watch and audit need CAP_BPF and CAP_PERFMON (both
+ * implied by CAP_SYS_ADMIN); without them, opening another user's process
+ * would fail first, on CAP_SYS_PTRACE, and each fix would only reveal the
+ * next refusal: name all that is missing at once. */
+static int probe_privileges(const char *cmd, pid_t pid, struct nd_err *e)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	char path[32], missing[48] = "";
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st) != 0 || syscall(SYS_capget, &h, d) != 0)
+		return 0; /* no such process, or cannot tell: opening says */
+	bool admin = have_cap(d, CAP_SYS_ADMIN);
+	if (!admin && !have_cap(d, CAP_BPF))
+		strcat(missing, ", CAP_BPF");
+	if (!admin && !have_cap(d, CAP_PERFMON))
+		strcat(missing, ", CAP_PERFMON");
+	if (!missing[0])
+		return 0;
+	if (!have_cap(d, CAP_SYS_PTRACE) && st.st_uid != geteuid())
+		strcat(missing, ", CAP_SYS_PTRACE");
+	return nd_fail(e, ND_ETARGET, "process %d: %s needs root, or "
+		       "capabilities ndspy lacks: %s",
+		       (int)pid, cmd, missing + 2);
+}
+
 int target_parse_live(const char *cmd, const char *spec, struct nd_err *e)
 {
 	if (!all_digits(spec))
@@ -62,7 +98,7 @@ int target_parse_live(const char *cmd, const char *spec, struct nd_err *e)
 	if (tgid && tgid != atoi(spec))
 		return nd_fail(e, ND_EUSAGE, "%s is a thread of process %d: give "
 			       "the process", spec, (int)tgid);
-	return 0;
+	return probe_privileges(cmd, (pid_t)atoi(spec), e);
 }
 
 bool target_exited(pid_t pid)

@@ -189,6 +189,20 @@ static bool unprintable(uint32_t cp)
 	return false;
 }
 
+size_t nd_utf8_valid_prefix(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = utf8_seq(u + i, len - i);
+		if (!n)
+			break;
+		i += n;
+	}
+	return i;
+}
+
 static uint32_t utf8_decode(const unsigned char *s, size_t n)
 {
 	static const unsigned char mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};

@@ -40,6 +40,8 @@ void nd_buf_bytes_repr(struct nd_buf *b, const void *data, size_t len,
 /* Text from the target (type names, paths) made safe for a terminal:
  * control characters become \xNN. */
 void nd_buf_puts_safe(struct nd_buf *b, const char *s);
+/* How many bytes at the start of s[0..len) are whole, valid UTF-8. */
+size_t nd_utf8_valid_prefix(const char *s, size_t len);
 /* Encodes a code point as UTF-8 into out (up to 4 bytes); invalid code
  * points (surrogates, > U+10FFFF) become U+FFFD. Returns the length. */
 size_t nd_utf8_encode(char *out, uint32_t cp);

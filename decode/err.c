@@ -18,6 +18,8 @@ int nd_fail(struct nd_err *e, int code, const char *fmt, ...)
 
 void nd_err_clear(struct nd_err *e)
 {
+	if (!e)
+		return;
 	e->code = ND_OK;
 	e->msg[0] = '\0';
 }

@@ -26,7 +26,8 @@ struct nd_err {
 int nd_fail(struct nd_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Forgets a recorded error, for callers that tried an alternative. */
+/* Forgets a recorded error (if e is non-NULL), for callers that tried an
+ * alternative. */
 void nd_err_clear(struct nd_err *e);
 
 #endif

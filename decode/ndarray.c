@@ -24,25 +24,13 @@ const char *nd_base_kind_name(enum nd_base_kind k)
 	return names[k];
 }
 
-/* Enough of the object header to decide; the rest is read per field. */
-struct arr_raw {
-	uint64_t data;
-	int64_t nd;
-	uint64_t dims, strides, base, descr;
-	uint32_t flags;
-};
-
-static int read_arr(struct nd_ctx *c, uint64_t addr, struct arr_raw *r,
-		    struct nd_err *e)
+/* The object header's fields, from its first arr_flags + 4 bytes. */
+static void parse_arr(const struct nd_nplayout *L, const unsigned char *raw,
+		      struct nd_arr_raw *r)
 {
-	const struct nd_nplayout *L = c->np;
-	unsigned char raw[128];
 	int32_t nd;
-	size_t len = (size_t)L->arr_flags + 4;
-	int rc = nd_read(c, addr, raw, len, e, "ndarray");
 
-	if (rc)
-		return rc;
+	memcpy(&r->type, raw + 8, 8);
 	memcpy(&r->data, raw + L->arr_data, 8);
 	memcpy(&nd, raw + L->arr_nd, 4);
 	r->nd = nd;
@@ -51,7 +39,18 @@ static int read_arr(struct nd_ctx *c, uint64_t addr, struct arr_raw *r,
 	memcpy(&r->base, raw + L->arr_base, 8);
 	memcpy(&r->descr, raw + L->arr_descr, 8);
 	memcpy(&r->flags, raw + L->arr_flags, 4);
-	return 0;
+}
+
+static int read_arr(struct nd_ctx *c, uint64_t addr, struct nd_arr_raw *r,
+		    struct nd_err *e)
+{
+	unsigned char raw[128];
+	int rc = nd_read(c, addr, raw, (size_t)c->np->arr_flags + 4, e,
+			 "ndarray");
+
+	if (!rc)
+		parse_arr(c->np, raw, r);
+	return rc;
 }
 
 /* Which builtin buffer owner a type is (or derives from). */
@@ -193,7 +192,7 @@ static int decode_bases(struct nd_ctx *c, struct nd_array *arr, uint64_t base,
 			buffer_details(c, &arr->arena, b);
 			return 0;
 		}
-		struct arr_raw r;
+		struct nd_arr_raw r;
 		rc = read_arr(c, base, &r, e);
 		if (rc)
 			return rc;
@@ -242,7 +241,7 @@ overflow:
 int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 		    struct nd_err *e)
 {
-	struct arr_raw r;
+	struct nd_arr_raw r;
 	uint64_t type;
 	const char *name;
 	bool is_array;
@@ -252,6 +251,8 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 	int rc = nd_py_header(c, addr, &a->refcnt, &type, e);
 	if (rc) {
 		if (rc == -ND_ECORRUPT) {
+			/* e may be NULL: list's candidates, asked only whether
+			 * they are still arrays since the scan saw them */
 			nd_err_clear(e);
 			return nd_fail(e, ND_ENOTARRAY,
 				       "0x%" PRIx64
@@ -293,6 +294,7 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 			       "ndarray at 0x%" PRIx64 ": ndim %" PRId64
 			       " is out of range (0-%d)",
 			       addr, r.nd, c->np->maxdims);
+	a->raw = r;
 	a->ndim = (int)r.nd;
 	a->data = r.data;
 	a->flags = r.flags;
@@ -319,6 +321,39 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 	if ((rc = extent(a, e)))
 		return rc;
 	return decode_bases(c, a, r.base, e);
+}
+
+bool nd_array_unchanged(struct nd_ctx *c, const struct nd_array *a)
+{
+	const struct nd_arr_raw *was = &a->raw;
+	unsigned char raw[128];
+	int64_t dims[ND_MAXDIMS], strides[ND_MAXDIMS];
+	size_t dlen = (size_t)a->ndim * 8;
+	/* one batch where the reader has one: the three are read together */
+	struct nd_iov iov[3] = {
+		{a->addr, raw, (size_t)c->np->arr_flags + 4},
+		{was->dims, dims, dlen},
+		{was->strides, strides, dlen},
+	};
+	size_t n = a->ndim ? 3 : 1;
+	struct nd_arr_raw now;
+
+	if (c->rd.readv) {
+		if (c->rd.readv(c->rd.ctx, iov, n))
+			return false;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (nd_read(c, iov[i].addr, iov[i].buf, iov[i].len,
+				    NULL, "ndarray"))
+				return false;
+	}
+	parse_arr(c->np, raw, &now);
+	return now.type == was->type && now.data == was->data &&
+	       now.nd == was->nd && now.dims == was->dims &&
+	       now.strides == was->strides && now.base == was->base &&
+	       now.descr == was->descr && now.flags == was->flags &&
+	       memcmp(dims, a->shape, dlen) == 0 &&
+	       memcmp(strides, a->strides, dlen) == 0;
 }
 
 void nd_array_free(struct nd_array *a)

@@ -43,6 +43,14 @@ struct nd_base {
 	uint32_t flags;
 };
 
+/* The header fields a decode starts from, as read. */
+struct nd_arr_raw {
+	uint64_t type, data;
+	int64_t nd;
+	uint64_t dims, strides, base, descr;
+	uint32_t flags;
+};
+
 struct nd_array {
 	uint64_t addr, type;
 	const char *type_name;
@@ -58,6 +66,7 @@ struct nd_array {
 	int nbases;
 	struct nd_base *bases;
 	bool base_cycle; /* the chain came back to an object already seen */
+	struct nd_arr_raw raw;
 	struct nd_arena arena;
 };
 
@@ -67,6 +76,14 @@ struct nd_array {
 int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *out,
 		    struct nd_err *e);
 void nd_array_free(struct nd_array *a);
+
+/* Whether the header at a->addr still holds what a was decoded from: its
+ * type, data, flags, base and descr pointers, and the dims and strides
+ * (pointers and values). A reader of a running target calls it after
+ * reading everything it shows, through a reader that does not serve old
+ * copies: false when anything differs or can no longer be read. The
+ * refcount is not compared: it moves without the array changing. */
+bool nd_array_unchanged(struct nd_ctx *c, const struct nd_array *a);
 
 /* The names and bits of the six flags, in the order arr.flags prints them. */
 struct nd_flag_name {

@@ -46,7 +46,8 @@ struct nd_pystacks {
 
 /* Walks the main interpreter's threads from _PyRuntime (runtime). A frame
  * that cannot be read ends its thread's chain (recorded in that thread's
- * err), not the whole walk. */
+ * err), not the whole walk. Free with nd_py_stacks_free() whatever the
+ * result. */
 int nd_py_stacks(struct nd_ctx *c, uint64_t runtime, struct nd_pystacks *out,
 		 struct nd_err *e);
 void nd_py_stacks_free(struct nd_pystacks *s);

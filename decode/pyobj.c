@@ -103,7 +103,16 @@ static int type_entry(struct nd_ctx *c, uint64_t type,
 			 "metatype flags");
 	if (rc)
 		return rc;
-	if (!(meta_flags & ND_TPFLAGS_TYPE))
+	/* the metatype is type or derives from it (a metaclass): garbage
+	 * whose "metatype" merely has the flag bit set is not a type */
+	bool meta_ok = meta_flags & ND_TPFLAGS_TYPE;
+	if (meta_ok && c->type_type && meta != c->type_type) {
+		struct nd_err ignored = {0};
+		if (nd_py_is_subtype(c, meta, c->type_type, &meta_ok,
+				     &ignored))
+			meta_ok = false;
+	}
+	if (!meta_ok)
 		return nd_fail(e, ND_ECORRUPT,
 			       "0x%" PRIx64 " is not a type object", type);
 	rc = nd_read_u64(c, type + (uint64_t)c->py->tp_name, &name_ptr, e,
@@ -117,17 +126,20 @@ static int type_entry(struct nd_ctx *c, uint64_t type,
 	/* a long class name is still a name: keep its start */
 	if (rc && rc != -ND_ELIMIT)
 		return nd_fail(e, local.code, "%s", local.msg);
-	/* no type is named with control characters or nothing; garbage that
-	 * looks like a type often points tp_name at a docstring */
-	for (const unsigned char *p = (const unsigned char *)t->name;; p++) {
-		if (*p == '\0' && p != (const unsigned char *)t->name)
-			break;
-		if (*p < 0x20 || *p == 0x7f)
-			return nd_fail(e, ND_ECORRUPT,
-				       "0x%" PRIx64 " is not a type object "
-				       "(its name is not one)",
-				       type);
-	}
+	/* no type is named with control characters, invalid UTF-8 or
+	 * nothing; garbage that looks like a type often points tp_name at a
+	 * docstring or at code. A name cut at our cap may end mid-character. */
+	size_t len = strlen(t->name);
+	size_t valid = nd_utf8_valid_prefix(t->name, len);
+	bool name_ok = len > 0 && (valid == len || (rc && len - valid < 4));
+	for (size_t i = 0; i < len && name_ok; i++)
+		name_ok = (unsigned char)t->name[i] >= 0x20 &&
+			  t->name[i] != 0x7f;
+	if (!name_ok)
+		return nd_fail(e, ND_ECORRUPT,
+			       "0x%" PRIx64 " is not a type object "
+			       "(its name is not one)",
+			       type);
 	t->type = type;
 	*out = t;
 	return 0;

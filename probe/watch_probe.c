@@ -2,15 +2,29 @@
  * it where NumPy reports its buffers: PyTraceMalloc_Track and _Untrack in
  * the target's interpreter object, each at the cheapest safe place
  * (placement.c). Detaching is destroying the skeleton: the kernel drops
- * the uprobes with the links, and when ndspy dies, with its descriptors. */
+ * the uprobes with the links, and when ndspy dies, with its descriptors.
+ *
+ * Which process closes the last descriptor of a link matters: measured on
+ * 6.18, ndspy killed with SIGKILL while several of its threads ran (a
+ * paused scan) left the breakpoint in the target's code for good
+ * ("failed to unregister, leaking uprobe") in 4-12 of 30 kills; killed
+ * single-threaded, never. So a keeper, a forked single-threaded child
+ * that holds copies of the link descriptors, closes them last: it exits
+ * on its own when ndspy's end of a pipe closes, however ndspy ended. */
+#define _GNU_SOURCE
 #include "watch_probe.h"
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../agent/elf.h"
 #include "../agent/files.h"
@@ -27,6 +41,8 @@ struct watch_probe {
 	void *arg;
 	unsigned batch;
 	bool more; /* the last poll stopped at BATCH: do not wait next time */
+	pid_t keeper;   /* 0: none */
+	int keeper_fd;  /* our end of its pipe */
 };
 
 static int on_sample(void *ctx, void *data, size_t len)
@@ -98,6 +114,62 @@ static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
 	return 0;
 }
 
+/* In the keeper: only async-signal-safe calls (ndspy may have threads).
+ * Everything but the pipe and the links is closed, so that it holds no
+ * one else's pipe open; signals sent to ndspy's process group pass it by. */
+static void keeper_main(int pipe_fd, int link0, int link1)
+{
+	int keep[3] = {pipe_fd, link0, link1}, lo = 0;
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	char c;
+
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int x = keep[i];
+				keep[i] = keep[j];
+				keep[j] = x;
+			}
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] > lo)
+			close_range((unsigned)lo, (unsigned)keep[i] - 1, 0);
+		lo = keep[i] + 1;
+	}
+	close_range((unsigned)lo, ~0U, 0);
+	setpgid(0, 0);
+	sigaction(SIGINT, &ign, NULL);
+	sigaction(SIGTERM, &ign, NULL);
+	sigaction(SIGHUP, &ign, NULL);
+	sigaction(SIGPIPE, &ign, NULL);
+	prctl(PR_SET_NAME, "ndspy-probes");
+	while (read(pipe_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+static int keeper_start(struct watch_probe *w, struct nd_err *e)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC))
+		return nd_fail(e, ND_EIO, "cannot make a pipe: %s",
+			       strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		close(p[0]);
+		close(p[1]);
+		return nd_fail(e, ND_EIO, "cannot fork: %s", strerror(err));
+	}
+	if (pid == 0)
+		keeper_main(p[0], bpf_link__fd(w->link[0]),
+			    bpf_link__fd(w->link[1]));
+	close(p[0]);
+	w->keeper = pid;
+	w->keeper_fd = p[1];
+	return 0;
+}
+
 int watch_object_of_target(const struct target *t, struct elf_obj *eo,
 			   struct watch_object *obj, struct nd_err *e)
 {
@@ -147,7 +219,8 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 	if ((rc = attach(w, 0, w->skel->progs.on_track, obj,
 			 "PyTraceMalloc_Track", 3, at_entry, &sites[0], e)) ||
 	    (rc = attach(w, 1, w->skel->progs.on_untrack, obj,
-			 "PyTraceMalloc_Untrack", 2, at_entry, &sites[1], e)))
+			 "PyTraceMalloc_Untrack", 2, at_entry, &sites[1], e)) ||
+	    (rc = keeper_start(w, e)))
 		goto fail;
 	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.events), on_sample,
 				 w, NULL);
@@ -210,5 +283,11 @@ void watch_probe_close(struct watch_probe *w)
 	for (int i = 0; i < 2; i++)
 		bpf_link__destroy(w->link[i]);
 	watch_bpf__destroy(w->skel);
+	/* the probes are gone when the keeper is */
+	if (w->keeper > 0) {
+		close(w->keeper_fd);
+		while (waitpid(w->keeper, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	free(w);
 }

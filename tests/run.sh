@@ -8,7 +8,9 @@
 # same process), then the same suites, unchanged, against the
 # compatibility matrix: Debian chroots (tests/matrix/chroot.sh; built in
 # the background while the host suites run) and pyenv's libpython build.
-# NDSPY_MATRIX=0 skips the matrix (and says so).
+# NDSPY_MATRIX=0 skips the matrix (and says so). Then the fuzzers
+# ($NDSPY_FUZZERS, tests/fuzz/run.sh) for NDSPY_FUZZ_SECONDS each, and
+# every suite again on the sanitizer build ($NDSPY_SAN, $NDSPY_SAN_UNIT).
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -74,13 +76,34 @@ if [ "${NDSPY_MATRIX:-1}" != 0 ]; then
 			2>"$logs/chroot-$s.err" &
 	done
 fi
+
+# The integration suites against the matrix (unless NDSPY_MATRIX=0): each
+# chroot that could be built, and pyenv's libpython build. $1 labels the
+# round.
+run_matrix() {
+	local round=$1 dir
+	if [ "${NDSPY_MATRIX:-1}" = 0 ]; then
+		skip "the Python/NumPy matrix (NDSPY_MATRIX=0)"
+		return
+	fi
+	for dir in $roots; do
+		run_integration "$round[${dir##*/} $(tr ' ' / <"$dir/.ndspy-ok")]" \
+			"chroot $dir /usr/bin/python3" "$dir"
+	done
+	if [ -x "$PYENV_311" ]; then
+		run_integration "$round[libpython3.11]" \
+			"env PYTHONPATH=/usr/lib/python3/dist-packages $PYENV_311" ""
+	else
+		skip "the libpython3.11 target: no pyenv build at $PYENV_311"
+	fi
+}
+
 for bin in "$@"; do
 	CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit:$(basename "$bin")" "$bin"
 done
 run_integration "" "$PYTHON" ""
-if [ "${NDSPY_MATRIX:-1}" = 0 ]; then
-	skip "the Python/NumPy matrix (NDSPY_MATRIX=0)"
-else
+roots=""
+if [ "${NDSPY_MATRIX:-1}" != 0 ]; then
 	wait
 	for s in $MATRIX_SUITES; do
 		dir=$(cat "$logs/chroot-$s.out")
@@ -91,21 +114,51 @@ else
 			failed=$((failed + 1))
 			continue
 		fi
-		run_integration "[$s $(cat "$dir/.ndspy-ok" | tr ' ' /)]" \
-			"chroot $dir /usr/bin/python3" "$dir"
+		roots="$roots $dir"
 	done
 	# the layout tables equal what each version's headers say
-	roots=""
-	for s in $MATRIX_SUITES; do
-		roots="$roots $(cat "$logs/chroot-$s.out")"
-	done
 	run_suite "layout" /usr/bin/python3 tests/layout/derive.py --check $roots
-	if [ -x "$PYENV_311" ]; then
-		run_integration "[libpython3.11]" \
-			"env PYTHONPATH=/usr/lib/python3/dist-packages $PYENV_311" ""
-	else
-		skip "the libpython3.11 target: no pyenv build at $PYENV_311"
-	fi
+fi
+run_matrix ""
+
+# libFuzzer: committed inputs replayed, then NDSPY_FUZZ_SECONDS (60) each
+if [ -n "${NDSPY_FUZZERS:-}" ]; then
+	run_suite "fuzz" bash tests/fuzz/run.sh "${NDSPY_FUZZ_SECONDS:-60}" \
+		$NDSPY_FUZZERS
+fi
+
+# TAP: one failure per sanitizer report written under $1.
+sanitizer_reports() {
+	local f n=0
+	for f in "$1"/report.*; do
+		[ -e "$f" ] || continue
+		n=$((n + 1))
+		echo "not ok $n - sanitizer report $f"
+		head -n 30 "$f" | sed 's/^/#   /'
+	done
+	echo "ok $((n + 1)) - the sanitizer build wrote $n reports"
+	echo "1..$((n + 1))"
+}
+
+# The same suites on the ASan+UBSan build. A finding aborts the program
+# (the suite sees it die) and leaves a report in $sanlogs, each one a
+# failure of its own: a suite that does not look at ndspy's exit status
+# cannot hide it.
+if [ -n "${NDSPY_SAN:-}" ]; then
+	sanlogs=$PWD/$logs/san
+	rm -rf "$sanlogs"
+	mkdir -p "$sanlogs"
+	chmod 1777 "$sanlogs" # ndspy also runs as an unprivileged user
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:log_path=$sanlogs/report}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$sanlogs/report}
+	for bin in $NDSPY_SAN_UNIT; do
+		CMOCKA_MESSAGE_OUTPUT=TAP run_suite \
+			"unit[san]:$(basename "$bin")" "$bin"
+	done
+	export NDSPY=$NDSPY_SAN
+	run_integration "[san]" "$PYTHON" ""
+	run_matrix "[san]"
+	run_suite "sanitizer reports" sanitizer_reports "$sanlogs"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

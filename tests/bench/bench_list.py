@@ -2,7 +2,9 @@
 pass over the same process's private writable mappings, measured in the
 same run; then `ndspy list` on a gcore core of that process against one
 raw pread pass over the core's PT_LOAD bytes. The target holds 512 arrays
-of 4 MiB and 200,000 arrays of 16 float64."""
+of 4 MiB and 200,000 arrays of 16 float64. Each line also says the peak
+RSS of ndspy (the most any of its runs reached); listing the live process
+is meant to stay under RSS_GOAL."""
 import os
 import shutil
 import subprocess
@@ -11,9 +13,10 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NDSPY = os.path.join(ROOT, "build", "ndspy")
+NDSPY = os.environ.get("NDSPY", os.path.join(ROOT, "build", "ndspy"))
 RAWREAD = os.path.join(ROOT, "build", "bench", "rawread")
 PASSES = int(os.environ.get("BENCH_PASSES", "5"))
+RSS_GOAL = 64 << 20
 TARGET = """
 import sys, numpy as np
 big = [np.full(512 * 1024, float(i)) for i in range(512)]
@@ -30,33 +33,65 @@ def raw_pass(mode, what):
     return float(secs), int(nbytes)
 
 
-def timed(args):
-    best, out = None, b""
-    for _ in range(PASSES):
-        t0 = time.perf_counter()
-        out = subprocess.run([NDSPY] + args, check=True,
-                             capture_output=True).stdout
+def run(args):
+    """One ndspy run: seconds, lines written, peak RSS in bytes."""
+    # A child's peak RSS starts from its parent's high-water mark (the
+    # fork's memory until exec): bring ours down to what we hold now.
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen([NDSPY] + args, stdout=out,
+                             stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, usage = os.wait4(p.pid, 0)
         dt = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode:
+            raise RuntimeError("ndspy %s: exit %d: %s" % (
+                " ".join(args), p.returncode, err.decode(errors="replace")))
+        out.seek(0)
+        lines = sum(chunk.count(b"\n") for chunk in iter(
+            lambda: out.read(1 << 20), b""))
+        return dt, lines, usage.ru_maxrss * 1024
+
+
+def timed(args):
+    """Best time, lines written, and the highest peak RSS over PASSES runs."""
+    best, lines, rss = None, 0, 0
+    for _ in range(PASSES):
+        dt, lines, peak = run(args)
         best = dt if best is None or dt < best else best
-    return best, out
+        rss = max(rss, peak)
+    return best, lines, rss
 
 
-def compare(label, baseline, raw, target):
+def compare(label, baseline, raw, target, goal):
     raw, nbytes = raw
     gb = nbytes / 1e9
     print("list benchmark, %s: %.2f GB, best of %d (whole command)" %
           (label, gb, PASSES))
     print("  %-40s %8.1f ms  %6.2f GB/s" % ("raw " + baseline, raw * 1e3,
                                            gb / raw))
-    t, out = timed(["list", "--json", "--min-bytes", "1048576", str(target)])
-    print("  %-40s %8.1f ms  %6.2f GB/s  %.2fx the raw pass  (%d arrays)"
-          % ("ndspy list --min-bytes 1048576 --json", t * 1e3, gb / t,
-             t / raw, out.count(b"\n")))
-    t, out = timed(["list", "--json", str(target)])
-    n = out.count(b"\n")
-    print("  %-40s %8.1f ms  %6.2f GB/s  %.2fx the raw pass  (%d arrays, "
-          "%.0f arrays/s)" % ("ndspy list --json (all arrays)", t * 1e3,
-                              gb / t, t / raw, n, n / t))
+    over = []
+    for args, name in ((["--json", "--min-bytes", "1048576"],
+                        "ndspy list --min-bytes 1048576 --json"),
+                       (["--json"], "ndspy list --json (all arrays)"),
+                       ([], "ndspy list (all arrays, text)")):
+        t, n, rss = timed(["list"] + args + [str(target)])
+        n -= 0 if args else 2  # text: the heading and the summary
+        print("  %-40s %8.1f ms  %6.2f GB/s  %.2fx the raw pass  (%d arrays, "
+              "%.0f arrays/s)  peak RSS %.1f MiB" % (
+                  name, t * 1e3, gb / t, t / raw, n, n / t, rss / 2**20))
+        if rss >= RSS_GOAL:
+            over.append(name)
+    if not goal:
+        print("  (a core's RSS counts the pages of the core file ndspy maps "
+              "and reads in place)")
+    else:
+        print("  peak RSS goal: < %d MiB on the live process: %s" % (
+            RSS_GOAL >> 20, "met" if not over else
+            "NOT met by " + ", ".join(over)))
 
 
 def main():
@@ -67,7 +102,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ndspy-bench-")
     try:
         compare("live process", "process_vm_readv pass",
-                raw_pass("--maps", p.pid), p.pid)
+                raw_pass("--maps", p.pid), p.pid, True)
         t0 = time.perf_counter()
         subprocess.run(["gcore", "-o", os.path.join(tmp, "core"),
                         str(p.pid)], check=True, capture_output=True)
@@ -75,7 +110,7 @@ def main():
         print("(gcore wrote %.2f GB in %.1f s)" %
               (os.path.getsize(core) / 1e9, time.perf_counter() - t0))
         compare("core file", "pread pass over its PT_LOAD bytes",
-                raw_pass("--core", core), core)
+                raw_pass("--core", core), core, False)
     finally:
         p.stdin.close()
         p.wait()

@@ -258,6 +258,120 @@ static void test_negative_strides_c_order(void **state)
 	image_free(&im);
 }
 
+/* A target thread reshaping an array in place while it is read: the
+ * reader serves the image, and just before the strides are read it
+ * writes the new dims and strides, as arr.shape = (4, 3) does. */
+struct racing {
+	struct image *im;
+	uint64_t when;   /* the address whose read comes after the change */
+	uint64_t dims;   /* where the dims and strides are */
+	int changed;
+};
+
+static int racing_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct racing *r = ctx;
+
+	if (addr == r->when && !r->changed) {
+		img_w64(r->im, r->dims, 4);
+		img_w64(r->im, r->dims + 8, 3);
+		img_w64(r->im, r->dims + 16, 24);
+		img_w64(r->im, r->dims + 24, 8);
+		r->changed = 1;
+	}
+	return image_read(r->im, addr, buf, len);
+}
+
+static int image_readv(void *ctx, struct nd_iov *iov, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (image_read(ctx, iov[i].addr, iov[i].buf, iov[i].len))
+			return -14;
+	return 0;
+}
+
+static void test_unchanged_sees_races(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < NPAIRS; k++) {
+		struct image im;
+		struct nd_array a;
+		int64_t v[12];
+		for (int i = 0; i < 12; i++)
+			v[i] = i;
+		image_init(&im, pairs[k][0], pairs[k][1]);
+		const struct nd_nplayout *L = im.ctx.np;
+		/* the batched reader and the plain one give the same answers */
+		if (k % 2)
+			im.ctx.rd.readv = image_readv;
+		uint64_t d = img_descr(&im, 'i', 'l', '=', 7, 8, 8);
+		uint64_t d2 = img_descr(&im, 'u', 'L', '=', 8, 8, 8);
+		uint64_t data = img_data(&im, v, sizeof(v));
+		int64_t dims[] = {3, 4}, strides[] = {32, 8};
+		uint64_t addr = img_array(&im, data, 2, dims, strides, d,
+					  F_CARRAY, 0);
+		uint64_t ds;
+		memcpy(&ds, img_ptr(&im, addr + (uint64_t)L->arr_dims), 8);
+
+		decode_ok(&im, addr, &a);
+		assert_true(nd_array_unchanged(&im.ctx, &a));
+		/* references come and go: the array is the same */
+		img_w64(&im, addr, 7);
+		assert_true(nd_array_unchanged(&im.ctx, &a));
+		/* each field the decode used, changed alone and put back */
+		const struct {
+			uint64_t at, now;
+		} edits[] = {
+			{addr + 8, im.t_void},                    /* type */
+			{addr + (uint64_t)L->arr_data, data + 8},
+			{addr + (uint64_t)L->arr_descr, d2},
+			{addr + (uint64_t)L->arr_base, data},
+			{addr + (uint64_t)L->arr_dims, ds + 16},
+			{ds + 8, 5},                              /* a dim */
+			{ds + 24, 16},                            /* a stride */
+		};
+		for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+			uint64_t was;
+			memcpy(&was, img_ptr(&im, edits[i].at), 8);
+			img_w64(&im, edits[i].at, edits[i].now);
+			assert_false(nd_array_unchanged(&im.ctx, &a));
+			img_w64(&im, edits[i].at, was);
+			assert_true(nd_array_unchanged(&im.ctx, &a));
+		}
+		img_w32(&im, addr + (uint64_t)L->arr_flags,
+			F_CARRAY & ~ND_F_WRITEABLE);
+		assert_false(nd_array_unchanged(&im.ctx, &a));
+		img_w32(&im, addr + (uint64_t)L->arr_flags, F_CARRAY);
+		nd_array_free(&a);
+
+		/* reshaped between reading the dims and the strides: the
+		 * decode mixes (3, 4) with (24, 8); reading again says so */
+		struct racing r = {.im = &im, .when = ds + 16, .dims = ds};
+		im.ctx.rd.read = racing_read;
+		im.ctx.rd.ctx = &r;
+		decode_ok(&im, addr, &a);
+		assert_int_equal(r.changed, 1);
+		assert_int_equal(a.shape[0], 3);
+		assert_int_equal(a.strides[0], 24);
+		im.ctx.rd.read = image_read;
+		im.ctx.rd.ctx = &im;
+		assert_false(nd_array_unchanged(&im.ctx, &a));
+		nd_array_free(&a);
+		/* decoded again once it holds still: consistent, unchanged */
+		decode_ok(&im, addr, &a);
+		assert_int_equal(a.shape[0], 4);
+		assert_int_equal(a.strides[0], 24);
+		assert_true(nd_array_unchanged(&im.ctx, &a));
+		nd_array_free(&a);
+		/* freed since it was found (list asks with no error sink) */
+		img_w64(&im, addr, 0);
+		assert_int_equal(nd_array_decode(&im.ctx, addr, &a, NULL),
+				 -ND_ENOTARRAY);
+		nd_array_free(&a);
+		image_free(&im);
+	}
+}
+
 static void test_base_chain_and_cycle(void **state)
 {
 	struct image im;
@@ -290,6 +404,60 @@ static void test_base_chain_and_cycle(void **state)
 	assert_int_equal(a.nbases, 1);
 	nd_array_free(&a);
 	image_free(&im);
+}
+
+/* Garbage that passes for a type: its "metatype" has the type flag but
+ * is not type nor derived from it, or its name is code, not text (both
+ * seen when show is given random addresses). A real metaclass and a long
+ * non-ASCII name cut mid-character are still types. */
+static void test_fake_types(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < NPAIRS; i++) {
+		struct image im;
+		const char *name;
+		struct nd_err e = {0};
+
+		image_init(&im, pairs[i][0], pairs[i][1]);
+		const struct nd_pylayout *P = im.ctx.py;
+		uint64_t fake_meta = img_object(&im, im.t_none, 1024);
+		img_w64(&im, fake_meta + (uint64_t)P->tp_flags,
+			ND_TPFLAGS_TYPE);
+		uint64_t fake = img_object(&im, fake_meta, 1024);
+		img_w64(&im, fake + (uint64_t)P->tp_name,
+			img_data(&im, "Widget", 7));
+		assert_int_equal(nd_py_type_name(&im.ctx, fake, &name, &e),
+				 -ND_ECORRUPT);
+		assert_non_null(strstr(e.msg, "not a type object"));
+
+		uint64_t meta = img_type(&im, "Meta", im.t_type,
+					 ND_TPFLAGS_TYPE);
+		uint64_t cls = img_type(&im, "Widget", im.t_type, 0);
+		img_w64(&im, cls + 8, meta);
+		nd_err_clear(&e);
+		assert_int_equal(nd_py_type_name(&im.ctx, cls, &name, &e), 0);
+		assert_string_equal(name, "Widget");
+
+		static const char code[] = "AWAVAUATUH\x89\xe5SH\x83\xec";
+		uint64_t t = img_type(&im, "x", im.t_type, 0);
+		img_w64(&im, t + (uint64_t)P->tp_name,
+			img_data(&im, code, sizeof(code)));
+		nd_err_clear(&e);
+		assert_int_equal(nd_py_type_name(&im.ctx, t, &name, &e),
+				 -ND_ECORRUPT);
+		assert_non_null(strstr(e.msg, "its name is not one"));
+
+		/* 126 bytes of "é" then more: cut at the cache's 127 */
+		char longname[300];
+		for (size_t k = 0; k + 1 < sizeof(longname); k += 2)
+			memcpy(longname + k, "\xc3\xa9", 2);
+		longname[sizeof(longname) - 1] = 0;
+		uint64_t u = img_type(&im, longname, im.t_type, 0);
+		nd_err_clear(&e);
+		assert_int_equal(nd_py_type_name(&im.ctx, u, &name, &e), 0);
+		assert_memory_equal(name, longname, 126);
+		image_free(&im);
+	}
 }
 
 static void test_hostile_headers(void **state)
@@ -466,7 +634,7 @@ static void test_review_regressions(void **state)
 	const char *names[700];
 	uint64_t descrs[700];
 	int64_t offs[700];
-	char namebuf[700][8];
+	char namebuf[700][16];
 	for (int i = 0; i < 700; i++) {
 		snprintf(namebuf[i], sizeof(namebuf[i]), "f%d", i);
 		names[i] = namebuf[i];
@@ -585,6 +753,8 @@ int main(void)
 		cmocka_unit_test(test_datetime_and_byteorder),
 		cmocka_unit_test(test_negative_strides_c_order),
 		cmocka_unit_test(test_base_chain_and_cycle),
+		cmocka_unit_test(test_unchanged_sees_races),
+		cmocka_unit_test(test_fake_types),
 		cmocka_unit_test(test_hostile_headers),
 		cmocka_unit_test(test_hostile_dtypes),
 		cmocka_unit_test(test_values_unreadable_data),

@@ -1,0 +1,79 @@
+/* What fuzz_decode does with an image, shared with record.c so that a
+ * seed holds exactly the bytes this reads. */
+#include "exercise.h"
+
+#include "../../decode/buf.h"
+#include "../../decode/format.h"
+#include "../../decode/ndarray.h"
+#include "../../decode/npy.h"
+#include "../../decode/preview.h"
+#include "../../decode/pyframes.h"
+#include "../../decode/pywalk.h"
+
+/* .npy output goes nowhere. */
+static int discard(void *ctx, const void *buf, size_t len)
+{
+	(void)ctx, (void)buf, (void)len;
+	return 0;
+}
+
+/* show: decode, values for JSON, the repr for text, and --save. */
+static void show_array(struct nd_ctx *c, uint64_t addr, int nvalues)
+{
+	struct nd_array a;
+	struct nd_err e = {0};
+	struct nd_region mem = {.kind = "anon", .perms = "rw-p"};
+	struct nd_buf out = {0};
+
+	if (nd_array_decode(c, addr, &a, &e) == 0) {
+		struct nd_preview p;
+		nd_array_unchanged(c, &a); /* --no-pause's second look */
+		nd_preview_capture(c, &a, nvalues, 0, &p);
+		nd_format_json(&a, &mem, &p, &out, &e);
+		nd_preview_free(&p);
+		nd_preview_capture(c, &a, -1, ND_REPR_THRESHOLD, &p);
+		nd_format_text(&a, &mem, &p, &out, &e);
+		nd_preview_free(&p);
+		/* a broadcast view may rightly ask for terabytes of .npy:
+		 * only what a small image can hold is written */
+		if (a.nbytes >= 0 && a.nbytes <= (1 << 20)) {
+			struct nd_sink sink = {.write = discard};
+			nd_err_clear(&e);
+			nd_npy_write(c, &a, &sink, &e);
+		}
+	}
+	nd_array_free(&a);
+	nd_buf_free(&out);
+}
+
+/* stacks and list: every thread's frames, ndarray's subclasses. */
+static void walk_interpreter(struct nd_ctx *c, uint64_t runtime)
+{
+	struct nd_pystacks s;
+	struct nd_err e = {0};
+	uint64_t types[64];
+	size_t ntypes;
+
+	nd_py_stacks(c, runtime, &s, &e);
+	nd_py_stacks_free(&s);
+	nd_err_clear(&e);
+	nd_py_subtypes(c, c->array_type, types, 64, &ntypes, &e);
+}
+
+void fuzz_exercise(struct nd_ctx *c, const struct fuzz_header *h)
+{
+	struct nd_err e = {0};
+	uint64_t obj;
+
+	switch (h->mode % FUZZ_MODES) {
+	case FUZZ_ARRAY:
+		show_array(c, h->root, h->nvalues);
+		break;
+	case FUZZ_STACKS:
+		walk_interpreter(c, h->root);
+		break;
+	default:
+		if (nd_py_resolve(c, h->root, h->name, &obj, &e) == 0)
+			show_array(c, obj, h->nvalues);
+	}
+}
