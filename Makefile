@@ -25,7 +25,8 @@ PROBE_OBJ  := $(PROBE_SRC:%.c=$(B)/%.o)
 BPF_SKEL   := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(wildcard bpf/*.bpf.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-UNIT_LIB   := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+UNIT_LIB   := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c)) \
+              tests/fuzz/image_file.c
 
 .PHONY: all deps check demo bench fuzz fuzz-seeds install clean layouts
 
@@ -124,7 +125,7 @@ $(F)/%.o: %.c $(BPF_SKEL)
 		-DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
 
 $(F)/fuzz_decode: $(F)/tests/fuzz/fuzz_decode.o $(F)/tests/fuzz/exercise.o \
-		$(DECODE_SRC:%.c=$(F)/%.o)
+		$(F)/tests/fuzz/image_file.o $(DECODE_SRC:%.c=$(F)/%.o)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lm
 
 $(F)/fuzz_core: $(F)/tests/fuzz/fuzz_core.o \
@@ -133,10 +134,12 @@ $(F)/fuzz_core: $(F)/tests/fuzz/fuzz_core.o \
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 $(B)/tests/record: tests/fuzz/record.c tests/fuzz/exercise.c \
+		$(wildcard tests/fuzz/*.h) \
 		$(filter-out $(B)/agent/main.o,$(AGENT_OBJ)) $(PROBE_OBJ) \
 		$(B)/libdecode.a
 	@mkdir -p $(@D)
-	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $^ $(LDLIBS)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $(filter-out %.h,$^) \
+		$(LDLIBS)
 
 FUZZ_BIN := $(F)/fuzz_decode $(F)/fuzz_core
 

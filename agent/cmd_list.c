@@ -322,14 +322,31 @@ static int overlay_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	return o->mem->read(o->mem, addr, buf, len);
 }
 
-/* A read of the target as it is now: the page cache passes batched reads
- * straight through, so one iov is one fresh read. */
-static int fresh_read(void *ctx, uint64_t addr, void *buf, size_t len)
+/* The target as it is now, past the page cache: the cache passes batched
+ * reads straight through, so one iov is one fresh read. */
+struct passthrough {
+	struct mem m;
+	struct mem *cached;
+};
+
+static int pass_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 {
-	struct mem *m = ctx;
+	struct passthrough *p = (struct passthrough *)m;
 	struct mem_iov v = {addr, buf, len, 0};
 
-	return m->readv(m, &v, 1) == 1 ? 0 : -EFAULT;
+	return p->cached->readv(p->cached, &v, 1) == 1 ? 0 : -EFAULT;
+}
+
+static size_t pass_readv(struct mem *m, struct mem_iov *iov, size_t n)
+{
+	struct passthrough *p = (struct passthrough *)m;
+
+	return p->cached->readv(p->cached, iov, n);
+}
+
+static void pass_close(struct mem *m)
+{
+	(void)m; /* the target's memory is closed with the target */
 }
 
 /* The snap of the candidate at addr, read through c. */
@@ -391,26 +408,49 @@ static void load_snap(const struct nd_nplayout *L, uint64_t addr,
  * too fast to be reported. */
 #define TRIES 3
 
-/* How candidates are read: their snaps through the page cache (or, when
- * taken again, fresh), decoded through the overlay. */
+/* How candidates are read: their snaps through a small page cache of
+ * their own (or, when taken again, fresh), decoded through the overlay.
+ * What else a decode reads (dtypes, types, bases) goes through the
+ * target's page cache, which is big: it must still hold all of that when
+ * the lines are printed after the pause, or they would mix the paused
+ * target with the running one. Headers, read once each into the snaps,
+ * would only crowd it. */
 struct reading {
-	struct nd_ctx *cached, over, fresh;
+	struct nd_ctx snapc, over, fresh;
+	struct passthrough pass;
+	struct mem *snapmem;
 	struct overlay ov;
 	struct snap sn;
 	int tries; /* 1 while paused or from a core: nothing moves */
 };
 
+#define SNAP_CACHE_PAGES 2048
+
 static void reading_init(struct reading *r, struct target *t, bool running)
 {
-	r->cached = &t->ctx;
+	r->pass = (struct passthrough){
+		.m = {.read = pass_read, .readv = pass_readv,
+		      .close = pass_close, .how = t->mem->how},
+		.cached = t->mem};
+	r->snapmem = mem_cache_wrap(&r->pass.m, SNAP_CACHE_PAGES);
+	r->snapc = t->ctx;
+	r->snapc.rd = (struct nd_reader){.read = mem_read_cb,
+					 .readv = mem_readv_cb,
+					 .ctx = r->snapmem};
 	r->ov = (struct overlay){.mem = t->mem, .s = &r->sn,
 				 .hlen = (size_t)t->ctx.np->arr_flags + 4};
 	r->over = t->ctx;
 	r->over.rd = (struct nd_reader){.read = overlay_read, .ctx = &r->ov};
 	r->fresh = t->ctx;
-	r->fresh.rd = (struct nd_reader){.read = fresh_read,
-					 .readv = mem_readv_cb, .ctx = t->mem};
+	r->fresh.rd = (struct nd_reader){.read = mem_read_cb,
+					 .readv = mem_readv_cb,
+					 .ctx = &r->pass.m};
 	r->tries = running ? TRIES : 1;
+}
+
+static void reading_free(struct reading *r)
+{
+	r->snapmem->close(r->snapmem);
 }
 
 /* Reads the candidate at addr into a (free it whatever the result): 0 an
@@ -427,7 +467,7 @@ static int read_candidate(struct reading *r, uint64_t addr,
 	a->arena = (struct nd_arena){0};
 	for (int try = 1; try <= r->tries; try++) {
 		nd_array_free(a);
-		if (take_snap(try == 1 ? r->cached : &r->fresh, addr, &r->sn) ||
+		if (take_snap(try == 1 ? &r->snapc : &r->fresh, addr, &r->sn) ||
 		    nd_array_decode(&r->over, addr, a, NULL)) {
 			got = -1;
 			continue;
@@ -454,7 +494,7 @@ static int validate_all(struct target *t, const struct scan *sc,
 		struct nd_array a;
 		struct found f = {.addr = sc->cand[i]};
 		if (o->min_bytes > 0 &&
-		    !maybe_large(&t->ctx, sc->cand[i], o->min_bytes, memo))
+		    !maybe_large(&r.snapc, sc->cand[i], o->min_bytes, memo))
 			continue;
 		int got = read_candidate(&r, f.addr, &a);
 		if (got == 0) {
@@ -470,6 +510,7 @@ static int validate_all(struct target *t, const struct scan *sc,
 		}
 		nd_array_free(&a);
 	}
+	reading_free(&r);
 	free(memo);
 	return rc;
 }
@@ -521,6 +562,7 @@ static int print_all(struct target *t, const struct list_opts *o,
 	if (!rc && !cli_write_stdout(b.p ? b.p : "", b.len))
 		rc = -1;
 	nd_buf_free(&b);
+	reading_free(&r);
 	return rc;
 }
 
@@ -558,10 +600,10 @@ int cmd_list(int argc, char **argv)
 	if (parse(argc, argv, &o, &first, &e) ||
 	    target_parse(argv[first], &e))
 		return cli_error(&e);
-	/* the dtypes, types and bases that many arrays share, and the pages of
-	 * headers being read: each array's own bytes are kept in its snap, so
-	 * the cache stays small however many arrays there are */
-	if (target_open(argv[first], &cli_target, 2048, &t, &e))
+	/* room for every page of dtypes, types and bases a listing of a big
+	 * process reads (lazily); headers have their own cache (struct
+	 * reading) */
+	if (target_open(argv[first], &cli_target, 1 << 16, &t, &e))
 		return cli_error(&e);
 	o.pause = o.pause && t.pid; /* a core holds still by itself */
 	uint64_t t0 = now_ns();

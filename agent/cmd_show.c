@@ -180,17 +180,38 @@ static void free_one(struct shown *x)
 	nd_array_free(&x->a);
 }
 
+/* The address a read tried last and its raw state right after: a failed
+ * read of a running target is retried once, and only if it fails the
+ * same way on the same bytes is the error the object's own. */
+struct attempt {
+	uint64_t addr;
+	unsigned char raw[ND_RAW_STATE_MAX];
+	size_t len;
+	struct nd_err err;
+};
+
+static bool same_failure(const struct attempt *a, const struct attempt *b)
+{
+	return a->addr == b->addr && a->len == b->len &&
+	       memcmp(a->raw, b->raw, a->len) == 0 &&
+	       strcmp(a->err.msg, b->err.msg) == 0;
+}
+
 /* One OBJECT. A running target may change it while it is read: then its
  * header is read again afterwards, past the page cache, and if it moved
  * (resized, reshaped, rebound, freed), all of it is read again, a few
  * times at most, so that what is printed is one state of it, never
- * half of two. A failure may be such a change too, so it is retried
- * alike. --save's file cannot be rewritten: a change is reported. */
+ * half of two. A failure may be such a change too (dims of one shape,
+ * strides of another): it is retried, and a failure that differs each
+ * time is reported as a change. --save's file cannot be rewritten: a
+ * change is reported at once. */
 static void read_one(struct target *t, const char *spec,
 		     const struct show_opts *o, struct npy_file *save,
 		     struct shown *x)
 {
 	bool running = !o->pause && t->pid;
+	struct attempt last = {0}, now;
+	bool changing = false;
 
 	for (int try = 1;; try++) {
 		read_once(t, spec, o, save, x);
@@ -198,10 +219,20 @@ static void read_one(struct target *t, const char *spec,
 			return;
 		/* what the next read needs is what the target holds now */
 		mem_cache_drop(t->mem);
-		if (x->decoded ? nd_array_unchanged(&t->ctx, &x->a)
-			       : try == TRIES)
-			return; /* consistent, or failing every time */
-		if (x->decoded && (try == TRIES || save)) {
+		if (x->decoded) {
+			if (nd_array_unchanged(&t->ctx, &x->a))
+				return;
+			changing = true;
+		} else {
+			now.addr = x->a.addr;
+			now.len = nd_array_raw_state(&t->ctx, now.addr, now.raw);
+			now.err = x->err;
+			if (try > 1 && !changing && same_failure(&last, &now))
+				return; /* garbage, the same each time */
+			changing = changing || try > 1;
+			last = now;
+		}
+		if (changing && (try >= TRIES || (save && x->decoded))) {
 			uint64_t addr = x->a.addr;
 			free_one(x);
 			*x = (struct shown){0};

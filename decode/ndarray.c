@@ -356,6 +356,23 @@ bool nd_array_unchanged(struct nd_ctx *c, const struct nd_array *a)
 	       memcmp(strides, a->strides, dlen) == 0;
 }
 
+size_t nd_array_raw_state(struct nd_ctx *c, uint64_t addr,
+			  unsigned char out[ND_RAW_STATE_MAX])
+{
+	size_t hlen = (size_t)c->np->arr_flags + 4;
+	struct nd_arr_raw r;
+
+	if (nd_read(c, addr, out, hlen, NULL, "ndarray"))
+		return 0;
+	parse_arr(c->np, out, &r);
+	size_t dlen = (size_t)r.nd * 8;
+	if (r.nd <= 0 || r.nd > c->np->maxdims ||
+	    nd_read(c, r.dims, out + hlen, dlen, NULL, "shape") ||
+	    nd_read(c, r.strides, out + hlen + dlen, dlen, NULL, "strides"))
+		return hlen;
+	return hlen + 2 * dlen;
+}
+
 void nd_array_free(struct nd_array *a)
 {
 	nd_arena_free(&a->arena);

@@ -84,6 +84,14 @@ void nd_array_free(struct nd_array *a);
  * copies: false when anything differs or can no longer be read. The
  * refcount is not compared: it moves without the array changing. */
 bool nd_array_unchanged(struct nd_ctx *c, const struct nd_array *a);
+/* The raw bytes of the header, dims and strides at addr as they are now
+ * (the header alone, or nothing, where the rest cannot be read): for a
+ * reader of a running target to tell an object that fails to decode
+ * because it is garbage (the same bytes each time) from one caught
+ * mid-change. Returns the length written to out. */
+#define ND_RAW_STATE_MAX (128 + 2 * ND_MAXDIMS * 8)
+size_t nd_array_raw_state(struct nd_ctx *c, uint64_t addr,
+			  unsigned char out[ND_RAW_STATE_MAX]);
 
 /* The names and bits of the six flags, in the order arr.flags prints them. */
 struct nd_flag_name {

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -114,15 +115,21 @@ static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
 	return 0;
 }
 
-/* In the keeper: only async-signal-safe calls (ndspy may have threads).
- * Everything but the pipe and the links is closed, so that it holds no
- * one else's pipe open; signals sent to ndspy's process group pass it by. */
-static void keeper_main(int pipe_fd, int link0, int link1)
+/* In the keeper: only async-signal-safe calls (ndspy may have threads),
+ * all signals blocked until ignored. Our copy of the pipe's write end is
+ * closed first, or the read below would never end; then everything but
+ * the pipe and the links, so that it holds no one else's pipe open (best
+ * effort: close_range may be refused). Signals sent to ndspy's process
+ * group pass it by. */
+static void keeper_main(int pipe_fd, int write_end, int link0, int link1,
+			const sigset_t *mask)
 {
 	int keep[3] = {pipe_fd, link0, link1}, lo = 0;
 	struct sigaction ign = {.sa_handler = SIG_IGN};
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	char c;
 
+	close(write_end);
 	for (int i = 0; i < 3; i++)
 		for (int j = i + 1; j < 3; j++)
 			if (keep[j] < keep[i]) {
@@ -137,10 +144,15 @@ static void keeper_main(int pipe_fd, int link0, int link1)
 	}
 	close_range((unsigned)lo, ~0U, 0);
 	setpgid(0, 0);
+	/* none of ndspy's handlers (they release ndspy's target) */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
 	sigaction(SIGINT, &ign, NULL);
 	sigaction(SIGTERM, &ign, NULL);
 	sigaction(SIGHUP, &ign, NULL);
 	sigaction(SIGPIPE, &ign, NULL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	prctl(PR_SET_NAME, "ndspy-probes");
 	while (read(pipe_fd, &c, 1) < 0 && errno == EINTR)
 		;
@@ -151,19 +163,25 @@ static int keeper_start(struct watch_probe *w, struct nd_err *e)
 {
 	int p[2];
 
+	sigset_t all, old;
+
 	if (pipe2(p, O_CLOEXEC))
 		return nd_fail(e, ND_EIO, "cannot make a pipe: %s",
 			       strerror(errno));
+	/* ndspy's handlers must not run in the keeper */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pid_t pid = fork();
+	if (pid == 0)
+		keeper_main(p[0], p[1], bpf_link__fd(w->link[0]),
+			    bpf_link__fd(w->link[1]), &old);
+	int err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
-		int err = errno;
 		close(p[0]);
 		close(p[1]);
 		return nd_fail(e, ND_EIO, "cannot fork: %s", strerror(err));
 	}
-	if (pid == 0)
-		keeper_main(p[0], bpf_link__fd(w->link[0]),
-			    bpf_link__fd(w->link[1]));
 	close(p[0]);
 	w->keeper = pid;
 	w->keeper_fd = p[1];

@@ -149,8 +149,9 @@ if [ -n "${NDSPY_SAN:-}" ]; then
 	rm -rf "$sanlogs"
 	mkdir -p "$sanlogs"
 	chmod 1777 "$sanlogs" # ndspy also runs as an unprivileged user
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:log_path=$sanlogs/report}
-	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:log_path=$sanlogs/report}
+	# the caller's options are kept, but not over where reports go
+	export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$sanlogs/report"
+	export UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$sanlogs/report"
 	for bin in $NDSPY_SAN_UNIT; do
 		CMOCKA_MESSAGE_OUTPUT=TAP run_suite \
 			"unit[san]:$(basename "$bin")" "$bin"

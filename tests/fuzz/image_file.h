@@ -16,6 +16,7 @@
 #ifndef NDSPY_FUZZ_IMAGE_FILE_H
 #define NDSPY_FUZZ_IMAGE_FILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum fuzz_mode {
@@ -35,5 +36,27 @@ struct fuzz_header {
 _Static_assert(sizeof(struct fuzz_header) == 64, "fuzz_header is 64 bytes");
 
 #define FUZZ_SEG_HEADER 12 /* u64 addr, u32 len */
+#define FUZZ_MAX_SEGS 4096
+
+struct fuzz_seg {
+	uint64_t addr;
+	uint32_t len;
+	const uint8_t *bytes;
+};
+
+/* An input taken apart; its segments point into the input's bytes. */
+struct fuzz_image {
+	struct fuzz_header h;
+	struct fuzz_seg seg[FUZZ_MAX_SEGS];
+	size_t n;
+};
+
+struct nd_ctx;
+
+/* Parses d (h.name made a string; a short last segment cut to what is
+ * there); -1 when d is shorter than a header. */
+int fuzz_image_parse(const uint8_t *d, size_t n, struct fuzz_image *im);
+/* c reading im's segments, with the versions and types its header says. */
+void fuzz_image_ctx(struct fuzz_image *im, struct nd_ctx *c);
 
 #endif

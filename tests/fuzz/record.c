@@ -118,6 +118,13 @@ static int save(struct recorder *rec, const char *path,
 	return fclose(f) ? -1 : 0;
 }
 
+/* Each seed must hold the type objects it needs, not rely on names the
+ * context remembers from the seed before. */
+static void forget_types(struct nd_ctx *c)
+{
+	memset(c->tc, 0, sizeof(c->tc));
+}
+
 int main(int argc, char **argv)
 {
 	struct target t;
@@ -151,17 +158,20 @@ int main(int argc, char **argv)
 		h.root = strtoull(argv[i], NULL, 0);
 		snprintf(path, sizeof(path), "%s/%s-array-%d", argv[1],
 			 argv[2], i - 4);
+		forget_types(&t.ctx);
 		fuzz_exercise(&t.ctx, &h);
 		rc = save(&rec, path, &h);
 	}
 	h.root = t.rt.runtime_addr;
 	h.mode = FUZZ_STACKS;
 	snprintf(path, sizeof(path), "%s/%s-stacks", argv[1], argv[2]);
+	forget_types(&t.ctx);
 	fuzz_exercise(&t.ctx, &h);
 	rc = rc ? rc : save(&rec, path, &h);
 	h.mode = FUZZ_RESOLVE;
 	snprintf(h.name, sizeof(h.name), "__main__.model.weights");
 	snprintf(path, sizeof(path), "%s/%s-resolve", argv[1], argv[2]);
+	forget_types(&t.ctx);
 	fuzz_exercise(&t.ctx, &h);
 	rc = rc ? rc : save(&rec, path, &h);
 

@@ -2,12 +2,14 @@
 # run.sh SECONDS HARNESS...: for each libFuzzer harness (build/fuzz/fuzz_X),
 # replays its seeds (seeds/X) and regression inputs (regress/X), then fuzzes
 # for SECONDS from them, all harnesses at once. Speaks TAP. New inputs go to
-# build/fuzz/corpus/X, findings to build/fuzz/findings/: a finding, once
-# fixed, is committed under regress/X so that it is replayed for ever.
+# build/fuzz/corpus/X, the last run's findings to build/fuzz/findings/: a
+# finding, once fixed, is committed under regress/X so that it is
+# replayed for ever.
 set -u
 cd "$(dirname "$0")/../.."
 seconds=$1; shift
 out=build/fuzz
+rm -rf "$out/findings"
 mkdir -p "$out/findings"
 n=0 failed=0
 
@@ -35,6 +37,12 @@ for bin in "$@"; do
 	name=${bin##*/fuzz_}
 	log=$out/replay-$name.log
 	mapfile -t files < <(inputs "$name")
+	if [ "${#files[@]}" = 0 ]; then
+		# given no file, libFuzzer would fuzz for ever
+		echo "no committed inputs in tests/fuzz/seeds/$name" >"$log"
+		tap 1 "fuzz_$name: committed inputs" "$log"
+		continue
+	fi
 	"$bin" "${limits[@]}" "${files[@]}" >"$log" 2>&1
 	tap $? "fuzz_$name: ${#files[@]} committed inputs replay cleanly" "$log"
 done

@@ -132,6 +132,26 @@ def ndspy_on_sleep(*args):
         sleep.wait()
 
 
+def watch_leftovers():
+    """What a watch leaves in the kernel while its uprobes are attached:
+    ndspy's eBPF programs still loaded (links hold them), and probe keepers
+    (the process that closes the links last) still running. `bpftool perf
+    list` cannot tell: it sees perf event descriptors, and a keeper holds
+    only links."""
+    out = subprocess.run(["bpftool", "prog", "show", "--json"],
+                         capture_output=True, text=True).stdout or "[]"
+    left = [p["name"] for p in json.loads(out)
+            if p.get("name") in ("on_track", "on_untrack")]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                if f.read().strip() == "ndspy-probes":
+                    left.append("keeper %s" % pid)
+        except OSError:
+            pass
+    return left
+
+
 def wait_for(pred, timeout=5.0):
     end = time.time() + timeout
     while time.time() < end:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from tap import NDSPY, Tap, Zoo, wait_for
+from tap import NDSPY, Tap, Zoo, wait_for, watch_leftovers
 
 KILLS = 20
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
@@ -257,6 +257,13 @@ def main():
                 target.stop()
                 target = Target(python)
                 sites = probe_sites(target)
+                t.ok(len(sites) == 2, "a new target, its probe sites found",
+                     sites)
+        # and the kernel's own list: no uprobe is held by anyone (ndspy and
+        # its probe keeper are gone; make check runs nothing else then)
+        t.ok(wait_for(lambda: not uprobes(), 5),
+             "bpftool perf list shows no uprobe after all the kills",
+             uprobes())
     finally:
         errfile.close()
         target.stop()

@@ -12,7 +12,8 @@ import sys
 import tempfile
 import time
 
-from tap import NDSPY, Tap, Zoo, ndspy, ndspy_on_sleep, wait_for
+from tap import (NDSPY, Tap, Zoo, ndspy, ndspy_on_sleep, wait_for,
+                 watch_leftovers)
 
 
 def start_watch(pid, *opts):
@@ -139,8 +140,9 @@ def main():
                  summ["live_bytes"] == summ["bytes_allocated"] -
                  summ["bytes_freed"], "%s watcher: the summary adds up" %
                  label, summ)
-        t.ok(wait_for(lambda: not probes(), 5),
-             "no probe left once the watchers are gone", probes())
+        t.ok(wait_for(lambda: not probes() and not watch_leftovers(), 5),
+             "no probe, program or probe keeper left once the watchers are "
+             "gone", probes() + watch_leftovers())
         t.ok(zoo.running_untraced(), "the target runs untraced afterwards",
              zoo.state())
         # the target exits mid-window: what was seen, and a summary
