@@ -114,12 +114,19 @@ class Zoo:
         return all(s in "RS" and tracer == 0 for s, tracer in self.state())
 
     def stop(self):
-        try:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
+        end_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def end_process(proc):
+    """Ends a target that runs until its stdin closes; killed if it does
+    not end within 10 s."""
+    try:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+    except Exception:
+        proc.kill()
+        proc.wait()
 
 
 def ndspy_on_sleep(*args):

@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 
-from tap import NDSPY, Tap, Zoo, wait_for, watch_leftovers
+from tap import (NDSPY, Tap, Zoo, end_process, wait_for,
+                 watch_leftovers)
 
 KILLS = 20
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
@@ -87,12 +88,7 @@ class Target:
         return self.readline(5).strip() == msg
 
     def stop(self):
-        try:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait()
+        end_process(self.proc)
 
 
 def probe_sites(target):
@@ -259,11 +255,11 @@ def main():
                 sites = probe_sites(target)
                 t.ok(len(sites) == 2, "a new target, its probe sites found",
                      sites)
-        # and the kernel's own list: no uprobe is held by anyone (ndspy and
-        # its probe keeper are gone; make check runs nothing else then)
-        t.ok(wait_for(lambda: not uprobes(), 5),
-             "bpftool perf list shows no uprobe after all the kills",
-             uprobes())
+        # and the kernel's side: no program of ndspy's is loaded, no probe
+        # keeper runs (make check runs nothing else meanwhile)
+        t.ok(wait_for(lambda: not watch_leftovers(), 5),
+             "no eBPF program or probe keeper of ndspy's is left after "
+             "all the kills", watch_leftovers())
     finally:
         errfile.close()
         target.stop()

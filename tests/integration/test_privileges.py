@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-from tap import NDSPY, Tap, Zoo
+from tap import NDSPY, Tap, Zoo, end_process
 
 USER = "ndspy-test"
 HOST_PYTHON = "/usr/bin/python3"
@@ -66,8 +66,7 @@ class Target:
         return self.proc.stdout.readline() == b"still there\n"
 
     def stop(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
+        end_process(self.proc)
 
 
 def ensure_user():
