@@ -63,7 +63,7 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 # keep the object: the skeleton embeds it, make need not rebuild it
-.SECONDARY: $(BPF_SKEL:.skel.h=.bpf.o)
+.SECONDARY: $(BPF_SKEL:.skel.h=.bpf.o) $(UNIT_LIB:%.c=$(B)/san/%.o)
 
 $(PROBE_OBJ) $(AGENT_OBJ): $(BPF_SKEL)
 $(PROBE_OBJ): CFLAGS += -I$(B)/bpf
