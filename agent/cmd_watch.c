@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "../decode/buf.h"
+#include "../decode/pyframes.h"
 #include "../probe/live_table.h"
 #include "../probe/watch_probe.h"
 #include "cli.h"
 #include "elf.h"
+#include "files.h"
 #include "launch.h"
 #include "target.h"
 
@@ -35,6 +37,8 @@ static const char usage[] =
 	"  --duration SEC   stop after SEC seconds (default: until the process\n"
 	"                   exits or Ctrl-C)\n"
 	"  --min-bytes N    only buffers of at least N bytes (and their frees)\n"
+	"  --depth N        Python frames per allocation, innermost first (default\n"
+	"                   16; 0: none), as tracemalloc would record them\n"
 	"  --at-entry       probe the functions' first instructions (slower:\n"
 	"                   for comparison)\n"
 	"  -v, --verbose    where the probes went and why\n"
@@ -47,6 +51,7 @@ struct watch_opts {
 	bool json, at_entry;
 	double duration; /* 0: no limit */
 	int64_t min_bytes;
+	int64_t depth;
 };
 
 struct watch_state {
@@ -55,6 +60,10 @@ struct watch_state {
 	int64_t wall_minus_mono; /* ns to add to a ktime for CLOCK_REALTIME */
 	struct nd_buf out;
 	bool oom;
+	/* the target, opened to name the frames of allocations */
+	struct target t;
+	bool have_target;
+	struct nd_arena names; /* one event's frame names */
 };
 
 static int64_t clock_ns(clockid_t c)
@@ -77,6 +86,13 @@ static int watch_option(void *opts, int ch, const char *arg, struct nd_err *e)
 		return 0;
 	case 'm':
 		return cli_parse_count("--min-bytes", arg, &o->min_bytes, e);
+	case 'D':
+		if (cli_parse_count("--depth", arg, &o->depth, e))
+			return -1;
+		if (o->depth > ND_MAX_RAWFRAMES / 2 - 1)
+			return nd_fail(e, ND_EUSAGE, "--depth: at most %d",
+				       ND_MAX_RAWFRAMES / 2 - 1);
+		return 0;
 	default: /* 'd' */
 		return cli_parse_seconds("--duration", arg, &o->duration, e);
 	}
@@ -101,6 +117,52 @@ static void time_text(struct nd_buf *b, int64_t wall_ns)
 	nd_buf_printf(b, "%s.%03d", hms, (int)(wall_ns / 1000000 % 1000));
 }
 
+/* The Python frames of allocation ev, innermost first, as tracemalloc
+ * records them (shims and frames still setting up left out), up to
+ * --depth: JSON's "stack" list, or text's innermost frame. */
+static void stack_of(struct watch_state *s, const struct nd_event *ev,
+		     struct nd_buf *b)
+{
+	const struct watch_opts *o = s->o;
+	int64_t shown = 0;
+
+	if (!s->have_target || ev->stack == ND_STACK_OFF)
+		return;
+	/* the code objects of now, not pages read for an earlier event */
+	mem_cache_drop(s->t.mem);
+	if (o->json)
+		nd_buf_puts(b, ", \"stack\": [");
+	for (unsigned i = 0; i < ev->nframes && shown < o->depth; i++) {
+		struct nd_rawframe r = {ev->f[i].code, ev->f[i].instr,
+					(uint8_t)ev->f[i].owner};
+		struct nd_pyframe f;
+		struct nd_err err = {0};
+		int rc = nd_py_frame_of(&s->t.ctx, &s->names, &r, &f, &err);
+		if (rc == 1)
+			continue;
+		if (rc)
+			break; /* freed since, or never a frame: not guessed */
+		const char *fn = f.qualname ? f.qualname : f.name;
+		if (o->json) {
+			nd_buf_puts(b, shown ? ", {\"file\": " : "{\"file\": ");
+			nd_buf_json_str(b, f.file, strlen(f.file));
+			nd_buf_puts(b, ", \"function\": ");
+			nd_buf_json_str(b, fn, strlen(fn));
+			nd_buf_printf(b, ", \"line\": %d}", f.line);
+		} else {
+			nd_buf_puts(b, "  ");
+			nd_buf_puts_safe(b, path_base(f.file));
+			nd_buf_printf(b, ":%d ", f.line);
+			nd_buf_puts_safe(b, fn);
+			shown = o->depth;
+		}
+		shown++;
+	}
+	if (o->json)
+		nd_buf_puts(b, "]");
+	nd_arena_free(&s->names);
+}
+
 static void on_event(void *arg, const struct nd_event *ev)
 {
 	struct watch_state *s = arg;
@@ -118,12 +180,19 @@ static void on_event(void *arg, const struct nd_event *ev)
 		if (o->json) {
 			nd_buf_printf(b, "{\"event\": \"alloc\", \"addr\": %llu, "
 					 "\"size\": %llu, \"tid\": %u, "
-					 "\"ts_ns\": %" PRId64 "}\n",
+					 "\"ts_ns\": %" PRId64,
 				      ev->addr, ev->size, ev->tid, wall);
+			stack_of(s, ev, b);
+			nd_buf_puts(b, "}\n");
 			return;
 		}
 		nd_buf_printf(b, "+ 0x%llx ", ev->addr);
 		size_text(b, ev->size);
+		nd_buf_printf(b, " tid %u ", ev->tid);
+		time_text(b, wall);
+		stack_of(s, ev, b);
+		nd_buf_putc(b, '\n');
+		return;
 	} else {
 		bool known = ledger_free(&s->seen, ev->addr, &gone);
 		/* a buffer too small to show, its free too; one from before
@@ -216,7 +285,6 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 	struct watch_object obj;
 	struct elf_obj eo = {.fd = -1};
 	struct watch_file wf = {.fd = -1};
-	struct target t;
 	int rc;
 
 	if (command) {
@@ -229,15 +297,17 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		snprintf(name, cap, "process %d (%s)", (int)l->pid, argv[0]);
 		obj = (struct watch_object){wf.path, wf.fd, wf.elf, l->pid, name};
 	} else {
-		if ((rc = target_open(argv[0], &cli_target, 64, &t, e)))
+		struct target *t = &s->t;
+		if ((rc = target_open(argv[0], &cli_target, 64, t, e)))
 			return rc;
-		*pid = t.pid;
-		snprintf(name, cap, "%s", t.name);
-		rc = watch_object_of_target(&t, &eo, &obj, e);
-		target_close(&t);
-		if (rc)
+		s->have_target = true;
+		*pid = t->pid;
+		snprintf(name, cap, "%s", t->name);
+		if ((rc = watch_object_of_target(t, &eo, &obj, e)))
 			return rc;
 		obj.name = name;
+		obj.py = t->ctx.py;
+		obj.depth = (unsigned)s->o->depth;
 	}
 	rc = watch_probe_open(&obj, s->o->at_entry, on_event, s, w, sites, e);
 	launch_file_close(&wf);
@@ -266,9 +336,10 @@ int cmd_watch(int argc, char **argv)
 		{"duration", required_argument, NULL, 'd'},
 		{"min-bytes", required_argument, NULL, 'm'},
 		{"at-entry", no_argument, NULL, 'E'},
+		{"depth", required_argument, NULL, 'D'},
 		CLI_COMMON_OPTIONS,
 	};
-	struct watch_opts o = {0};
+	struct watch_opts o = {.depth = 16};
 	struct watch_state s = {.o = &o};
 	struct watch_probe *w = NULL;
 	struct launch l = {.go = -1};
@@ -291,8 +362,11 @@ int cmd_watch(int argc, char **argv)
 	cli_catch_stop(true);
 	s.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	if (open_probes(argv + first, command, &s, &l, &w, &pid, name,
-			sizeof(name), &e))
+			sizeof(name), &e)) {
+		if (s.have_target)
+			target_close(&s.t);
 		return cli_error(&e);
+	}
 	if (command && cli_stop_requested) {
 		/* interrupted before it ran: it never will */
 		launch_abort(&l);
@@ -318,5 +392,7 @@ int cmd_watch(int argc, char **argv)
 		cli_verbosef("%s still runs, unwatched", name);
 	nd_buf_free(&s.out);
 	live_free(&s.seen.live);
+	if (s.have_target)
+		target_close(&s.t);
 	return status;
 }

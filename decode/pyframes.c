@@ -132,6 +132,44 @@ static int newest_frame(struct nd_ctx *c, uint64_t ts, uint64_t *f,
 	return rc;
 }
 
+/* Where raw frame r is: *addr, the byte offset of its instruction into
+ * its code; 1 when it is no Python function's frame (a shim, one still
+ * setting up: tracebacks and tracemalloc skip them too). */
+static int place_frame(struct nd_ctx *c, const struct nd_rawframe *r,
+		       int *addr, struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	int64_t off;
+
+	if (P->frame_repr == ND_FRAME_OBJECT) {
+		int32_t lasti = (int32_t)r->instr;
+		/* 3.9 counts bytes, 3.10 code units */
+		off = P->minor == 9 ? lasti : (int64_t)lasti * 2;
+	} else {
+		if (r->owner == P->owner_cstack ||
+		    (P->owner_interpreter >= 0 &&
+		     r->owner >= P->owner_interpreter) ||
+		    !is_code(c, r->code))
+			return 1;
+		int32_t firsttraceable;
+		int rc = nd_read(c, r->code + (uint64_t)P->co_firsttraceable,
+				 &firsttraceable, sizeof(firsttraceable), e,
+				 "code object");
+		if (rc)
+			return rc;
+		off = (int64_t)(r->instr - (r->code + (uint64_t)P->co_code_adaptive));
+		if (r->owner != OWNED_BY_GENERATOR && off >= -2 &&
+		    off / 2 < firsttraceable)
+			return 1;
+	}
+	if (off < -2 || off > INT32_MAX)
+		return nd_fail(e, ND_ECORRUPT, "frame of code 0x%" PRIx64
+			       ": instruction offset %" PRId64 " is outside "
+			       "its code", r->code, off);
+	*addr = (int)off;
+	return 0;
+}
+
 /* One frame of the chain: appended to t unless it is not a Python frame
  * (a shim, an incomplete frame); *back gets the older frame. */
 static int one_frame(struct walk *w, uint64_t fr, struct nd_pythread *t,
@@ -139,73 +177,70 @@ static int one_frame(struct walk *w, uint64_t fr, struct nd_pythread *t,
 {
 	struct nd_ctx *c = w->c;
 	const struct nd_pylayout *P = c->py;
-	uint64_t code;
+	struct nd_rawframe r = {0};
+	uint8_t is_entry = P->frame_repr == ND_FRAME_OBJECT;
 	int addr;
-	bool entry = P->frame_repr == ND_FRAME_OBJECT;
 
 	int rc = read_ptr(c, fr, P->fr_back, back, e, "frame");
 	if (!rc)
-		rc = read_ptr(c, fr, P->fr_code, &code, e, "frame");
-	if (rc)
-		return rc;
-	code &= ~P->fr_code_tag_bits;
-	if (P->frame_repr == ND_FRAME_OBJECT) {
+		rc = read_ptr(c, fr, P->fr_code, &r.code, e, "frame");
+	if (!rc && P->frame_repr == ND_FRAME_OBJECT) {
 		int32_t lasti;
-		if ((rc = nd_read(c, fr + (uint64_t)P->fr_instr, &lasti,
-				  sizeof(lasti), e, "f_lasti")))
-			return rc;
-		/* 3.9 counts bytes, 3.10 code units */
-		int64_t off = P->minor == 9 ? lasti : (int64_t)lasti * 2;
-		if (off < -2 || off > INT32_MAX)
-			return nd_fail(e, ND_ECORRUPT, "frame at 0x%" PRIx64
-				       ": f_lasti %d is out of range", fr, lasti);
-		addr = (int)off;
-	} else {
-		uint8_t owner = 0, is_entry = 0;
-		uint64_t instr;
+		rc = nd_read(c, fr + (uint64_t)P->fr_instr, &lasti,
+			     sizeof(lasti), e, "f_lasti");
+		r.instr = (uint64_t)(int64_t)lasti;
+	} else if (!rc) {
 		if ((P->fr_owner >= 0 &&
-		     (rc = nd_read(c, fr + (uint64_t)P->fr_owner, &owner, 1, e,
-				   "frame owner"))) ||
+		     (rc = nd_read(c, fr + (uint64_t)P->fr_owner, &r.owner, 1,
+				   e, "frame owner"))) ||
 		    (P->fr_is_entry >= 0 &&
 		     (rc = nd_read(c, fr + (uint64_t)P->fr_is_entry, &is_entry,
 				   1, e, "frame entry flag"))))
 			return rc;
-		if (owner == P->owner_cstack ||
-		    (P->owner_interpreter >= 0 && owner >= P->owner_interpreter)) {
-			/* the frames newer than this shim are one loop call */
-			if (t->n && !t->f[t->n - 1].eval_entry) {
-				t->f[t->n - 1].eval_entry = true;
-				t->f[t->n - 1].shim = fr;
-			}
-			return 0;
-		}
-		if (!is_code(c, code))
-			return 0;
-		int32_t firsttraceable;
-		if ((rc = read_ptr(c, fr, P->fr_instr, &instr, e, "frame")) ||
-		    (rc = nd_read(c, code + (uint64_t)P->co_firsttraceable,
-				  &firsttraceable, sizeof(firsttraceable), e,
-				  "code object")))
-			return rc;
-		int64_t off = (int64_t)(instr - (code + (uint64_t)P->co_code_adaptive));
-		if (off < -2 || off > INT32_MAX)
-			return nd_fail(e, ND_ECORRUPT,
-				       "frame at 0x%" PRIx64 ": instruction "
-				       "pointer outside its code", fr);
-		/* a frame still setting up is not shown, as in tracebacks */
-		if (owner != OWNED_BY_GENERATOR && off / 2 < firsttraceable)
-			return 0;
-		addr = (int)off;
-		entry = is_entry;
+		rc = read_ptr(c, fr, P->fr_instr, &r.instr, e, "frame");
 	}
+	if (rc)
+		return rc;
+	r.code &= ~P->fr_code_tag_bits;
+	if (P->frame_repr == ND_FRAME_INTERP &&
+	    (r.owner == P->owner_cstack ||
+	     (P->owner_interpreter >= 0 && r.owner >= P->owner_interpreter))) {
+		/* the frames newer than this shim are one loop call */
+		if (t->n && !t->f[t->n - 1].eval_entry) {
+			t->f[t->n - 1].eval_entry = true;
+			t->f[t->n - 1].shim = fr;
+		}
+		return 0;
+	}
+	rc = place_frame(c, &r, &addr, e);
+	if (rc)
+		return rc < 0 ? rc : 0;
 	struct nd_pyframe *f = &t->f[t->n];
 	memset(f, 0, sizeof(*f));
 	f->frame = fr;
-	f->eval_entry = entry;
-	if ((rc = describe(w, code, addr, f, e)))
+	f->eval_entry = is_entry;
+	if ((rc = describe(w, r.code, addr, f, e)))
 		return rc;
 	t->n++;
 	return 0;
+}
+
+int nd_py_frame_of(struct nd_ctx *c, struct nd_arena *a,
+		   const struct nd_rawframe *r, struct nd_pyframe *f,
+		   struct nd_err *e)
+{
+	struct walk w = {c, a, malloc(MAX_LINETABLE)};
+	int addr;
+
+	if (!w.table)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	int rc = place_frame(c, r, &addr, e);
+	if (rc == 0) {
+		memset(f, 0, sizeof(*f));
+		rc = describe(&w, r->code, addr, f, e);
+	}
+	free(w.table);
+	return rc;
 }
 
 /* The chain of thread state ts, built in scratch (ND_MAX_PYFRAMES) and

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -49,9 +50,13 @@ struct watch_probe {
 static int on_sample(void *ctx, void *data, size_t len)
 {
 	struct watch_probe *w = ctx;
+	const struct nd_event *ev = data;
+	size_t head = offsetof(struct nd_event, f);
 
-	if (len >= sizeof(struct nd_event))
-		w->fn(w->arg, data);
+	/* the frames an event carries are all it sends of them */
+	if (len >= head && ev->nframes <= ND_MAX_RAWFRAMES &&
+	    len >= head + ev->nframes * sizeof(ev->f[0]))
+		w->fn(w->arg, ev);
 	/* this one is consumed; the next wait for the next poll */
 	return ++w->batch >= BATCH ? -EAGAIN : 0;
 }
@@ -79,18 +84,18 @@ static int64_t file_offset(Elf *elf, uint64_t value)
 	return -1;
 }
 
-/* Attaches prog to function name of obj at its best place. */
-static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
-		  const struct watch_object *obj, const char *name, int nargs,
-		  bool at_entry, struct watch_site *site, struct nd_err *e)
+/* Where the probe on function name of obj goes: site, and *vaddr, its
+ * link-time address. */
+static int place(const struct watch_object *obj, const char *name,
+		 int nargs, bool at_entry, struct watch_site *site,
+		 uint64_t *vaddr, struct nd_err *e)
 {
-	uint64_t value;
 	uint8_t code[96];
 
-	if (!elf_symbol_value(obj->elf, name, false, &value, NULL))
+	if (!elf_symbol_value(obj->elf, name, false, vaddr, NULL))
 		return nd_fail(e, ND_ETARGET, "%s: %s has no %s", obj->name,
 			       obj->path, name);
-	int64_t off = file_offset(obj->elf, value);
+	int64_t off = file_offset(obj->elf, *vaddr);
 	if (off < 0 || pread_full(obj->fd, code, sizeof(code), (uint64_t)off))
 		return nd_fail(e, ND_ETARGET, "%s: %s: cannot read %s",
 			       obj->name, obj->path, name);
@@ -100,6 +105,14 @@ static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
 	if (site->place.at_entry)
 		site->place.offset = 0;
 	site->file_offset = (uint64_t)off + site->place.offset;
+	*vaddr += site->place.offset;
+	return 0;
+}
+
+static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
+		  const struct watch_object *obj, const char *name,
+		  const struct watch_site *site, struct nd_err *e)
+{
 	LIBBPF_OPTS(bpf_uprobe_opts, opts);
 	w->link[which] = bpf_program__attach_uprobe_opts(
 		prog, obj->pid, obj->path, (size_t)site->file_offset, &opts);
@@ -113,6 +126,41 @@ static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
 					 "CAP_PERFMON)" : "");
 	}
 	return 0;
+}
+
+/* Where the program finds thread states and frames; probe_vaddr is the
+ * Track probe's link-time address. No stacks (rawframes 0) without a
+ * layout or _PyRuntime. */
+static void stack_config(const struct watch_object *obj, uint64_t probe_vaddr,
+			 struct nd_stack_cfg *cfg)
+{
+	const struct nd_pylayout *P = obj->py;
+	uint64_t runtime;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!P || !obj->depth ||
+	    !elf_symbol_value(obj->elf, "_PyRuntime", true, &runtime, NULL))
+		return;
+	/* a shim or a frame still setting up may sit between two frames
+	 * tracemalloc counts */
+	unsigned raw = 2 * obj->depth + 2;
+	*cfg = (struct nd_stack_cfg){
+		.probe_vaddr = probe_vaddr,
+		.runtime_vaddr = runtime,
+		.code_tag_bits = P->fr_code_tag_bits,
+		.rt_interpreters_head = P->rt_interpreters_head,
+		.interp_threads_head = P->interp_threads_head,
+		.ts_next = P->ts_next,
+		.ts_thread_id = P->ts_thread_id,
+		.ts_frame = P->ts_frame,
+		.cframe_current_frame = P->cframe_current_frame,
+		.fr_back = P->fr_back,
+		.fr_code = P->fr_code,
+		.fr_instr = P->fr_instr,
+		.fr_owner = P->fr_owner,
+		.rawframes = raw < ND_MAX_RAWFRAMES ? raw : ND_MAX_RAWFRAMES,
+		.instr_is_int = P->frame_repr == ND_FRAME_OBJECT,
+	};
 }
 
 /* In the keeper: only async-signal-safe calls (ndspy may have threads),
@@ -224,7 +272,14 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 			     strerror(errno));
 		goto fail;
 	}
+	uint64_t track_vaddr, untrack_vaddr;
+	if ((rc = place(obj, "PyTraceMalloc_Track", 3, at_entry, &sites[0],
+			&track_vaddr, e)) ||
+	    (rc = place(obj, "PyTraceMalloc_Untrack", 2, at_entry, &sites[1],
+			&untrack_vaddr, e)))
+		goto fail;
 	w->skel->rodata->target_tgid = (uint32_t)obj->pid;
+	stack_config(obj, track_vaddr, (struct nd_stack_cfg *)&w->skel->rodata->cfg);
 	if (watch_bpf__load(w->skel)) {
 		int err = errno;
 		rc = nd_fail(e, ND_ETARGET, "cannot load the eBPF program: %s%s",
@@ -235,9 +290,9 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 		goto fail;
 	}
 	if ((rc = attach(w, 0, w->skel->progs.on_track, obj,
-			 "PyTraceMalloc_Track", 3, at_entry, &sites[0], e)) ||
+			 "PyTraceMalloc_Track", &sites[0], e)) ||
 	    (rc = attach(w, 1, w->skel->progs.on_untrack, obj,
-			 "PyTraceMalloc_Untrack", 2, at_entry, &sites[1], e)) ||
+			 "PyTraceMalloc_Untrack", &sites[1], e)) ||
 	    (rc = keeper_start(w, e)))
 		goto fail;
 	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.events), on_sample,

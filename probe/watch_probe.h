@@ -8,6 +8,7 @@
 
 #include "../bpf/watch.h"
 #include "../decode/err.h"
+#include "../decode/layout.h"
 #include "placement.h"
 #include "../agent/elf.h"
 #include <sys/types.h>
@@ -31,6 +32,10 @@ struct watch_object {
 	void *elf;        /* Elf * */
 	pid_t pid;
 	const char *name; /* "process 1234", for messages */
+	/* the interpreter's layout, and how many Python frames to copy per
+	 * allocation (0, or py NULL: none) */
+	const struct nd_pylayout *py;
+	unsigned depth;
 };
 
 /* Loads and attaches (at_entry: at the functions' first instruction,

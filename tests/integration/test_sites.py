@@ -1,0 +1,92 @@
+"""Allocation sites: `ndspy watch --json` gives every NumPy buffer the
+Python frames that allocated it, and they equal, frame for frame (file and
+line, innermost first), what the target's own tracemalloc (16 frames)
+recorded for the same buffer: three calls deep, in a second thread, in a
+module imported from a file, and 21 calls deep (cut at 16). Function
+names are checked where the target says which they are. --depth 0 sends
+no stacks; --depth 3 cuts them at three."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tap import NDSPY, Tap, Zoo
+
+FUNCTIONS = {  # the innermost names among the target's own frames
+    "deep": ["leaf", "middle", "outer", "main"],
+    "thread": ["<lambda>"],
+    "module": ["make", "main"],
+    "deeper": ["recurse"] * 16,
+}
+
+
+def watch(pid, *opts):
+    p = subprocess.Popen([NDSPY, "watch", "--json", "-v"] + list(opts) +
+                         [str(pid)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    why = [p.stderr.readline().decode() for _ in range(2)]
+    return p, why
+
+
+def events(p):
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    return [json.loads(x) for x in out.decode().split("\n") if x], \
+        err.decode()
+
+
+def main():
+    t = Tap("sites")
+    zoo = Zoo(script="sites.py")
+    try:
+        w16, why = watch(zoo.pid)
+        w0, _ = watch(zoo.pid, "--depth", "0")
+        w3, _ = watch(zoo.pid, "--depth", "3")
+        t.ok(all("probed at" in x for x in why), "watch has its probes in",
+             "".join(why))
+        zoo.proc.stdin.write(b"go\n")
+        zoo.proc.stdin.flush()
+        t.ok(zoo.proc.stdout.readline().strip() == b"done",
+             "the target ran its allocations")
+        with open(os.path.join(zoo.dir, "sites.json")) as f:
+            truth = json.load(f)
+        time.sleep(0.3)
+        ev16, err16 = events(w16)
+        ev0, _ = events(w0)
+        ev3, _ = events(w3)
+        for name, want in sorted(truth["sites"].items()):
+            got = [x for x in ev16 if x["event"] == "alloc" and
+                   x["size"] == want["size"]]
+            stack = got[0].get("stack") if len(got) == 1 else None
+            frames = [[f["file"], f["line"]] for f in stack or []]
+            t.ok(frames == want["frames"],
+                 "%s: the stack equals tracemalloc's, frame for frame "
+                 "(%d frames)" % (name, len(want["frames"])),
+                 "tracemalloc: %s\nndspy: %s\n%s" %
+                 (want["frames"], got, err16[-300:]))
+            names = [f["function"].rsplit(".", 1)[-1] for f in stack or []
+                     if f["file"].endswith(("/sites.py", "/sitemod.py"))]
+            names = names[:len(FUNCTIONS[name])]
+            t.ok(names == FUNCTIONS[name], "%s: function names %s" %
+                 (name, FUNCTIONS[name]), names)
+            cut = [x for x in ev3 if x["event"] == "alloc" and
+                   x["size"] == want["size"]]
+            t.ok(len(cut) == 1 and [[f["file"], f["line"]]
+                                    for f in cut[0].get("stack", [])] ==
+                 want["frames"][:3], "%s: --depth 3 keeps the innermost "
+                 "three" % name, cut)
+        t.ok(len(truth["sites"]) == 4, "tracemalloc saw all four buffers",
+             truth)
+        t.ok(ev0 and all("stack" not in x for x in ev0),
+             "--depth 0: no stacks", ev0[:3])
+        t.ok(zoo.running_untraced(), "the target runs untraced afterwards",
+             zoo.state())
+    finally:
+        zoo.stop()
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
