@@ -64,6 +64,7 @@ struct watch_state {
 	struct target t;
 	bool have_target;
 	struct nd_arena names; /* one event's frame names */
+	struct nd_codecache *codes;
 };
 
 static int64_t clock_ns(clockid_t c)
@@ -126,7 +127,8 @@ static void stack_of(struct watch_state *s, const struct nd_event *ev,
 	const struct watch_opts *o = s->o;
 	int64_t shown = 0;
 
-	if (!s->have_target || ev->stack == ND_STACK_OFF)
+	if (!s->have_target || ev->stack == ND_STACK_OFF ||
+	    (!s->codes && !(s->codes = nd_codecache_new())))
 		return;
 	/* the code objects of now, not pages read for an earlier event */
 	mem_cache_drop(s->t.mem);
@@ -137,7 +139,8 @@ static void stack_of(struct watch_state *s, const struct nd_event *ev,
 					(uint8_t)ev->f[i].owner};
 		struct nd_pyframe f;
 		struct nd_err err = {0};
-		int rc = nd_py_frame_of(&s->t.ctx, &s->names, &r, &f, &err);
+		int rc = nd_py_frame_of(&s->t.ctx, s->codes, &s->names, &r, &f,
+					&err);
 		if (rc == 1)
 			continue;
 		if (rc)
@@ -394,5 +397,6 @@ int cmd_watch(int argc, char **argv)
 	live_free(&s.seen.live);
 	if (s.have_target)
 		target_close(&s.t);
+	nd_codecache_free(s.codes);
 	return status;
 }

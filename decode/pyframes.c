@@ -132,13 +132,23 @@ static int newest_frame(struct nd_ctx *c, uint64_t ts, uint64_t *f,
 	return rc;
 }
 
-/* Where raw frame r is: *addr, the byte offset of its instruction into
- * its code; 1 when it is no Python function's frame (a shim, one still
- * setting up: tracebacks and tracemalloc skip them too). */
-static int place_frame(struct nd_ctx *c, const struct nd_rawframe *r,
+/* A frame owned by the C stack or the interpreter: no Python function's
+ * (3.12+ shims, 3.14's interpreter frames). */
+static bool is_shim(const struct nd_pylayout *P, uint8_t owner)
+{
+	return P->frame_repr == ND_FRAME_INTERP &&
+	       (owner == P->owner_cstack ||
+		(P->owner_interpreter >= 0 && owner >= P->owner_interpreter));
+}
+
+/* Where raw frame r of a code object whose _co_firsttraceable is
+ * firsttraceable (3.11+) is: *addr, its instruction's byte offset into
+ * the code; 1 when it is still setting up (tracebacks and tracemalloc
+ * skip such frames). */
+static int place_frame(const struct nd_pylayout *P,
+		       const struct nd_rawframe *r, int32_t firsttraceable,
 		       int *addr, struct nd_err *e)
 {
-	const struct nd_pylayout *P = c->py;
 	int64_t off;
 
 	if (P->frame_repr == ND_FRAME_OBJECT) {
@@ -146,17 +156,6 @@ static int place_frame(struct nd_ctx *c, const struct nd_rawframe *r,
 		/* 3.9 counts bytes, 3.10 code units */
 		off = P->minor == 9 ? lasti : (int64_t)lasti * 2;
 	} else {
-		if (r->owner == P->owner_cstack ||
-		    (P->owner_interpreter >= 0 &&
-		     r->owner >= P->owner_interpreter) ||
-		    !is_code(c, r->code))
-			return 1;
-		int32_t firsttraceable;
-		int rc = nd_read(c, r->code + (uint64_t)P->co_firsttraceable,
-				 &firsttraceable, sizeof(firsttraceable), e,
-				 "code object");
-		if (rc)
-			return rc;
 		off = (int64_t)(r->instr - (r->code + (uint64_t)P->co_code_adaptive));
 		if (r->owner != OWNED_BY_GENERATOR && off >= -2 &&
 		    off / 2 < firsttraceable)
@@ -202,9 +201,7 @@ static int one_frame(struct walk *w, uint64_t fr, struct nd_pythread *t,
 	if (rc)
 		return rc;
 	r.code &= ~P->fr_code_tag_bits;
-	if (P->frame_repr == ND_FRAME_INTERP &&
-	    (r.owner == P->owner_cstack ||
-	     (P->owner_interpreter >= 0 && r.owner >= P->owner_interpreter))) {
+	if (is_shim(P, r.owner)) {
 		/* the frames newer than this shim are one loop call */
 		if (t->n && !t->f[t->n - 1].eval_entry) {
 			t->f[t->n - 1].eval_entry = true;
@@ -212,7 +209,16 @@ static int one_frame(struct walk *w, uint64_t fr, struct nd_pythread *t,
 		}
 		return 0;
 	}
-	rc = place_frame(c, &r, &addr, e);
+	int32_t firsttraceable = 0;
+	if (P->frame_repr == ND_FRAME_INTERP) {
+		if (!is_code(c, r.code))
+			return 0;
+		if ((rc = nd_read(c, r.code + (uint64_t)P->co_firsttraceable,
+				  &firsttraceable, sizeof(firsttraceable), e,
+				  "code object")))
+			return rc;
+	}
+	rc = place_frame(P, &r, firsttraceable, &addr, e);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	struct nd_pyframe *f = &t->f[t->n];
@@ -225,22 +231,163 @@ static int one_frame(struct walk *w, uint64_t fr, struct nd_pythread *t,
 	return 0;
 }
 
-int nd_py_frame_of(struct nd_ctx *c, struct nd_arena *a,
-		   const struct nd_rawframe *r, struct nd_pyframe *f,
-		   struct nd_err *e)
+/* What a code object was when it was named: its type and the fields a
+ * name and a line come from. A slot whose code object no longer holds
+ * these is named again: the object may have been freed and its memory
+ * reused. */
+struct nd_codeinfo {
+	uint64_t code, type, filename, name, qualname, linetable;
+	int32_t firstlineno, firsttraceable;
+	char *file, *fname, *qual;
+	uint8_t *table;
+	size_t len;
+};
+
+#define ND_CODECACHE 4096 /* slots, by code address */
+#define CODE_SPAN 256 /* the code object's fields all lie before this */
+
+struct nd_codecache {
+	struct nd_codeinfo slot[ND_CODECACHE];
+};
+
+static uint64_t at64(const uint8_t *span, int off)
 {
-	struct walk w = {c, a, malloc(MAX_LINETABLE)};
+	uint64_t v = 0;
+
+	if (off >= 0 && off + 8 <= CODE_SPAN)
+		memcpy(&v, span + off, 8);
+	return v;
+}
+
+static int32_t at32(const uint8_t *span, int off)
+{
+	int32_t v = 0;
+
+	if (off >= 0 && off + 4 <= CODE_SPAN)
+		memcpy(&v, span + off, 4);
+	return v;
+}
+
+static void info_clear(struct nd_codeinfo *k)
+{
+	free(k->file);
+	free(k->fname);
+	free(k->qual);
+	free(k->table);
+	memset(k, 0, sizeof(*k));
+}
+
+static char *text_field(struct nd_ctx *c, uint64_t s, struct nd_err *e)
+{
+	char buf[MAX_TEXT];
+	char *out;
+
+	if (nd_py_str(c, s, buf, sizeof(buf), NULL, e))
+		return NULL;
+	if (!(out = strdup(buf)))
+		nd_fail(e, ND_ENOMEM, "out of memory");
+	return out;
+}
+
+/* The slot of code object code, named now if it was not, or no longer
+ * holds what it held. */
+static int code_info(struct nd_ctx *c, struct nd_codecache *cc, uint64_t code,
+		     struct nd_codeinfo **out, struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	struct nd_codeinfo *k = &cc->slot[(code >> 4) % ND_CODECACHE];
+	uint8_t span[CODE_SPAN];
+	int64_t refcnt;
+	uint64_t type;
+
+	int rc = nd_read(c, code, span, sizeof(span), e, "code object");
+	if (rc)
+		return rc;
+	memcpy(&type, span + 8, 8);
+	if (k->code == code && k->type == type &&
+	    k->filename == at64(span, P->co_filename) &&
+	    k->name == at64(span, P->co_name) &&
+	    k->qualname == at64(span, P->co_qualname) &&
+	    k->linetable == at64(span, P->co_linetable) &&
+	    k->firstlineno == at32(span, P->co_firstlineno)) {
+		*out = k;
+		return 0;
+	}
+	info_clear(k);
+	const char *tname;
+	if (nd_py_header(c, code, &refcnt, &type, e) ||
+	    nd_py_type_name(c, type, &tname, e))
+		return -ND_ECORRUPT;
+	if (strcmp(tname, "code") != 0)
+		return nd_fail(e, ND_ECORRUPT, "0x%" PRIx64 " is a %s, not a "
+			       "code object", code, tname);
+	k->type = type;
+	k->filename = at64(span, P->co_filename);
+	k->name = at64(span, P->co_name);
+	k->qualname = at64(span, P->co_qualname);
+	k->linetable = at64(span, P->co_linetable);
+	k->firstlineno = at32(span, P->co_firstlineno);
+	k->firsttraceable = at32(span, P->co_firsttraceable);
+	uint8_t *buf = malloc(MAX_LINETABLE);
+	if (!buf)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	if (!(k->file = text_field(c, k->filename, e)) ||
+	    !(k->fname = text_field(c, k->name, e)) ||
+	    (P->co_qualname >= 0 && !(k->qual = text_field(c, k->qualname, e))) ||
+	    (rc = nd_py_bytes(c, k->linetable, buf, MAX_LINETABLE, &k->len, e))) {
+		free(buf);
+		info_clear(k);
+		return rc ? rc : -ND_ECORRUPT;
+	}
+	k->table = realloc(buf, k->len ? k->len : 1);
+	if (!k->table)
+		k->table = buf;
+	k->code = code;
+	*out = k;
+	return 0;
+}
+
+int nd_py_frame_of(struct nd_ctx *c, struct nd_codecache *cc,
+		   struct nd_arena *a, const struct nd_rawframe *r,
+		   struct nd_pyframe *f, struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	struct nd_codeinfo *k;
 	int addr;
 
-	if (!w.table)
+	if (is_shim(P, r->owner))
+		return 1;
+	int rc = code_info(c, cc, r->code, &k, e);
+	if (!rc)
+		rc = place_frame(P, r, k->firsttraceable, &addr, e);
+	if (rc)
+		return rc;
+	memset(f, 0, sizeof(*f));
+	f->code = r->code;
+	if ((rc = nd_addr2line(lines_repr(P), k->firstlineno, k->table, k->len,
+			       addr, &f->line)))
+		return nd_fail(e, ND_ECORRUPT, "code object at 0x%" PRIx64
+			       ": bad line table", r->code);
+	f->file = nd_arena_strdup(a, k->file);
+	f->name = nd_arena_strdup(a, k->fname);
+	f->qualname = k->qual ? nd_arena_strdup(a, k->qual) : NULL;
+	if (!f->file || !f->name || (k->qual && !f->qualname))
 		return nd_fail(e, ND_ENOMEM, "out of memory");
-	int rc = place_frame(c, r, &addr, e);
-	if (rc == 0) {
-		memset(f, 0, sizeof(*f));
-		rc = describe(&w, r->code, addr, f, e);
-	}
-	free(w.table);
-	return rc;
+	return 0;
+}
+
+struct nd_codecache *nd_codecache_new(void)
+{
+	return calloc(1, sizeof(struct nd_codecache));
+}
+
+void nd_codecache_free(struct nd_codecache *cc)
+{
+	if (!cc)
+		return;
+	for (size_t i = 0; i < ND_CODECACHE; i++)
+		info_clear(&cc->slot[i]);
+	free(cc);
 }
 
 /* The chain of thread state ts, built in scratch (ND_MAX_PYFRAMES) and
