@@ -24,6 +24,7 @@
 #include "elf.h"
 #include "freeze.h"
 #include "scan.h"
+#include "sites.h"
 #include "target.h"
 
 static const char usage[] =
@@ -47,6 +48,9 @@ static const char usage[] =
 	"The process is paused during each scan (as `list` pauses it).\n"
 	"\n"
 	"exit status: 0 ok; 2 usage; 3 the process cannot be audited\n";
+
+/* Python frames kept per buffer allocated in the window */
+#define AUDIT_DEPTH 16
 
 struct audit_opts {
 	bool json;
@@ -74,6 +78,8 @@ struct snapshot {
 
 struct audit_state {
 	struct live_ledger seen; /* allocated in the window, not freed */
+	struct sites sites;     /* where they were allocated */
+	bool have_sites;
 	uint64_t cutoff;        /* events from this ktime on are after the
 				 * end scan began: not the window's */
 	uint64_t allocs, frees, bytes_allocated, bytes_freed;
@@ -98,7 +104,10 @@ static void on_event(void *arg, const struct nd_event *ev)
 	if (ev->ts_ns >= s->cutoff)
 		return;
 	if (ev->kind == ND_EV_ALLOC) {
-		struct live_buf b = {ev->addr, ev->size, ev->ts_ns, ev->tid};
+		struct live_buf b = {ev->addr, ev->size, ev->ts_ns, ev->tid, 0};
+		if (s->have_sites)
+			b.site = sites_intern(&s->sites,
+					      sites_of(&s->sites, ev));
 		/* out of memory: the report is as good as what was kept */
 		ledger_alloc(&s->seen, &b);
 	} else {
@@ -212,8 +221,24 @@ struct finding {
 	uint64_t bytes;
 	const struct live_buf *buf;
 	const struct arr *owner;
-	uint64_t size, count; /* growth: buffers of this size */
+	uint64_t count; /* growth: buffers of its site */
+	const struct site *site; /* where it was allocated; NULL unknown */
 };
+
+/* The stack a buffer was allocated with, if the window saw it. */
+static const struct site *site_of(const struct audit_state *s, uint32_t id)
+{
+	return s->have_sites && id ? &s->sites.s[id] : NULL;
+}
+
+static void stack_out(const struct audit_opts *o, const struct site *site,
+		      struct nd_buf *b)
+{
+	if (site && o->json)
+		sites_json(site->f, site->n, b);
+	else if (site)
+		sites_text(site->f, site->n, b);
+}
 
 static int by_bytes(const void *x, const void *y)
 {
@@ -267,7 +292,8 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 	for (size_t i = 0; i < k; i++) {
 		growth += bufs[i].size;
 		if (have_end && !owned(end, bufs[i].addr)) {
-			f[nf++] = (struct finding){0, bufs[i].size, &bufs[i]};
+			f[nf++] = (struct finding){0, bufs[i].size, &bufs[i],
+						   .site = site_of(s, bufs[i].site)};
 			orphan_bytes += bufs[i].size;
 			norphan++;
 		}
@@ -280,37 +306,59 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 		int64_t r = reachable(a);
 		if (r >= a->nbytes)
 			continue;
-		f[nf++] = (struct finding){1, (uint64_t)(a->nbytes - r), NULL, a};
+		const struct live_buf *lb = live_get(&s->seen.live, a->data);
+		f[nf++] = (struct finding){1, (uint64_t)(a->nbytes - r), NULL, a,
+					   .site = lb ? site_of(s, lb->site)
+						      : NULL};
 		pinned_bytes += (uint64_t)a->nbytes;
 		npinned++;
 	}
-	/* growth by size: runs of equal sizes in the sorted buffers */
-	for (size_t i = 0; i < k;) {
+	/* growth by site (or by size where no stack was seen, as on a
+	 * target whose frames cannot be read): runs in the sorted buffers */
+	for (size_t i = 0; i < k; i++) {
+		struct site *site = s->have_sites && bufs[i].site
+					    ? &s->sites.s[bufs[i].site] : NULL;
+		if (site) {
+			site->bytes += bufs[i].size;
+			site->count++;
+			continue;
+		}
 		size_t j = i;
-		while (j < k && bufs[j].size == bufs[i].size)
+		while (j < k && bufs[j].size == bufs[i].size &&
+		       !(s->have_sites && bufs[j].site))
 			j++;
 		f[nf++] = (struct finding){2, bufs[i].size * (j - i), NULL, NULL,
-					   bufs[i].size, j - i};
-		i = j;
+					   j - i};
+		f[nf - 1].buf = &bufs[i];
+		i = j - 1;
 	}
+	for (size_t id = 1; s->have_sites && id < s->sites.n; id++)
+		if (s->sites.s[id].count)
+			f[nf++] = (struct finding){2, s->sites.s[id].bytes, NULL,
+						   NULL, s->sites.s[id].count,
+						   &s->sites.s[id]};
 	qsort(f, nf, sizeof(*f), by_bytes);
 	if (!o->json)
 		nd_buf_printf(b, "audit of %.1f s:\n", window);
 	for (size_t i = 0; i < nf; i++) {
 		const struct finding *x = &f[i];
-		if (x->kind == 0 && o->json)
+		if (x->kind == 0 && o->json) {
 			nd_buf_printf(b, "{\"kind\": \"orphan\", \"data\": %" PRIu64
 					 ", \"size\": %" PRIu64 ", \"tid\": %u, "
-					 "\"age_s\": %.3f}\n",
+					 "\"age_s\": %.3f",
 				      x->buf->addr, x->buf->size, x->buf->tid,
 				      (double)(now - (int64_t)x->buf->ts_ns) / 1e9);
-		else if (x->kind == 0)
+			stack_out(o, x->site, b);
+			nd_buf_puts(b, "}\n");
+		} else if (x->kind == 0) {
 			nd_buf_printf(b, "  orphan  0x%" PRIx64 "  %" PRIu64
 					 " bytes, allocated by thread %u %.1f s "
-					 "ago, owned by no array\n",
+					 "ago, owned by no array",
 				      x->buf->addr, x->buf->size, x->buf->tid,
 				      (double)(now - (int64_t)x->buf->ts_ns) / 1e9);
-		else if (x->kind == 1) {
+			stack_out(o, x->site, b);
+			nd_buf_putc(b, '\n');
+		} else if (x->kind == 1) {
 			const struct arr *a = x->owner;
 			int64_t r = reachable(a);
 			if (o->json)
@@ -341,16 +389,29 @@ static void report(const struct audit_opts *o, const struct snapshot *end,
 					      v > lo ? (o->json ? ", " : " ")
 						     : (o->json ? "" : " "),
 					      end->views[v].addr);
-			nd_buf_puts(b, o->json ? "]}\n" : "\n");
+			nd_buf_puts(b, o->json ? "]" : "");
+			stack_out(o, x->site, b);
+			nd_buf_puts(b, o->json ? "}\n" : "\n");
 		} else if (o->json) {
-			nd_buf_printf(b, "{\"kind\": \"growth\", \"size\": %" PRIu64
-					 ", \"count\": %" PRIu64 ", \"bytes\": %"
-					 PRIu64 "}\n",
-				      x->size, x->count, x->bytes);
+			nd_buf_printf(b, "{\"kind\": \"growth\", \"count\": %"
+					 PRIu64 ", \"bytes\": %" PRIu64,
+				      x->count, x->bytes);
+			if (x->site)
+				stack_out(o, x->site, b);
+			else
+				nd_buf_printf(b, ", \"size\": %" PRIu64,
+					      x->buf->size);
+			nd_buf_puts(b, "}\n");
+		} else if (x->site) {
+			nd_buf_printf(b, "  growth  %" PRIu64 " buffers still live "
+					 "(%" PRIu64 " bytes) from",
+				      x->count, x->bytes);
+			stack_out(o, x->site, b);
+			nd_buf_putc(b, '\n');
 		} else {
 			nd_buf_printf(b, "  growth  %" PRIu64 " buffers of %" PRIu64
 					 " bytes still live (%" PRIu64 " bytes)\n",
-				      x->count, x->size, x->bytes);
+				      x->count, x->buf->size, x->bytes);
 		}
 	}
 	if (o->json)
@@ -413,6 +474,11 @@ int cmd_audit(int argc, char **argv)
 	/* probes first: nothing between the first scan and the window */
 	uint64_t paused_at;
 	int rc = watch_object_of_target(&t, &eo, &obj, &e);
+	if (!rc && sites_init(&s.sites, &t, AUDIT_DEPTH) == 0) {
+		s.have_sites = true;
+		obj.py = t.ctx.py;
+		obj.depth = AUDIT_DEPTH;
+	}
 	if (!rc)
 		rc = watch_probe_open(&obj, false, on_event, &s, &w, sites, &e);
 	elf_obj_close(&eo);
@@ -471,6 +537,7 @@ int cmd_audit(int argc, char **argv)
 	free(end.owned);
 	free(end.views);
 	live_free(&s.seen.live);
+	sites_free(&s.sites);
 	target_close(&t);
 	return rc ? cli_error(&e) : EXIT_OK;
 }

@@ -12,13 +12,12 @@
 #include <unistd.h>
 
 #include "../decode/buf.h"
-#include "../decode/pyframes.h"
 #include "../probe/live_table.h"
 #include "../probe/watch_probe.h"
 #include "cli.h"
 #include "elf.h"
-#include "files.h"
 #include "launch.h"
+#include "sites.h"
 #include "target.h"
 
 static const char usage[] =
@@ -62,9 +61,8 @@ struct watch_state {
 	bool oom;
 	/* the target, opened to name the frames of allocations */
 	struct target t;
-	bool have_target;
-	struct nd_arena names; /* one event's frame names */
-	struct nd_codecache *codes;
+	bool have_target, have_sites;
+	struct sites sites;
 };
 
 static int64_t clock_ns(clockid_t c)
@@ -118,54 +116,6 @@ static void time_text(struct nd_buf *b, int64_t wall_ns)
 	nd_buf_printf(b, "%s.%03d", hms, (int)(wall_ns / 1000000 % 1000));
 }
 
-/* The Python frames of allocation ev, innermost first, as tracemalloc
- * records them (shims and frames still setting up left out), up to
- * --depth: JSON's "stack" list, or text's innermost frame. */
-static void stack_of(struct watch_state *s, const struct nd_event *ev,
-		     struct nd_buf *b)
-{
-	const struct watch_opts *o = s->o;
-	int64_t shown = 0;
-
-	if (!s->have_target || ev->stack == ND_STACK_OFF ||
-	    (!s->codes && !(s->codes = nd_codecache_new())))
-		return;
-	/* the code objects of now, not pages read for an earlier event */
-	mem_cache_drop(s->t.mem);
-	if (o->json)
-		nd_buf_puts(b, ", \"stack\": [");
-	for (unsigned i = 0; i < ev->nframes && shown < o->depth; i++) {
-		struct nd_rawframe r = {ev->f[i].code, ev->f[i].instr,
-					(uint8_t)ev->f[i].owner};
-		struct nd_pyframe f;
-		struct nd_err err = {0};
-		int rc = nd_py_frame_of(&s->t.ctx, s->codes, &s->names, &r, &f,
-					&err);
-		if (rc == 1)
-			continue;
-		if (rc)
-			break; /* freed since, or never a frame: not guessed */
-		const char *fn = f.qualname ? f.qualname : f.name;
-		if (o->json) {
-			nd_buf_puts(b, shown ? ", {\"file\": " : "{\"file\": ");
-			nd_buf_json_str(b, f.file, strlen(f.file));
-			nd_buf_puts(b, ", \"function\": ");
-			nd_buf_json_str(b, fn, strlen(fn));
-			nd_buf_printf(b, ", \"line\": %d}", f.line);
-		} else {
-			nd_buf_puts(b, "  ");
-			nd_buf_puts_safe(b, path_base(f.file));
-			nd_buf_printf(b, ":%d ", f.line);
-			nd_buf_puts_safe(b, fn);
-			shown = o->depth;
-		}
-		shown++;
-	}
-	if (o->json)
-		nd_buf_puts(b, "]");
-	nd_arena_free(&s->names);
-}
-
 static void on_event(void *arg, const struct nd_event *ev)
 {
 	struct watch_state *s = arg;
@@ -185,7 +135,9 @@ static void on_event(void *arg, const struct nd_event *ev)
 					 "\"size\": %llu, \"tid\": %u, "
 					 "\"ts_ns\": %" PRId64,
 				      ev->addr, ev->size, ev->tid, wall);
-			stack_of(s, ev, b);
+			if (s->have_sites && ev->stack != ND_STACK_OFF)
+				sites_json(s->sites.frames,
+					   sites_of(&s->sites, ev), b);
 			nd_buf_puts(b, "}\n");
 			return;
 		}
@@ -193,7 +145,8 @@ static void on_event(void *arg, const struct nd_event *ev)
 		size_text(b, ev->size);
 		nd_buf_printf(b, " tid %u ", ev->tid);
 		time_text(b, wall);
-		stack_of(s, ev, b);
+		if (s->have_sites)
+			sites_text(s->sites.frames, sites_of(&s->sites, ev), b);
 		nd_buf_putc(b, '\n');
 		return;
 	} else {
@@ -311,6 +264,13 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		obj.name = name;
 		obj.py = t->ctx.py;
 		obj.depth = (unsigned)s->o->depth;
+		if (obj.depth) {
+			if (sites_init(&s->sites, t, obj.depth)) {
+				sites_free(&s->sites);
+				return nd_fail(e, ND_ENOMEM, "out of memory");
+			}
+			s->have_sites = true;
+		}
 	}
 	rc = watch_probe_open(&obj, s->o->at_entry, on_event, s, w, sites, e);
 	launch_file_close(&wf);
@@ -366,6 +326,8 @@ int cmd_watch(int argc, char **argv)
 	s.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	if (open_probes(argv + first, command, &s, &l, &w, &pid, name,
 			sizeof(name), &e)) {
+		if (s.have_sites)
+			sites_free(&s.sites);
 		if (s.have_target)
 			target_close(&s.t);
 		return cli_error(&e);
@@ -395,8 +357,9 @@ int cmd_watch(int argc, char **argv)
 		cli_verbosef("%s still runs, unwatched", name);
 	nd_buf_free(&s.out);
 	live_free(&s.seen.live);
+	if (s.have_sites)
+		sites_free(&s.sites);
 	if (s.have_target)
 		target_close(&s.t);
-	nd_codecache_free(s.codes);
 	return status;
 }

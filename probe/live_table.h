@@ -9,6 +9,7 @@
 struct live_buf {
 	uint64_t addr, size, ts_ns;
 	uint32_t tid;
+	uint32_t site; /* agent/sites.c's id of its stack; 0 unknown */
 };
 
 struct live_table {

@@ -14,7 +14,7 @@ OWNDATA = 0x4
 
 
 def leak(n):
-    a = np.empty(n, dtype=np.uint8)
+    a = np.empty(n, dtype=np.uint8)  # site:leak
     words = (ctypes.c_uint32 * 24).from_address(id(a))
     at = [i for i in range(24) if words[i] == a.flags.num][-1]
     words[at] &= ~OWNDATA
@@ -30,11 +30,11 @@ def main():
     if sys.stdin.readline().strip() != "go":
         return
     leaked = leak(3 * 1024 * 1024 + 17)
-    big = np.zeros(2 * 1024 * 1024)   # 16 MiB
+    big = np.zeros(2 * 1024 * 1024)   # 16 MiB  site:pinned
     view = big[3:13]                  # 80 bytes
     owner, data = id(big), big.__array_interface__["data"][0]
     del big
-    short = [np.ones(100) for _ in range(20000)]
+    short = [np.ones(100) for _ in range(20000)]  # site:short
     del short
     with open(os.path.join(sys.argv[2], "done.json"), "w") as f:
         json.dump({"leaked": leaked, "leaked_size": 3 * 1024 * 1024 + 17,

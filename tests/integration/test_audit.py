@@ -11,6 +11,27 @@ import time
 from tap import NDSPY, Tap, Zoo, ndspy_on_sleep
 
 
+def marked_lines():
+    """leaky.py's lines marked "site:NAME", by NAME."""
+    out = {}
+    with open(os.path.join(os.path.dirname(__file__), "leaky.py")) as f:
+        for n, line in enumerate(f, 1):
+            if "site:" in line:
+                out[line.split("site:")[1].strip()] = n
+    return out
+
+
+SITES = marked_lines()
+
+
+def site(finding):
+    """(file name, line) of a finding's innermost frame in leaky.py."""
+    for f in finding.get("stack", []):
+        if f["file"].endswith("/leaky.py"):
+            return "leaky.py", f["line"]
+    return None
+
+
 def audit(zoo, duration, then):
     """Runs audit over the target doing `then` once the first scan is in."""
     p = subprocess.Popen([NDSPY, "audit", "-v", "--json", "--duration",
@@ -51,10 +72,23 @@ def main():
              "exactly the 16 MiB array is pinned, by its 80-byte view",
              pinned)
         growth = [x for x in rep if x["kind"] == "growth"]
-        t.ok(not any(x["size"] == 800 for x in growth) and
+        t.ok(not any(x.get("size") == 800 or
+                     site(x) == ("leaky.py", SITES["short"])
+                     for x in growth) and
              summ and summ[0]["allocs"] >= 20002,
              "the 20,000 short-lived arrays leave nothing behind",
              growth)
+        t.ok(orphans and site(orphans[0]) == ("leaky.py", SITES["leak"]) and
+             orphans[0]["stack"][0]["function"] == "leak",
+             "the orphan's stack names leak() and the line that allocated "
+             "it (%d)" % SITES["leak"], orphans)
+        t.ok(pinned and site(pinned[0]) == ("leaky.py", SITES["pinned"]) and
+             pinned[0]["stack"][0]["function"] == "main",
+             "the pinned owner's stack names main() and the line that "
+             "allocated it (%d)" % SITES["pinned"], pinned)
+        t.ok(any(site(x) == ("leaky.py", SITES["pinned"]) and
+                 x["bytes"] == 16 << 20 and x["count"] == 1 for x in growth),
+             "growth is grouped by site: the 16 MiB one", growth)
         # the target exits during the window
         def leave():
             zoo.proc.stdin.write(b"exit\n")

@@ -1,0 +1,182 @@
+#include "sites.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "files.h"
+#include "mem.h"
+#include "target.h"
+
+int sites_init(struct sites *ss, struct target *t, unsigned depth)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->t = t;
+	ss->depth = depth;
+	ss->kept.limit = SIZE_MAX; /* as many stacks as the window makes */
+	ss->codes = nd_codecache_new();
+	ss->frames = calloc(depth ? depth : 1, sizeof(*ss->frames));
+	ss->s = calloc(1, sizeof(*ss->s)); /* id 0 */
+	ss->cap = ss->n = 1;
+	return ss->codes && ss->frames && ss->s ? 0 : -1;
+}
+
+void sites_free(struct sites *ss)
+{
+	nd_codecache_free(ss->codes);
+	nd_arena_free(&ss->scratch);
+	nd_arena_free(&ss->kept);
+	free(ss->frames);
+	free(ss->s);
+	free(ss->index);
+	memset(ss, 0, sizeof(*ss));
+}
+
+size_t sites_of(struct sites *ss, const struct nd_event *ev)
+{
+	size_t n = 0;
+
+	nd_arena_free(&ss->scratch);
+	if (ev->stack == ND_STACK_OFF || !ss->codes)
+		return 0;
+	/* the code objects of now, not pages read for an earlier event */
+	mem_cache_drop(ss->t->mem);
+	for (unsigned i = 0; i < ev->nframes && n < ss->depth; i++) {
+		struct nd_rawframe r = {ev->f[i].code, ev->f[i].instr,
+					(uint8_t)ev->f[i].owner};
+		struct nd_err err = {0};
+		int rc = nd_py_frame_of(&ss->t->ctx, ss->codes, &ss->scratch,
+					&r, &ss->frames[n], &err);
+		if (rc == 1)
+			continue;
+		if (rc)
+			break; /* freed since, or never a frame */
+		n++;
+	}
+	return n;
+}
+
+static uint64_t mix(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ c[i]) * 1099511628211ULL; /* FNV-1a */
+	return h;
+}
+
+static uint64_t stack_hash(const struct nd_pyframe *f, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h = mix(h, f[i].file, strlen(f[i].file) + 1);
+		h = mix(h, f[i].name, strlen(f[i].name) + 1);
+		h = mix(h, &f[i].line, sizeof(f[i].line));
+	}
+	return h;
+}
+
+static bool same_stack(const struct site *s, const struct nd_pyframe *f,
+		       size_t n)
+{
+	if (s->n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s->f[i].line != f[i].line ||
+		    strcmp(s->f[i].file, f[i].file) ||
+		    strcmp(s->f[i].name, f[i].name))
+			return false;
+	return true;
+}
+
+static int grow_index(struct sites *ss)
+{
+	size_t cap = ss->icap ? ss->icap * 2 : 1024;
+	uint32_t *ix = calloc(cap, sizeof(*ix));
+
+	if (!ix)
+		return -1;
+	for (size_t id = 1; id < ss->n; id++) {
+		size_t k = ss->s[id].hash & (cap - 1);
+		while (ix[k])
+			k = (k + 1) & (cap - 1);
+		ix[k] = (uint32_t)id;
+	}
+	free(ss->index);
+	ss->index = ix;
+	ss->icap = cap;
+	return 0;
+}
+
+static const char *keep(struct sites *ss, const char *s)
+{
+	return s ? nd_arena_strdup(&ss->kept, s) : NULL;
+}
+
+uint32_t sites_intern(struct sites *ss, size_t n)
+{
+	const struct nd_pyframe *f = ss->frames;
+	uint64_t h = stack_hash(f, n);
+
+	if (!n)
+		return 0;
+	if (2 * ss->n >= ss->icap && grow_index(ss))
+		return 0;
+	size_t k = h & (ss->icap - 1);
+	for (; ss->index[k]; k = (k + 1) & (ss->icap - 1)) {
+		struct site *s = &ss->s[ss->index[k]];
+		if (s->hash == h && same_stack(s, f, n))
+			return ss->index[k];
+	}
+	if (ss->n == ss->cap) {
+		struct site *more = realloc(ss->s, 2 * ss->cap * sizeof(*more));
+		if (!more)
+			return 0;
+		ss->s = more;
+		ss->cap *= 2;
+	}
+	struct site *s = &ss->s[ss->n];
+	*s = (struct site){.hash = h, .n = n,
+			   .f = nd_arena_alloc(&ss->kept, n * sizeof(*f))};
+	if (!s->f)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		s->f[i] = f[i];
+		s->f[i].file = keep(ss, f[i].file);
+		s->f[i].name = keep(ss, f[i].name);
+		s->f[i].qualname = keep(ss, f[i].qualname);
+		if (!s->f[i].file || !s->f[i].name ||
+		    (f[i].qualname && !s->f[i].qualname))
+			return 0;
+	}
+	ss->index[k] = (uint32_t)ss->n;
+	return (uint32_t)ss->n++;
+}
+
+static const char *function(const struct nd_pyframe *f)
+{
+	return f->qualname ? f->qualname : f->name;
+}
+
+void sites_json(const struct nd_pyframe *f, size_t n, struct nd_buf *b)
+{
+	nd_buf_puts(b, ", \"stack\": [");
+	for (size_t i = 0; i < n; i++) {
+		nd_buf_puts(b, i ? ", {\"file\": " : "{\"file\": ");
+		nd_buf_json_str(b, f[i].file, strlen(f[i].file));
+		nd_buf_puts(b, ", \"function\": ");
+		nd_buf_json_str(b, function(&f[i]), strlen(function(&f[i])));
+		nd_buf_printf(b, ", \"line\": %d}", f[i].line);
+	}
+	nd_buf_puts(b, "]");
+}
+
+void sites_text(const struct nd_pyframe *f, size_t n, struct nd_buf *b)
+{
+	if (!n)
+		return;
+	nd_buf_puts(b, "  ");
+	nd_buf_puts_safe(b, path_base(f->file));
+	nd_buf_printf(b, ":%d ", f->line);
+	nd_buf_puts_safe(b, function(f));
+}

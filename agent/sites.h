@@ -1,0 +1,54 @@
+/* Allocation sites: the Python frames the watch probe copied with a
+ * buffer (bpf/watch.bpf.c), named as tracemalloc would record them, and,
+ * for audit, kept once per distinct stack. */
+#ifndef NDSPY_SITES_H
+#define NDSPY_SITES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/watch.h"
+#include "../decode/arena.h"
+#include "../decode/buf.h"
+#include "../decode/pyframes.h"
+
+struct target;
+
+struct site {
+	uint64_t hash;
+	struct nd_pyframe *f; /* innermost first */
+	size_t n;
+	uint64_t bytes, count; /* audit's growth: its buffers still live */
+};
+
+struct sites {
+	struct target *t;  /* where the code objects are read */
+	unsigned depth;    /* frames kept per buffer */
+	struct nd_codecache *codes;
+	struct nd_arena scratch; /* one event's names */
+	struct nd_pyframe *frames; /* depth of them: one event's frames */
+	/* interned stacks; id 0 is "none" */
+	struct site *s;
+	size_t n, cap;
+	uint32_t *index; /* open addressing by hash, 0 empty */
+	size_t icap;
+	struct nd_arena kept; /* the interned stacks' names */
+};
+
+/* t must outlive ss. -1 when out of memory. */
+int sites_init(struct sites *ss, struct target *t, unsigned depth);
+void sites_free(struct sites *ss);
+/* The frames of alloc event ev, into ss->frames: how many (0 when it
+ * has none, or they cannot be named: never guessed). Valid until the
+ * next call. */
+size_t sites_of(struct sites *ss, const struct nd_event *ev);
+/* The id of the stack in ss->frames[0..n) (the same stack, the same id);
+ * 0 for none or out of memory. */
+uint32_t sites_intern(struct sites *ss, size_t n);
+/* ", \"stack\": [{\"file\": .., \"function\": .., \"line\": ..}, ..]" */
+void sites_json(const struct nd_pyframe *f, size_t n, struct nd_buf *b);
+/* "  FILE:LINE FUNCTION" of the innermost frame (FILE without its
+ * directory); nothing for none. */
+void sites_text(const struct nd_pyframe *f, size_t n, struct nd_buf *b);
+
+#endif
