@@ -5,7 +5,8 @@
  *   pinned  an owning array nothing references but its views (its
  *           refcount equals the number of arrays whose base it is) while
  *           the views reach only part of its bytes
- *   growth  buffers allocated in the window and still live, by size
+ *   growth  buffers allocated in the window and still live, by the
+ *           stack that allocated them
  * largest first, then a summary. */
 #include <errno.h>
 #include <getopt.h>
@@ -36,8 +37,11 @@ static const char usage[] =
 	"           array (what a C extension that drops OWNDATA leaks)\n"
 	"  pinned   arrays referenced only by views that reach part of them\n"
 	"           (a huge array kept alive by a small slice)\n"
-	"  growth   buffers allocated in the window and still live, by size\n"
-	"and a summary.\n"
+	"  growth   buffers allocated in the window and still live, by the\n"
+	"           Python stack that allocated them\n"
+	"and a summary. Orphans and pinned arrays allocated in the window come\n"
+	"with their stack too (16 frames, innermost first, as tracemalloc\n"
+	"would record them: \"stack\" in JSON, the innermost frame in text).\n"
 	"\n"
 	"options:\n"
 	"  --json           one JSON object per finding per line\n"

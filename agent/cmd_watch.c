@@ -59,11 +59,38 @@ struct watch_state {
 	int64_t wall_minus_mono; /* ns to add to a ktime for CLOCK_REALTIME */
 	struct nd_buf out;
 	bool oom;
-	/* the target, opened to name the frames of allocations */
+	/* the target, opened to name the frames of allocations (a command:
+	 * at its first buffer, once NumPy is there) */
 	struct target t;
-	bool have_target, have_sites;
+	bool have_target, have_sites, open_later;
+	pid_t pid;
 	struct sites sites;
 };
+
+/* The target and the names of its frames; false (said once) when the
+ * frames cannot be named. */
+static bool sites_ready(struct watch_state *s)
+{
+	char spec[24];
+	struct nd_err e = {0};
+
+	if (s->have_sites || !s->open_later)
+		return s->have_sites;
+	s->open_later = false;
+	snprintf(spec, sizeof(spec), "%d", (int)s->pid);
+	if (target_open(spec, &cli_target, 64, &s->t, &e)) {
+		fprintf(stderr, "ndspy: no Python stacks: %s\n", e.msg);
+		return false;
+	}
+	s->have_target = true;
+	if (sites_init(&s->sites, &s->t, (unsigned)s->o->depth)) {
+		sites_free(&s->sites);
+		fprintf(stderr, "ndspy: no Python stacks: out of memory\n");
+		return false;
+	}
+	s->have_sites = true;
+	return true;
+}
 
 static int64_t clock_ns(clockid_t c)
 {
@@ -135,7 +162,7 @@ static void on_event(void *arg, const struct nd_event *ev)
 					 "\"size\": %llu, \"tid\": %u, "
 					 "\"ts_ns\": %" PRId64,
 				      ev->addr, ev->size, ev->tid, wall);
-			if (s->have_sites && ev->stack != ND_STACK_OFF)
+			if (ev->stack != ND_STACK_OFF && sites_ready(s))
 				sites_json(s->sites.frames,
 					   sites_of(&s->sites, ev), b);
 			nd_buf_puts(b, "}\n");
@@ -145,7 +172,7 @@ static void on_event(void *arg, const struct nd_event *ev)
 		size_text(b, ev->size);
 		nd_buf_printf(b, " tid %u ", ev->tid);
 		time_text(b, wall);
-		if (s->have_sites)
+		if (ev->stack != ND_STACK_OFF && sites_ready(s))
 			sites_text(s->sites.frames, sites_of(&s->sites, ev), b);
 		nd_buf_putc(b, '\n');
 		return;
@@ -252,6 +279,15 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		*pid = l->pid;
 		snprintf(name, cap, "process %d (%s)", (int)l->pid, argv[0]);
 		obj = (struct watch_object){wf.path, wf.fd, wf.elf, l->pid, name};
+		struct nd_err why = {0};
+		if (s->o->depth &&
+		    runtime_file_layout(wf.elf, wf.fd, wf.path, &obj.py, &why))
+			fprintf(stderr, "ndspy: no Python stacks: %s\n", why.msg);
+		else if (s->o->depth) {
+			obj.depth = (unsigned)s->o->depth;
+			s->open_later = true;
+			s->pid = l->pid;
+		}
 	} else {
 		struct target *t = &s->t;
 		if ((rc = target_open(argv[0], &cli_target, 64, t, e)))

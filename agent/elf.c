@@ -163,3 +163,18 @@ bool elf_obj_symbol(struct elf_obj *o, const char *name, uint64_t *addr,
 	*addr += o->bias;
 	return true;
 }
+
+int64_t elf_file_offset(void *elf, uint64_t vaddr)
+{
+	size_t nph;
+
+	if (elf_getphdrnum(elf, &nph))
+		return -1;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+		    vaddr >= ph.p_vaddr && vaddr - ph.p_vaddr < ph.p_filesz)
+			return (int64_t)(ph.p_offset + (vaddr - ph.p_vaddr));
+	}
+	return -1;
+}

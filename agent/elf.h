@@ -26,6 +26,9 @@ void elf_obj_close(struct elf_obj *o);
  * data_only: objects and untyped symbols, not functions. */
 bool elf_symbol_value(void *elf, const char *name, bool data_only,
 		      uint64_t *value, uint64_t *size);
+/* The file offset of link-time address vaddr (in a PT_LOAD's file
+ * bytes), or -1. */
+int64_t elf_file_offset(void *elf, uint64_t vaddr);
 /* The function (.symtab, then .dynsym) whose extent holds link-time
  * address vaddr: its name and vaddr's offset into it. */
 bool elf_function_at(void *elf, uint64_t vaddr, char *name, size_t cap,

@@ -423,3 +423,28 @@ int runtime_discover(struct target *t, struct nd_err *e)
 		return 0; /* rt->np stays NULL */
 	return rc ? nd_fail(e, np.code, "%s", np.msg) : 0;
 }
+
+int runtime_file_layout(void *elf, int fd, const char *path,
+			const struct nd_pylayout **py, struct nd_err *e)
+{
+	uint64_t vaddr;
+	uint32_t hex = 0;
+	int major, minor;
+	int64_t off;
+
+	if (elf_symbol_value(elf, "Py_Version", true, &vaddr, NULL) &&
+	    (off = elf_file_offset(elf, vaddr)) >= 0 &&
+	    pread_full(fd, &hex, sizeof(hex), (uint64_t)off) == 0 && hex) {
+		major = (int)(hex >> 24);
+		minor = (int)((hex >> 16) & 0xff);
+	} else if (version_from_name(path_base(path), &major, &minor)) {
+		return nd_fail(e, ND_ETARGET, "cannot tell the version of "
+			       "Python in %s", path);
+	}
+	*py = nd_pylayout_find(major, minor);
+	if (!*py)
+		return nd_fail(e, ND_ETARGET, "%s: Python %d.%d is not "
+			       "supported (supported: %s)", path, major, minor,
+			       nd_layout_supported_python());
+	return 0;
+}

@@ -32,5 +32,11 @@ struct runtime {
 /* Fills t->rt from t's maps and memory. */
 struct target;
 int runtime_discover(struct target *t, struct nd_err *e);
+/* The layout of the interpreter in file path (fd, elf: an Elf *) before
+ * any process runs it: its version from Py_Version's bytes in the file,
+ * else from its name; the tables' offsets (what _Py_DebugOffsets would
+ * say of these builds). */
+int runtime_file_layout(void *elf, int fd, const char *path,
+			const struct nd_pylayout **py, struct nd_err *e);
 
 #endif

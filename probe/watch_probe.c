@@ -68,22 +68,6 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* The file offset of link-time address value in elf, or -1. */
-static int64_t file_offset(Elf *elf, uint64_t value)
-{
-	size_t nph;
-
-	if (elf_getphdrnum(elf, &nph))
-		return -1;
-	for (size_t i = 0; i < nph; i++) {
-		GElf_Phdr ph;
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
-		    value >= ph.p_vaddr && value - ph.p_vaddr < ph.p_filesz)
-			return (int64_t)(ph.p_offset + (value - ph.p_vaddr));
-	}
-	return -1;
-}
-
 /* Where the probe on function name of obj goes: site, and *vaddr, its
  * link-time address. */
 static int place(const struct watch_object *obj, const char *name,
@@ -95,7 +79,7 @@ static int place(const struct watch_object *obj, const char *name,
 	if (!elf_symbol_value(obj->elf, name, false, vaddr, NULL))
 		return nd_fail(e, ND_ETARGET, "%s: %s has no %s", obj->name,
 			       obj->path, name);
-	int64_t off = file_offset(obj->elf, *vaddr);
+	int64_t off = elf_file_offset(obj->elf, *vaddr);
 	if (off < 0 || pread_full(obj->fd, code, sizeof(code), (uint64_t)off))
 		return nd_fail(e, ND_ETARGET, "%s: %s: cannot read %s",
 			       obj->name, obj->path, name);

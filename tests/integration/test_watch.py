@@ -164,20 +164,26 @@ def main():
     if os.environ.get("NDSPY_TARGET_ROOT"):
         t.skip("watch -- COMMAND", "the target runs in a chroot")
     else:
-        code = ("import numpy as np; a = np.empty(7654321, dtype=np.uint8); "
-                "print(a.__array_interface__['data'][0])")
+        # it lives on a moment: frames are named while it runs
+        code = ("import numpy as np, time; "
+                "a = np.empty(7654321, dtype=np.uint8); "
+                "print(a.__array_interface__['data'][0]); time.sleep(0.5)")
         p = subprocess.run([NDSPY, "watch", "--json", "--"] + argv +
                            ["-c", code], capture_output=True, timeout=60,
                            env=dict(os.environ, **env))
         lines = p.stdout.decode().splitlines()
         addr = next((int(x) for x in lines if x.isdigit()), None)
         ev = [json.loads(x) for x in lines if x.startswith("{")]
-        t.ok(p.returncode == 0 and addr and
-             any(x["event"] == "alloc" and x["addr"] == addr and
-                 x["size"] == 7654321 for x in ev) and
+        first = [x for x in ev if x["event"] == "alloc" and
+                 x["addr"] == addr and x["size"] == 7654321]
+        t.ok(p.returncode == 0 and addr and first and
              ev[-1]["event"] == "summary",
              "watch -- COMMAND sees the command's first buffer",
              "exit %d: %s" % (p.returncode, p.stderr.decode()[-600:]))
+        t.ok(first and first[0].get("stack") ==
+             [{"file": "<string>", "function": "<module>", "line": 1}],
+             "watch -- COMMAND: the buffer's stack, <module> at <string>:1",
+             first)
     # bad input
     rc, so, se = ndspy_on_sleep("watch")
     t.ok(rc == 3 and "not a Python process" in se,
