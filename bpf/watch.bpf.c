@@ -62,21 +62,67 @@ static __always_inline __u64 word(__u64 addr)
 	return v;
 }
 
-static __always_inline __u64 find_tstate(__u64 runtime, __u64 fs, __u32 tid)
+#define STACK_WINDOW 4096
+
+/* Structures are read whole, one helper call each (a call costs more than
+ * its bytes), into here. */
+struct spans {
+	__u8 ts[ND_MAX_TS_SPAN];
+	__u8 fr[ND_MAX_FRAME_SPAN];
+	/* 3.11+: frames sit one above the other in the thread's data stack,
+	 * the caller below: one read of the 4 KiB under the newest frame
+	 * holds most of a stack */
+	__u8 win[STACK_WINDOW];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spans);
+} spans SEC(".maps");
+
+/* A field of a structure read whole; outside it, 0. */
+static __always_inline __u64 field64(const __u8 *raw, int off, int cap)
+{
+	__u64 v = 0;
+
+	if (off >= 0 && off <= cap - 8)
+		__builtin_memcpy(&v, raw + off, sizeof(v));
+	return v;
+}
+
+/* Reads thread state ts whole into sp->ts: false when unreadable. */
+static __always_inline bool read_ts(struct spans *sp, __u64 ts)
+{
+	__u32 span = cfg.ts_span;
+
+	if (span > ND_MAX_TS_SPAN)
+		span = ND_MAX_TS_SPAN;
+	return bpf_probe_read_user(sp->ts, span, (const void *)ts) == 0;
+}
+
+/* The thread state of the thread whose fs base is fs, read into sp->ts;
+ * 0 when there is none. */
+static __always_inline __u64 find_tstate(struct spans *sp, __u64 runtime,
+					 __u64 fs, __u32 tid)
 {
 	__u64 *cached = bpf_map_lookup_elem(&tstates, &tid);
 	__u64 ts;
 
-	if (cached && *cached && word(*cached + cfg.ts_thread_id) == fs)
+	if (cached && *cached && read_ts(sp, *cached) &&
+	    field64(sp->ts, cfg.ts_thread_id, ND_MAX_TS_SPAN) == fs)
 		return *cached;
 	ts = word(word(runtime + cfg.rt_interpreters_head) +
 		  cfg.interp_threads_head);
 	for (int i = 0; i < ND_MAX_PYTHREADS_BPF && ts; i++) {
-		if (word(ts + cfg.ts_thread_id) == fs) {
+		if (!read_ts(sp, ts))
+			return 0;
+		if (field64(sp->ts, cfg.ts_thread_id, ND_MAX_TS_SPAN) == fs) {
 			bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
 			return ts;
 		}
-		ts = word(ts + cfg.ts_next);
+		ts = field64(sp->ts, cfg.ts_next, ND_MAX_TS_SPAN);
 	}
 	return 0;
 }
@@ -86,42 +132,61 @@ static __always_inline void copy_frames(struct pt_regs *ctx,
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 runtime = cfg.runtime_vaddr + (PT_REGS_IP(ctx) - cfg.probe_vaddr);
-	__u64 ts = find_tstate(runtime, task->thread.fsbase, e->tid);
+	__u32 zero = 0;
+	struct spans *sp = bpf_map_lookup_elem(&spans, &zero);
 	__u64 f;
 
-	if (!ts) {
+	if (!sp)
+		return;
+	if (!find_tstate(sp, runtime, task->thread.fsbase, e->tid)) {
 		e->stack = ND_STACK_NO_THREAD;
 		return;
 	}
-	f = word(ts + cfg.ts_frame);
+	f = field64(sp->ts, cfg.ts_frame, ND_MAX_TS_SPAN);
 	if (cfg.cframe_current_frame >= 0 && f)
 		f = word(f + cfg.cframe_current_frame);
 	e->stack = ND_STACK_OK;
+	__u64 wbase = 0;
+	bool win = false;
 	for (int i = 0; i < ND_MAX_RAWFRAMES; i++) {
 		struct nd_event_frame *fr = &e->f[i];
-		__u8 owner = 0;
-		__s32 lasti = 0;
+		__u32 span = cfg.frame_span;
+		const __u8 *raw = sp->fr;
+		__u64 off;
 
 		if (!f || i >= cfg.rawframes)
 			break;
-		fr->code = word(f + cfg.fr_code) & ~cfg.code_tag_bits;
-		if (cfg.instr_is_int) {
-			bpf_probe_read_user(&lasti, sizeof(lasti),
-					    (const void *)(f + cfg.fr_instr));
-			fr->instr = (__u64)(__s64)lasti;
-		} else {
-			fr->instr = word(f + cfg.fr_instr);
+		if (span > ND_MAX_FRAME_SPAN)
+			span = ND_MAX_FRAME_SPAN;
+		if (!cfg.instr_is_int && (!win || f < wbase ||
+					  f - wbase > STACK_WINDOW - span)) {
+			wbase = f + span - STACK_WINDOW;
+			win = bpf_probe_read_user(sp->win, STACK_WINDOW,
+						  (const void *)wbase) == 0;
 		}
-		if (cfg.fr_owner >= 0)
-			bpf_probe_read_user(&owner, 1,
-					    (const void *)(f + cfg.fr_owner));
-		fr->owner = owner;
+		off = f - wbase;
+		if (win && f >= wbase && off <= STACK_WINDOW - ND_MAX_FRAME_SPAN) {
+			off &= STACK_WINDOW - 1;
+			if (off > STACK_WINDOW - ND_MAX_FRAME_SPAN)
+				break;
+			raw = sp->win + off;
+		} else if (bpf_probe_read_user(sp->fr, span, (const void *)f)) {
+			e->stack = ND_STACK_UNREADABLE;
+			break;
+		}
+		fr->code = field64(raw, cfg.fr_code, ND_MAX_FRAME_SPAN) &
+			   ~cfg.code_tag_bits;
+		fr->instr = field64(raw, cfg.fr_instr, ND_MAX_FRAME_SPAN);
+		if (cfg.instr_is_int)
+			fr->instr = (__u64)(__s64)(__s32)fr->instr;
+		fr->owner = cfg.fr_owner >= 0 && cfg.fr_owner < ND_MAX_FRAME_SPAN
+				    ? raw[cfg.fr_owner] : 0;
 		if (!fr->code) {
 			e->stack = ND_STACK_UNREADABLE;
 			break;
 		}
 		e->nframes = i + 1;
-		f = word(f + cfg.fr_back);
+		f = field64(raw, cfg.fr_back, ND_MAX_FRAME_SPAN);
 	}
 }
 

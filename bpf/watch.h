@@ -52,6 +52,11 @@ struct nd_stack_cfg {
 	int fr_back, fr_code, fr_instr, fr_owner; /* fr_owner -1: none */
 	unsigned int rawframes; /* frames to copy, 0: no stacks */
 	unsigned int instr_is_int; /* f_lasti: a 32-bit int */
+	unsigned int frame_span; /* bytes of a frame holding all four fields */
+	unsigned int ts_span;    /* bytes of a thread state holding its three */
 };
+
+#define ND_MAX_FRAME_SPAN 128
+#define ND_MAX_TS_SPAN 256
 
 #endif

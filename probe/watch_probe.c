@@ -145,6 +145,18 @@ static void stack_config(const struct watch_object *obj, uint64_t probe_vaddr,
 		.rawframes = raw < ND_MAX_RAWFRAMES ? raw : ND_MAX_RAWFRAMES,
 		.instr_is_int = P->frame_repr == ND_FRAME_OBJECT,
 	};
+	int fr[] = {P->fr_back + 8, P->fr_code + 8, P->fr_instr + 8,
+		    P->fr_owner + 1};
+	int ts[] = {P->ts_next + 8, P->ts_thread_id + 8, P->ts_frame + 8};
+	for (int i = 0; i < 4; i++)
+		cfg->frame_span = (unsigned)fr[i] > cfg->frame_span
+					  ? (unsigned)fr[i] : cfg->frame_span;
+	for (int i = 0; i < 3; i++)
+		cfg->ts_span = (unsigned)ts[i] > cfg->ts_span ? (unsigned)ts[i]
+							       : cfg->ts_span;
+	/* a layout whose structures we cannot read in one go: no stacks */
+	if (cfg->frame_span > ND_MAX_FRAME_SPAN || cfg->ts_span > ND_MAX_TS_SPAN)
+		cfg->rawframes = 0;
 }
 
 /* In the keeper: only async-signal-safe calls (ndspy may have threads),
