@@ -23,7 +23,7 @@ FUNCTIONS = {  # the innermost names among the target's own frames
 
 
 def watch(pid, *opts):
-    p = subprocess.Popen([NDSPY, "watch", "--json", "-v"] + list(opts) +
+    p = subprocess.Popen([NDSPY, "watch", "-v"] + list(opts) +
                          [str(pid)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     why = [p.stderr.readline().decode() for _ in range(2)]
@@ -37,13 +37,19 @@ def events(p):
         err.decode()
 
 
+def text(p):
+    p.send_signal(signal.SIGINT)
+    return p.communicate(timeout=30)[0].decode()
+
+
 def main():
     t = Tap("sites")
     zoo = Zoo(script="sites.py")
     try:
-        w16, why = watch(zoo.pid)
-        w0, _ = watch(zoo.pid, "--depth", "0")
-        w3, _ = watch(zoo.pid, "--depth", "3")
+        w16, why = watch(zoo.pid, "--json")
+        w0, _ = watch(zoo.pid, "--json", "--depth", "0")
+        w3, _ = watch(zoo.pid, "--json", "--depth", "3")
+        wt, _ = watch(zoo.pid)
         t.ok(all("probed at" in x for x in why), "watch has its probes in",
              "".join(why))
         zoo.proc.stdin.write(b"go\n")
@@ -56,6 +62,7 @@ def main():
         ev16, err16 = events(w16)
         ev0, _ = events(w0)
         ev3, _ = events(w3)
+        lines = text(wt)
         for name, want in sorted(truth["sites"].items()):
             got = [x for x in ev16 if x["event"] == "alloc" and
                    x["size"] == want["size"]]
@@ -79,6 +86,16 @@ def main():
                  "three" % name, cut)
         t.ok(len(truth["sites"]) == 4, "tracemalloc saw all four buffers",
              truth)
+        deep = truth["sites"].get("deep", {"frames": [["", 0]]})
+        want = " %s:%d leaf" % (os.path.basename(deep["frames"][0][0]),
+                                deep["frames"][0][1])
+        addr = [x["addr"] for x in ev16 if x["event"] == "alloc" and
+                x["size"] == deep.get("size")]
+        line = [x for x in lines.splitlines() if addr and
+                x.startswith("+ 0x%x " % addr[0])]
+        t.ok(len(line) == 1 and line[0].endswith(want),
+             "text: the buffer's line ends with its innermost frame,%s" %
+             want, line)
         t.ok(ev0 and all("stack" not in x for x in ev0),
              "--depth 0: no stacks", ev0[:3])
         t.ok(zoo.running_untraced(), "the target runs untraced afterwards",

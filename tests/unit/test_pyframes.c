@@ -200,6 +200,64 @@ static void test_every_version(void **state)
 	}
 }
 
+/* Raw frames as the watch probe copies them: named and placed as in a
+ * walk; shims and frames in their prologue skipped; a cached code object
+ * whose memory now holds another is named anew, and garbage is refused,
+ * never named from the cache. */
+static void test_raw_frames(void **state)
+{
+	(void)state;
+	for (int minor = 9; minor <= 14; minor++) {
+		struct world w;
+		struct nd_arena a = {0};
+		struct nd_pyframe f;
+		struct nd_err e = {0};
+
+		world_init(&w, minor);
+		const struct nd_pylayout *P = w.im.ctx.py;
+		struct nd_codecache *cc = nd_codecache_new();
+		assert_non_null(cc);
+		uint64_t code = code_obj(&w, "/app/lib.py", "inner", 0);
+		struct nd_rawframe r = {code, 0, 0};
+		if (P->frame_repr == ND_FRAME_OBJECT)
+			r.instr = minor == 9 ? ADDR : ADDR / 2;
+		else
+			r.instr = code + (uint64_t)P->co_code_adaptive + ADDR;
+		for (int twice = 0; twice < 2; twice++) {
+			if (nd_py_frame_of(&w.im.ctx, cc, &a, &r, &f, &e))
+				fail_msg("3.%d: %s", minor, e.msg);
+			assert_string_equal(f.file, "/app/lib.py");
+			assert_string_equal(f.name, "inner");
+			assert_int_equal(f.line, FIRST + 2);
+		}
+		/* freed, and the memory reused by another function */
+		const char *other = "/app/other.py";
+		img_w64(&w.im, code + (uint64_t)P->co_filename,
+			img_str(&w.im, other));
+		assert_int_equal(nd_py_frame_of(&w.im.ctx, cc, &a, &r, &f, &e), 0);
+		assert_string_equal(f.file, other);
+		/* ... or by something that is no code object */
+		img_w64(&w.im, code + 8, w.im.t_int);
+		assert_true(nd_py_frame_of(&w.im.ctx, cc, &a, &r, &f, &e) < 0);
+		if (P->frame_repr == ND_FRAME_INTERP) {
+			uint64_t setup = code_obj(&w, "/app/lib.py", "setup", 100);
+			struct nd_rawframe pro = {
+				setup,
+				setup + (uint64_t)P->co_code_adaptive + ADDR, 0};
+			assert_int_equal(nd_py_frame_of(&w.im.ctx, cc, &a, &pro,
+							&f, &e), 1);
+		}
+		if (P->owner_cstack >= 0) {
+			struct nd_rawframe shim = {0, 0, (uint8_t)owner_shim(P)};
+			assert_int_equal(nd_py_frame_of(&w.im.ctx, cc, &a, &shim,
+							&f, &e), 1);
+		}
+		nd_codecache_free(cc);
+		nd_arena_free(&a);
+		image_free(&w.im);
+	}
+}
+
 static void test_hostile_chains(void **state)
 {
 	(void)state;
@@ -255,6 +313,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_version),
 		cmocka_unit_test(test_hostile_chains),
+		cmocka_unit_test(test_raw_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
