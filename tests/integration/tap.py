@@ -139,6 +139,15 @@ def ndspy_on_sleep(*args):
         sleep.wait()
 
 
+def start_watch(pid, *opts):
+    """A running `ndspy watch -v OPTS... PID`, once its probes are in (the
+    two lines -v prints then)."""
+    p = subprocess.Popen([NDSPY, "watch", "-v"] + list(opts) + [str(pid)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = [p.stderr.readline().decode() for _ in range(2)]
+    return p, lines
+
+
 def watch_leftovers():
     """What a watch leaves in the kernel while its uprobes are attached:
     ndspy's eBPF programs still loaded (links hold them), and probe keepers

@@ -8,11 +8,10 @@ no stacks; --depth 3 cuts them at three."""
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
-from tap import NDSPY, Tap, Zoo
+from tap import Tap, Zoo, start_watch
 
 FUNCTIONS = {  # the innermost names among the target's own frames
     "deep": ["leaf", "middle", "outer", "main"],
@@ -20,14 +19,6 @@ FUNCTIONS = {  # the innermost names among the target's own frames
     "module": ["make", "main"],
     "deeper": ["recurse"] * 16,
 }
-
-
-def watch(pid, *opts):
-    p = subprocess.Popen([NDSPY, "watch", "-v"] + list(opts) +
-                         [str(pid)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    why = [p.stderr.readline().decode() for _ in range(2)]
-    return p, why
 
 
 def events(p):
@@ -46,10 +37,10 @@ def main():
     t = Tap("sites")
     zoo = Zoo(script="sites.py")
     try:
-        w16, why = watch(zoo.pid, "--json")
-        w0, _ = watch(zoo.pid, "--json", "--depth", "0")
-        w3, _ = watch(zoo.pid, "--json", "--depth", "3")
-        wt, _ = watch(zoo.pid)
+        w16, why = start_watch(zoo.pid, "--json")
+        w0, _ = start_watch(zoo.pid, "--json", "--depth", "0")
+        w3, _ = start_watch(zoo.pid, "--json", "--depth", "3")
+        wt, _ = start_watch(zoo.pid)
         t.ok(all("probed at" in x for x in why), "watch has its probes in",
              "".join(why))
         zoo.proc.stdin.write(b"go\n")

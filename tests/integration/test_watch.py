@@ -12,17 +12,8 @@ import sys
 import tempfile
 import time
 
-from tap import (NDSPY, Tap, Zoo, ndspy, ndspy_on_sleep, wait_for,
-                 watch_leftovers)
-
-
-def start_watch(pid, *opts):
-    """A running `ndspy watch -v --json PID`, once its probes are in."""
-    p = subprocess.Popen([NDSPY, "watch", "-v", "--json"] + list(opts) +
-                         [str(pid)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    lines = [p.stderr.readline().decode() for _ in range(2)]
-    return p, lines
+from tap import (NDSPY, Tap, Zoo, ndspy, ndspy_on_sleep, start_watch,
+                 wait_for, watch_leftovers)
 
 
 def finish(p):
@@ -115,8 +106,8 @@ def main():
     t = Tap("watch")
     zoo = Zoo(script="watched.py")
     try:
-        w1, why1 = start_watch(zoo.pid)
-        w2, why2 = start_watch(zoo.pid)
+        w1, why1 = start_watch(zoo.pid, "--json")
+        w2, why2 = start_watch(zoo.pid, "--json")
         t.ok(len(probes(w1.pid)) == 2 and len(probes(w2.pid)) == 2,
              "each watcher has its two uprobes attached", probes())
         t.ok(all("which the kernel emulates" in x for x in why1),
@@ -146,7 +137,7 @@ def main():
         t.ok(zoo.running_untraced(), "the target runs untraced afterwards",
              zoo.state())
         # the target exits mid-window: what was seen, and a summary
-        w3, _ = start_watch(zoo.pid, "--duration", "60")
+        w3, _ = start_watch(zoo.pid, "--json", "--duration", "60")
         t0 = time.time()
         zoo.proc.stdin.write(b"exit\n")
         zoo.proc.stdin.flush()
