@@ -110,8 +110,7 @@ static void on_event(void *arg, const struct nd_event *ev)
 	if (ev->kind == ND_EV_ALLOC) {
 		struct live_buf b = {ev->addr, ev->size, ev->ts_ns, ev->tid, 0};
 		if (s->have_sites)
-			b.site = sites_intern(&s->sites,
-					      sites_of(&s->sites, ev));
+			b.site = sites_of(&s->sites, ev);
 		/* out of memory: the report is as good as what was kept */
 		ledger_alloc(&s->seen, &b);
 	} else {
@@ -252,10 +251,13 @@ static int by_bytes(const void *x, const void *y)
 	return a->bytes < b->bytes ? 1 : a->bytes > b->bytes ? -1 : 0;
 }
 
+/* Largest first; of one size, those without a site together. */
 static int by_size_desc(const void *x, const void *y)
 {
 	const struct live_buf *a = x, *b = y;
-	return a->size < b->size ? 1 : a->size > b->size ? -1 : 0;
+	if (a->size != b->size)
+		return a->size < b->size ? 1 : -1;
+	return (a->site != 0) - (b->site != 0);
 }
 
 /* NumPy before 1.22 keeps up to 7 freed buffers of each size under

@@ -162,9 +162,11 @@ static void on_event(void *arg, const struct nd_event *ev)
 					 "\"size\": %llu, \"tid\": %u, "
 					 "\"ts_ns\": %" PRId64,
 				      ev->addr, ev->size, ev->tid, wall);
-			if (ev->stack != ND_STACK_OFF && sites_ready(s))
-				sites_json(s->sites.frames,
-					   sites_of(&s->sites, ev), b);
+			if (ev->stack != ND_STACK_OFF && sites_ready(s)) {
+				/* named first: naming may move the sites */
+				uint32_t id = sites_of(&s->sites, ev);
+				sites_json(s->sites.s[id].f, s->sites.s[id].n, b);
+			}
 			nd_buf_puts(b, "}\n");
 			return;
 		}
@@ -172,8 +174,10 @@ static void on_event(void *arg, const struct nd_event *ev)
 		size_text(b, ev->size);
 		nd_buf_printf(b, " tid %u ", ev->tid);
 		time_text(b, wall);
-		if (ev->stack != ND_STACK_OFF && sites_ready(s))
-			sites_text(s->sites.frames, sites_of(&s->sites, ev), b);
+		if (ev->stack != ND_STACK_OFF && sites_ready(s)) {
+			uint32_t id = sites_of(&s->sites, ev);
+			sites_text(s->sites.s[id].f, s->sites.s[id].n, b);
+		}
 		nd_buf_putc(b, '\n');
 		return;
 	} else {
@@ -309,6 +313,9 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		}
 	}
 	rc = watch_probe_open(&obj, s->o->at_entry, on_event, s, w, sites, e);
+	if (!rc && obj.depth && !watch_probe_stacks(*w))
+		fprintf(stderr, "ndspy: no Python stacks: %s has no _PyRuntime "
+				"or a layout the probe cannot follow\n", obj.path);
 	launch_file_close(&wf);
 	elf_obj_close(&eo);
 	if (rc) {

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "files.h"
 #include "mem.h"
@@ -31,15 +32,15 @@ void sites_free(struct sites *ss)
 	memset(ss, 0, sizeof(*ss));
 }
 
-size_t sites_of(struct sites *ss, const struct nd_event *ev)
+/* The frames of ev named into ss->frames: how many. */
+static size_t name_frames(struct sites *ss, const struct nd_event *ev)
 {
 	size_t n = 0;
 
 	nd_arena_free(&ss->scratch);
-	if (ev->stack == ND_STACK_OFF || !ss->codes)
-		return 0;
-	/* the code objects of now, not pages read for an earlier event */
-	mem_cache_drop(ss->t->mem);
+	/* pages read before the buffer was allocated may predate its code
+	 * objects: read them again; later ones serve the rest of a batch
+	 * (a drop per event made naming slower than a busy target) */
 	for (unsigned i = 0; i < ev->nframes && n < ss->depth; i++) {
 		struct nd_rawframe r = {ev->f[i].code, ev->f[i].instr,
 					(uint8_t)ev->f[i].owner};
@@ -71,6 +72,8 @@ static uint64_t stack_hash(const struct nd_pyframe *f, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		h = mix(h, f[i].file, strlen(f[i].file) + 1);
 		h = mix(h, f[i].name, strlen(f[i].name) + 1);
+		if (f[i].qualname)
+			h = mix(h, f[i].qualname, strlen(f[i].qualname) + 1);
 		h = mix(h, &f[i].line, sizeof(f[i].line));
 	}
 	return h;
@@ -84,7 +87,9 @@ static bool same_stack(const struct site *s, const struct nd_pyframe *f,
 	for (size_t i = 0; i < n; i++)
 		if (s->f[i].line != f[i].line ||
 		    strcmp(s->f[i].file, f[i].file) ||
-		    strcmp(s->f[i].name, f[i].name))
+		    strcmp(s->f[i].name, f[i].name) ||
+		    !s->f[i].qualname != !f[i].qualname ||
+		    (f[i].qualname && strcmp(s->f[i].qualname, f[i].qualname)))
 			return false;
 	return true;
 }
@@ -113,7 +118,7 @@ static const char *keep(struct sites *ss, const char *s)
 	return s ? nd_arena_strdup(&ss->kept, s) : NULL;
 }
 
-uint32_t sites_intern(struct sites *ss, size_t n)
+static uint32_t intern(struct sites *ss, size_t n)
 {
 	const struct nd_pyframe *f = ss->frames;
 	uint64_t h = stack_hash(f, n);
@@ -151,6 +156,31 @@ uint32_t sites_intern(struct sites *ss, size_t n)
 	}
 	ss->index[k] = (uint32_t)ss->n;
 	return (uint32_t)ss->n++;
+}
+
+uint32_t sites_of(struct sites *ss, const struct nd_event *ev)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	if (ev->stack == ND_STACK_OFF || !ss->codes || !ev->nframes)
+		return 0;
+	/* pages read before the buffer was allocated may predate its code
+	 * objects: read them again; later ones serve the rest of a batch */
+	if (ev->ts_ns >= ss->pages_ns) {
+		struct timespec now;
+		mem_cache_drop(ss->t->mem);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ss->pages_ns = (uint64_t)now.tv_sec * 1000000000u +
+			       (uint64_t)now.tv_nsec;
+		ss->gen++;
+	}
+	h = mix(h, ev->f, ev->nframes * sizeof(ev->f[0]));
+	struct sites_raw *r = &ss->raw[h % SITES_RAW];
+	if (r->gen == ss->gen && r->hash == h)
+		return r->id;
+	uint32_t id = intern(ss, name_frames(ss, ev));
+	*r = (struct sites_raw){h, id, ss->gen};
+	return id;
 }
 
 static const char *function(const struct nd_pyframe *f)

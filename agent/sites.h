@@ -21,12 +21,25 @@ struct site {
 	uint64_t bytes, count; /* audit's growth: its buffers still live */
 };
 
+/* Raw stacks (code objects and instructions) already named since the
+ * page cache was last emptied: a loop allocating from one place is named
+ * once per batch of events, not once per event. */
+#define SITES_RAW 8192
+struct sites_raw {
+	uint64_t hash;
+	uint32_t id, gen;
+};
+
 struct sites {
 	struct target *t;  /* where the code objects are read */
 	unsigned depth;    /* frames kept per buffer */
 	struct nd_codecache *codes;
 	struct nd_arena scratch; /* one event's names */
 	struct nd_pyframe *frames; /* depth of them: one event's frames */
+	uint64_t pages_ns; /* CLOCK_MONOTONIC when the page cache was emptied */
+	uint32_t gen;      /* how often it was: raw[] entries of older ones
+			    * are stale */
+	struct sites_raw raw[SITES_RAW];
 	/* interned stacks; id 0 is "none" */
 	struct site *s;
 	size_t n, cap;
@@ -38,13 +51,10 @@ struct sites {
 /* t must outlive ss. -1 when out of memory. */
 int sites_init(struct sites *ss, struct target *t, unsigned depth);
 void sites_free(struct sites *ss);
-/* The frames of alloc event ev, into ss->frames: how many (0 when it
- * has none, or they cannot be named: never guessed). Valid until the
- * next call. */
-size_t sites_of(struct sites *ss, const struct nd_event *ev);
-/* The id of the stack in ss->frames[0..n) (the same stack, the same id);
- * 0 for none or out of memory. */
-uint32_t sites_intern(struct sites *ss, size_t n);
+/* The site (ss->s[id]) of alloc event ev's frames, named as tracemalloc
+ * would record them, up to depth: the same stack, the same id. 0 when it
+ * has none, or they cannot be named (never guessed), or out of memory. */
+uint32_t sites_of(struct sites *ss, const struct nd_event *ev);
 /* ", \"stack\": [{\"file\": .., \"function\": .., \"line\": ..}, ..]" */
 void sites_json(const struct nd_pyframe *f, size_t n, struct nd_buf *b);
 /* "  FILE:LINE FUNCTION" of the innermost frame (FILE without its

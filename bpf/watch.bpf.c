@@ -147,7 +147,7 @@ static __always_inline void copy_frames(struct pt_regs *ctx,
 		f = word(f + cfg.cframe_current_frame);
 	e->stack = ND_STACK_OK;
 	__u64 wbase = 0;
-	bool win = false;
+	bool win = false, no_win = cfg.instr_is_int;
 	for (int i = 0; i < ND_MAX_RAWFRAMES; i++) {
 		struct nd_event_frame *fr = &e->f[i];
 		__u32 span = cfg.frame_span;
@@ -158,11 +158,13 @@ static __always_inline void copy_frames(struct pt_regs *ctx,
 			break;
 		if (span > ND_MAX_FRAME_SPAN)
 			span = ND_MAX_FRAME_SPAN;
-		if (!cfg.instr_is_int && (!win || f < wbase ||
-					  f - wbase > STACK_WINDOW - span)) {
-			wbase = f + span - STACK_WINDOW;
+		if (!no_win && (!win || f < wbase ||
+				f - wbase > STACK_WINDOW - ND_MAX_FRAME_SPAN)) {
+			wbase = f + ND_MAX_FRAME_SPAN - STACK_WINDOW;
 			win = bpf_probe_read_user(sp->win, STACK_WINDOW,
 						  (const void *)wbase) == 0;
+			/* near the start of a mapping: frame by frame */
+			no_win = !win;
 		}
 		off = f - wbase;
 		if (win && f >= wbase && off <= STACK_WINDOW - ND_MAX_FRAME_SPAN) {

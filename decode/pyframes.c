@@ -231,23 +231,23 @@ static int one_frame(struct walk *w, uint64_t fr, struct nd_pythread *t,
 	return 0;
 }
 
-/* What a code object was when it was named: its type and the fields a
- * name and a line come from. A slot whose code object no longer holds
- * these is named again: the object may have been freed and its memory
- * reused. */
+/* A code object as it was named: the fields a name and a line come from,
+ * and their contents. */
 struct nd_codeinfo {
 	uint64_t code, type, filename, name, qualname, linetable;
 	int32_t firstlineno, firsttraceable;
+	int64_t units; /* 3.11+: code units (Py_SIZE); -1 unknown */
 	char *file, *fname, *qual;
 	uint8_t *table;
 	size_t len;
 };
 
 #define ND_CODECACHE 4096 /* slots, by code address */
-#define CODE_SPAN 256 /* the code object's fields all lie before this */
+#define CODE_SPAN 256     /* the fields used all lie before this */
 
 struct nd_codecache {
 	struct nd_codeinfo slot[ND_CODECACHE];
+	uint8_t table[MAX_LINETABLE]; /* a line table read to compare */
 };
 
 static uint64_t at64(const uint8_t *span, int off)
@@ -268,6 +268,20 @@ static int32_t at32(const uint8_t *span, int off)
 	return v;
 }
 
+/* Bytes of a code object that hold every field used: no more, so that a
+ * small code object at the end of a mapping is read whole. */
+static size_t code_span(const struct nd_pylayout *P)
+{
+	int end = P->ob_size + 8;
+	int f[] = {P->co_filename, P->co_name, P->co_qualname, P->co_linetable,
+		   P->co_firstlineno, P->co_firsttraceable};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i] + 8 > end)
+			end = f[i] + 8;
+	return end < CODE_SPAN ? (size_t)end : CODE_SPAN;
+}
+
 static void info_clear(struct nd_codeinfo *k)
 {
 	free(k->file);
@@ -275,6 +289,17 @@ static void info_clear(struct nd_codeinfo *k)
 	free(k->qual);
 	free(k->table);
 	memset(k, 0, sizeof(*k));
+}
+
+/* Whether str object s still holds text want (NULL: no string wanted). */
+static bool same_text(struct nd_ctx *c, uint64_t s, const char *want)
+{
+	char buf[MAX_TEXT];
+
+	if (!want)
+		return true;
+	return nd_py_str(c, s, buf, sizeof(buf), NULL, NULL) == 0 &&
+	       strcmp(buf, want) == 0;
 }
 
 static char *text_field(struct nd_ctx *c, uint64_t s, struct nd_err *e)
@@ -289,6 +314,33 @@ static char *text_field(struct nd_ctx *c, uint64_t s, struct nd_err *e)
 	return out;
 }
 
+/* Whether slot k still describes the code object whose fields are in
+ * span: the same type and pointers, and the same texts and line table
+ * behind them (freed strings can come back at the same addresses). */
+static bool still(struct nd_ctx *c, struct nd_codecache *cc,
+		  const struct nd_codeinfo *k, uint64_t code,
+		  const uint8_t *span)
+{
+	const struct nd_pylayout *P = c->py;
+	uint64_t type;
+	size_t len;
+
+	memcpy(&type, span + 8, 8);
+	return k->code == code && k->type == type &&
+	       k->filename == at64(span, P->co_filename) &&
+	       k->name == at64(span, P->co_name) &&
+	       k->qualname == at64(span, P->co_qualname) &&
+	       k->linetable == at64(span, P->co_linetable) &&
+	       k->firstlineno == at32(span, P->co_firstlineno) &&
+	       (k->units < 0 || k->units == (int64_t)at64(span, P->ob_size)) &&
+	       same_text(c, k->filename, k->file) &&
+	       same_text(c, k->name, k->fname) &&
+	       same_text(c, k->qualname, k->qual) &&
+	       nd_py_bytes(c, k->linetable, cc->table, MAX_LINETABLE, &len,
+			   NULL) == 0 &&
+	       len == k->len && memcmp(cc->table, k->table, len) == 0;
+}
+
 /* The slot of code object code, named now if it was not, or no longer
  * holds what it held. */
 static int code_info(struct nd_ctx *c, struct nd_codecache *cc, uint64_t code,
@@ -296,20 +348,14 @@ static int code_info(struct nd_ctx *c, struct nd_codecache *cc, uint64_t code,
 {
 	const struct nd_pylayout *P = c->py;
 	struct nd_codeinfo *k = &cc->slot[(code >> 4) % ND_CODECACHE];
-	uint8_t span[CODE_SPAN];
+	uint8_t span[CODE_SPAN] = {0};
 	int64_t refcnt;
 	uint64_t type;
 
-	int rc = nd_read(c, code, span, sizeof(span), e, "code object");
+	int rc = nd_read(c, code, span, code_span(P), e, "code object");
 	if (rc)
 		return rc;
-	memcpy(&type, span + 8, 8);
-	if (k->code == code && k->type == type &&
-	    k->filename == at64(span, P->co_filename) &&
-	    k->name == at64(span, P->co_name) &&
-	    k->qualname == at64(span, P->co_qualname) &&
-	    k->linetable == at64(span, P->co_linetable) &&
-	    k->firstlineno == at32(span, P->co_firstlineno)) {
+	if (still(c, cc, k, code, span)) {
 		*out = k;
 		return 0;
 	}
@@ -328,20 +374,18 @@ static int code_info(struct nd_ctx *c, struct nd_codecache *cc, uint64_t code,
 	k->linetable = at64(span, P->co_linetable);
 	k->firstlineno = at32(span, P->co_firstlineno);
 	k->firsttraceable = at32(span, P->co_firsttraceable);
-	uint8_t *buf = malloc(MAX_LINETABLE);
-	if (!buf)
-		return nd_fail(e, ND_ENOMEM, "out of memory");
+	k->units = P->frame_repr == ND_FRAME_INTERP
+			   ? (int64_t)at64(span, P->ob_size) : -1;
 	if (!(k->file = text_field(c, k->filename, e)) ||
 	    !(k->fname = text_field(c, k->name, e)) ||
 	    (P->co_qualname >= 0 && !(k->qual = text_field(c, k->qualname, e))) ||
-	    (rc = nd_py_bytes(c, k->linetable, buf, MAX_LINETABLE, &k->len, e))) {
-		free(buf);
+	    (rc = nd_py_bytes(c, k->linetable, cc->table, MAX_LINETABLE,
+			      &k->len, e)) ||
+	    !(k->table = malloc(k->len ? k->len : 1))) {
 		info_clear(k);
 		return rc ? rc : -ND_ECORRUPT;
 	}
-	k->table = realloc(buf, k->len ? k->len : 1);
-	if (!k->table)
-		k->table = buf;
+	memcpy(k->table, cc->table, k->len);
 	k->code = code;
 	*out = k;
 	return 0;
@@ -362,6 +406,11 @@ int nd_py_frame_of(struct nd_ctx *c, struct nd_codecache *cc,
 		rc = place_frame(P, r, k->firsttraceable, &addr, e);
 	if (rc)
 		return rc;
+	/* an instruction past its code: the frame ran another code object
+	 * that was freed since, and this one took its place */
+	if (k->units >= 0 && addr / 2 > k->units)
+		return nd_fail(e, ND_ECORRUPT, "code object at 0x%" PRIx64
+			       " is not the one the frame ran", r->code);
 	memset(f, 0, sizeof(*f));
 	f->code = r->code;
 	if ((rc = nd_addr2line(lines_repr(P), k->firstlineno, k->table, k->len,

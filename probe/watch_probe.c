@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../agent/elf.h"
@@ -43,6 +44,7 @@ struct watch_probe {
 	void *arg;
 	unsigned batch;
 	bool more; /* the last poll stopped at BATCH: do not wait next time */
+	bool stacks;    /* the program copies Python frames */
 	pid_t keeper;   /* 0: none */
 	int keeper_fd;  /* our end of its pipe */
 };
@@ -276,6 +278,7 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 		goto fail;
 	w->skel->rodata->target_tgid = (uint32_t)obj->pid;
 	stack_config(obj, track_vaddr, (struct nd_stack_cfg *)&w->skel->rodata->cfg);
+	w->stacks = w->skel->rodata->cfg.rawframes > 0;
 	if (watch_bpf__load(w->skel)) {
 		int err = errno;
 		rc = nd_fail(e, ND_ETARGET, "cannot load the eBPF program: %s%s",
@@ -321,10 +324,23 @@ int watch_probe_poll(struct watch_probe *w, int timeout_ms)
 
 void watch_probe_drain(struct watch_probe *w)
 {
-	/* bounded: a target still running keeps producing */
-	for (int i = 0; i < 64; i++)
+	struct timespec t0, t;
+
+	/* bounded, in batches and in time (2 s): a target still running
+	 * keeps producing, and each event may be slow to deliver */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 64; i++) {
 		if (watch_probe_poll(w, 0) < 0 || !w->more)
 			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= 2)
+			break;
+	}
+}
+
+bool watch_probe_stacks(const struct watch_probe *w)
+{
+	return w->stacks;
 }
 
 uint64_t watch_probe_lost(struct watch_probe *w)

@@ -51,6 +51,9 @@ int watch_object_of_target(const struct target *t, struct elf_obj *eo,
 int watch_probe_poll(struct watch_probe *w, int timeout_ms);
 /* Delivers what is in the ring now (at the end of a watch). */
 void watch_probe_drain(struct watch_probe *w);
+/* Whether allocations carry Python frames: asked for, and a layout
+ * (with _PyRuntime, structures small enough) the program can follow. */
+bool watch_probe_stacks(const struct watch_probe *w);
 /* Events dropped because the ring was full, over all CPUs. */
 uint64_t watch_probe_lost(struct watch_probe *w);
 /* Detaches everything; NULL is fine. */

@@ -20,7 +20,7 @@ LOOP = """
 import sys, time, numpy as np
 frames = int(sys.argv[2])
 if sys.argv[1] == "tracemalloc":
-    import tracemalloc; tracemalloc.start(frames or 1)
+    import tracemalloc; tracemalloc.start(16 if frames else 1)
 def run(n):
     for _ in range(n):
         np.empty(16)

@@ -46,7 +46,30 @@ static void show_array(struct nd_ctx *c, uint64_t addr, int nvalues)
 	nd_buf_free(&out);
 }
 
-/* stacks and list: every thread's frames, ndarray's subclasses. */
+/* watch's naming of raw frames, on the frames a walk found (each twice:
+ * named, then from the code cache). */
+static void name_raw_frames(struct nd_ctx *c, const struct nd_pystacks *s)
+{
+	struct nd_codecache *cc = nd_codecache_new();
+	struct nd_arena names = {0};
+
+	for (size_t i = 0; cc && i < s->n; i++)
+		for (size_t j = 0; j < s->t[i].n; j++) {
+			const struct nd_pyframe *f = &s->t[i].f[j];
+			struct nd_rawframe r = {f->code, 0, 0};
+			struct nd_pyframe out;
+			struct nd_err e = {0};
+			c->rd.read(c->rd.ctx, f->frame + (uint64_t)c->py->fr_instr,
+				   &r.instr, sizeof(r.instr));
+			for (int k = 0; k < 2; k++)
+				nd_py_frame_of(c, cc, &names, &r, &out, &e);
+		}
+	nd_arena_free(&names);
+	nd_codecache_free(cc);
+}
+
+/* stacks and list: every thread's frames, ndarray's subclasses; watch's
+ * naming of frames. */
 static void walk_interpreter(struct nd_ctx *c, uint64_t runtime)
 {
 	struct nd_pystacks s;
@@ -54,7 +77,8 @@ static void walk_interpreter(struct nd_ctx *c, uint64_t runtime)
 	uint64_t types[64];
 	size_t ntypes;
 
-	nd_py_stacks(c, runtime, &s, &e);
+	if (nd_py_stacks(c, runtime, &s, &e) == 0)
+		name_raw_frames(c, &s);
 	nd_py_stacks_free(&s);
 	nd_err_clear(&e);
 	nd_py_subtypes(c, c->array_type, types, 64, &ntypes, &e);

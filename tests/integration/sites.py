@@ -14,6 +14,7 @@ import tracemalloc
 import numpy as np
 
 SIZES = {"deep": 1001, "thread": 1002, "module": 1003, "deeper": 1004}
+BUSY = 1005
 DOMAIN = 389047  # NumPy's, in tracemalloc
 
 MODULE = '''import numpy as np
@@ -73,6 +74,17 @@ def main():
     with open(os.path.join(out_dir, "sites.json"), "w") as f:
         json.dump({"sites": sites, "tid_main": threading.get_native_id()}, f)
     print("done", flush=True)
+    # "busy": for 1.5 s, buffers from one place as fast as a loop with
+    # short rests makes them (tens of thousands a second)
+    if sys.stdin.readline().strip() == "busy":
+        import time
+        end, n = time.time() + 1.5, 0
+        while time.time() < end:
+            for _ in range(100):
+                outer(BUSY)
+            n += 100
+            time.sleep(0.002)
+        print(n, flush=True)
     sys.stdin.read()
 
 

@@ -89,6 +89,23 @@ def main():
              want, line)
         t.ok(ev0 and all("stack" not in x for x in ev0),
              "--depth 0: no stacks", ev0[:3])
+        # many buffers: every one named, none lost
+        wb, _ = start_watch(zoo.pid, "--json")
+        zoo.proc.stdin.write(b"busy\n")
+        zoo.proc.stdin.flush()
+        made = int(zoo.proc.stdout.readline())
+        time.sleep(0.3)
+        evb, errb = events(wb)
+        busy = [x for x in evb if x["event"] == "alloc" and
+                x["size"] == 8 * 1005]
+        summ = evb[-1] if evb else {}
+        unnamed = [x for x in busy if [f["function"].rsplit(".", 1)[-1]
+                                       for f in x.get("stack", [])][:3] !=
+                   ["leaf", "middle", "outer"]]
+        t.ok(len(busy) == made and not unnamed and summ.get("lost") == 0,
+             "%d buffers in 1.5 s: every one seen with its stack, none "
+             "lost" % made, "seen %d, unnamed %d %s, summary %s\n%s" %
+             (len(busy), len(unnamed), unnamed[:1], summ, errb[-300:]))
         t.ok(zoo.running_untraced(), "the target runs untraced afterwards",
              zoo.state())
     finally:

@@ -70,6 +70,7 @@ static uint64_t code_obj(struct world *w, const char *file, const char *name,
 		img_w64(im, c + (uint64_t)P->co_qualname, img_str(im, q));
 	}
 	img_w32(im, c + (uint64_t)P->co_firstlineno, FIRST);
+	img_w64(im, c + (uint64_t)P->ob_size, 64); /* code units (3.11+) */
 	img_w64(im, c + (uint64_t)P->co_linetable, bytes_obj(im, t, tn));
 	if (P->co_firsttraceable >= 0)
 		img_w32(im, c + (uint64_t)P->co_firsttraceable,
@@ -236,6 +237,13 @@ static void test_raw_frames(void **state)
 			img_str(&w.im, other));
 		assert_int_equal(nd_py_frame_of(&w.im.ctx, cc, &a, &r, &f, &e), 0);
 		assert_string_equal(f.file, other);
+		/* ... or by a shorter function: the frame ran past its end */
+		if (P->frame_repr == ND_FRAME_INTERP) {
+			img_w64(&w.im, code + (uint64_t)P->ob_size, 2);
+			assert_true(nd_py_frame_of(&w.im.ctx, cc, &a, &r, &f,
+						   &e) < 0);
+			img_w64(&w.im, code + (uint64_t)P->ob_size, 64);
+		}
 		/* ... or by something that is no code object */
 		img_w64(&w.im, code + 8, w.im.t_int);
 		assert_true(nd_py_frame_of(&w.im.ctx, cc, &a, &r, &f, &e) < 0);
