@@ -63,7 +63,7 @@ def stacks():
     print("  %-34s %8.0f" % ("untraced", base))
     for label, v in (("tracemalloc.start(16)", tm),
                      ("ndspy watch --depth 0", flat),
-                     ("ndspy watch (16 frames)", full)):
+                     ("ndspy watch (default depth 16)", full)):
         print("  %-34s %8.0f  (+%.0f ns)" % (label, v, v - base))
     print("  stacks add %.0f ns per buffer (%d frames, %.1f ns per frame): "
           "%.2fx what tracemalloc.start(16) adds (goal <= 0.5)" %
@@ -81,8 +81,9 @@ def main():
     entry, es = best("plain", ["--depth", "0", "--at-entry"])
     print("watch benchmark: %d np.empty(16), ns per iteration, best of 3" % N)
     print("  %-34s %8.0f" % ("untraced", base))
-    for label, v in (("tracemalloc.start(1)", tm), ("ndspy watch", w),
-                     ("ndspy watch --at-entry", entry)):
+    for label, v in (("tracemalloc.start(1)", tm),
+                     ("ndspy watch --depth 0", w),
+                     ("ndspy watch --depth 0 --at-entry", entry)):
         print("  %-34s %8.0f  (+%.0f ns)" % (label, v, v - base))
     print("  watch adds %.2fx what tracemalloc adds (goal <= 1.0); entry "
           "probes add %.1fx what watch adds (goal >= 10)" %
