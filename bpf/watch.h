@@ -6,7 +6,7 @@
 
 #define ND_TRACE_DOMAIN 389047 /* NumPy's data buffers in tracemalloc */
 #define ND_MAX_RAWFRAMES 64    /* frames copied per event, shims included */
-#define ND_MAX_PYTHREADS_BPF 64 /* thread states searched per thread */
+#define ND_MAX_PYTHREADS_BPF 512 /* thread states searched per thread */
 
 enum nd_event_kind {
 	ND_EV_ALLOC = 1, /* PyTraceMalloc_Track(domain, ptr, size) */

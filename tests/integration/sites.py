@@ -75,15 +75,22 @@ def main():
         json.dump({"sites": sites, "tid_main": threading.get_native_id()}, f)
     print("done", flush=True)
     # "busy": for 1.5 s, buffers from one place as fast as a loop with
-    # short rests makes them (tens of thousands a second)
+    # short rests makes them (tens of thousands a second), from the main
+    # thread, whose state is by then the oldest of 101 (new ones are
+    # listed first)
     if sys.stdin.readline().strip() == "busy":
         import time
+        idle = threading.Event()
+        pool = [threading.Thread(target=idle.wait) for _ in range(100)]
+        for th in pool:
+            th.start()
         end, n = time.time() + 1.5, 0
         while time.time() < end:
             for _ in range(100):
                 outer(BUSY)
             n += 100
             time.sleep(0.002)
+        idle.set()
         print(n, flush=True)
     sys.stdin.read()
 
