@@ -38,9 +38,6 @@ static size_t name_frames(struct sites *ss, const struct nd_event *ev)
 	size_t n = 0;
 
 	nd_arena_free(&ss->scratch);
-	/* pages read before the buffer was allocated may predate its code
-	 * objects: read them again; later ones serve the rest of a batch
-	 * (a drop per event made naming slower than a busy target) */
 	for (unsigned i = 0; i < ev->nframes && n < ss->depth; i++) {
 		struct nd_rawframe r = {ev->f[i].code, ev->f[i].instr,
 					(uint8_t)ev->f[i].owner};
@@ -165,7 +162,8 @@ uint32_t sites_of(struct sites *ss, const struct nd_event *ev)
 	if (ev->stack == ND_STACK_OFF || !ss->codes || !ev->nframes)
 		return 0;
 	/* pages read before the buffer was allocated may predate its code
-	 * objects: read them again; later ones serve the rest of a batch */
+	 * objects: read them again; later ones serve the rest of a batch (a
+	 * drop per event made naming slower than a busy target) */
 	if (ev->ts_ns >= ss->pages_ns) {
 		struct timespec now;
 		mem_cache_drop(ss->t->mem);
