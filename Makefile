@@ -75,13 +75,18 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
 
-$(B)/libprobe.a: $(B)/probe/placement.o $(B)/probe/live_table.o
+# What unit tests link besides decode/: the parts of probe/ and agent/
+# that need no process (placement, the snapshot, the models).
+MODEL_SRC := probe/placement.c agent/mem.c agent/snapshot.c agent/steady.c \
+             agent/live_table.c agent/list_model.c agent/audit_model.c
+
+$(B)/libmodel.a: $(MODEL_SRC:%.c=$(B)/%.o)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/tests/%: tests/unit/%.c $(UNIT_LIB) $(B)/libdecode.a $(B)/libprobe.a
+$(B)/tests/%: tests/unit/%.c $(UNIT_LIB) $(B)/libmodel.a $(B)/libdecode.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIB) $(B)/libdecode.a $(B)/libprobe.a \
-		-lcapstone -lcmocka -lm
+	$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIB) $(B)/libmodel.a $(B)/libdecode.a \
+		-lcapstone -lcmocka -lm -pthread
 
 $(B)/bench/rawread: tests/bench/rawread.c
 	@mkdir -p $(@D)
@@ -104,11 +109,10 @@ $(SAN_B)/ndspy: $(AGENT_SRC:%.c=$(SAN_B)/%.o) $(PROBE_SRC:%.c=$(SAN_B)/%.o) \
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(SAN_B)/tests/%: tests/unit/%.c $(UNIT_LIB:%.c=$(SAN_B)/%.o) \
-		$(DECODE_SRC:%.c=$(SAN_B)/%.o) $(SAN_B)/probe/placement.o \
-		$(SAN_B)/probe/live_table.o
+		$(DECODE_SRC:%.c=$(SAN_B)/%.o) $(MODEL_SRC:%.c=$(SAN_B)/%.o)
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g -MMD -MP,$(CFLAGS)) -o $@ $^ \
-		-lcapstone -lcmocka -lm
+		-lcapstone -lcmocka -lm -pthread
 
 # libFuzzer harnesses (tests/fuzz/): clang, with ASan and UBSan. decode/
 # alone for fuzz_decode; the whole agent for fuzz_core.

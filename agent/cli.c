@@ -110,22 +110,6 @@ int cli_parse_count(const char *opt, const char *s, int64_t *out,
 	return 0;
 }
 
-void cli_human_size(uint64_t n, char *out, size_t cap)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, cap, "%" PRIu64 " B", n);
-	else
-		snprintf(out, cap, "%.1f %s", v, unit[u]);
-}
-
 int cli_parse_seconds(const char *opt, const char *s, double *out,
 		      struct nd_err *e)
 {

@@ -63,8 +63,6 @@ typedef int (*cli_option_fn)(void *opts, int ch, const char *arg,
 int cli_options(int argc, char **argv, const struct option *longopts,
 		const char *cmd, const char *usage, cli_option_fn fn,
 		void *opts, int *first, struct nd_err *e);
-/* "800 B", "1.5 KiB", "2.0 GiB". */
-void cli_human_size(uint64_t n, char *out, size_t cap);
 /* Writes all of buf to fd 1; false if stdout is gone. */
 bool cli_write_stdout(const char *buf, size_t len);
 

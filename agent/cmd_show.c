@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "freeze.h"
 #include "npy_file.h"
+#include "steady.h"
 #include "symbols.h"
 #include "target.h"
 
@@ -127,10 +128,6 @@ static int locate(struct target *t, const char *spec, uint64_t *addr,
 	return nd_py_resolve(&t->ctx, t->rt.runtime_addr, spec, addr, e);
 }
 
-/* Reads of a running target (--no-pause) that found the object changed
- * when they were done, before it is reported as changed. */
-#define TRIES 3
-
 static void read_once(struct target *t, const char *spec,
 		      const struct show_opts *o, struct npy_file *save,
 		      struct shown *x)
@@ -155,7 +152,9 @@ static void read_once(struct target *t, const char *spec,
 		    t->mem->read(t->mem, addr, &ptr, sizeof(ptr)) != 0 ||
 		    nd_array_decode(&t->ctx, ptr, &x->a, &x->err)) {
 			nd_err_clear(&x->err);
-			nd_fail(&x->err, first.code, "%s: %s", spec, first.msg);
+			x->a.addr = addr;
+			nd_fail_at(&x->err, first.code, first.addr, "%s: %s",
+				   spec, first.msg);
 			return;
 		}
 	}
@@ -170,7 +169,7 @@ static void read_once(struct target *t, const char *spec,
 	int64_t threshold = o->json ? 0 : o->data < 0 ? ND_REPR_THRESHOLD : o->data;
 	nd_preview_capture(&t->ctx, &x->a, nvalues, threshold, &x->p);
 	if (save)
-		npy_file_save(save, &t->ctx, t->mem, &x->a, &x->err);
+		npy_file_save(save, &t->ctx, t->src, &x->a, &x->err);
 }
 
 static void free_one(struct shown *x)
@@ -180,78 +179,53 @@ static void free_one(struct shown *x)
 	nd_array_free(&x->a);
 }
 
-/* The address a read tried last and its raw state right after: a failed
- * read of a running target is retried once, and only if it fails the
- * same way on the same bytes is the error the object's own. */
-struct attempt {
-	uint64_t addr;
-	unsigned char raw[ND_RAW_STATE_MAX];
-	size_t len;
-	struct nd_err err;
+/* One attempt at one OBJECT (steady.h): all of it read again. */
+struct show_read {
+	struct target *t;
+	const char *spec;
+	const struct show_opts *o;
+	struct npy_file *save;
+	struct shown *x;
 };
 
-static bool same_failure(const struct attempt *a, const struct attempt *b)
+static int attempt(void *arg, struct nd_array *a, struct nd_err *err)
 {
-	return a->addr == b->addr && a->len == b->len &&
-	       memcmp(a->raw, b->raw, a->len) == 0 &&
-	       strcmp(a->err.msg, b->err.msg) == 0;
+	struct show_read *r = arg;
+	struct shown *x = r->x;
+
+	(void)a, (void)err; /* x->a and x->err */
+	if (x->decoded)
+		nd_preview_free(&x->p);
+	x->decoded = false;
+	read_once(r->t, r->spec, r->o, r->save, x);
+	return x->decoded ? 0 : -1;
 }
 
-/* One OBJECT. A running target may change it while it is read: then its
- * header is read again afterwards, past the page cache, and if it moved
- * (resized, reshaped, rebound, freed), all of it is read again, a few
- * times at most, so that what is printed is one state of it, never
- * half of two. A failure may be such a change too (dims of one shape,
- * strides of another): it is retried, and a failure that differs each
- * time is reported as a change. --save's file cannot be rewritten: a
- * change is reported at once. */
-static void read_one(struct target *t, const char *spec,
+/* One OBJECT, as one state of it (steady.h): a running target may change
+ * it while it is read. --save's file cannot be rewritten: a change after
+ * it was written is reported at once. */
+static void read_one(struct target *t, struct steady *st, const char *spec,
 		     const struct show_opts *o, struct npy_file *save,
 		     struct shown *x)
 {
-	bool running = !o->pause && t->pid;
-	struct attempt last = {0}, now;
-	bool changing = false;
+	struct show_read r = {t, spec, o, save, x};
+	int tries;
 
-	for (int try = 1;; try++) {
-		read_once(t, spec, o, save, x);
-		if (!running)
-			return;
-		/* what the next read needs is what the target holds now */
-		mem_cache_drop(t->mem);
-		if (x->decoded) {
-			if (nd_array_unchanged(&t->ctx, &x->a))
-				return;
-			changing = true;
-		} else {
-			now.addr = x->a.addr;
-			now.len = nd_array_raw_state(&t->ctx, now.addr, now.raw);
-			now.err = x->err;
-			if (try > 1 && !changing && same_failure(&last, &now))
-				return; /* garbage, the same each time */
-			changing = changing || try > 1;
-			last = now;
-		}
-		if (changing && (try >= TRIES || (save && x->decoded))) {
-			uint64_t addr = x->a.addr;
-			free_one(x);
-			*x = (struct shown){0};
-			char what[600];
-			/* a name is said with the address it led to */
-			if (spec[0] >= '0' && spec[0] <= '9')
-				snprintf(what, sizeof(what), "0x%" PRIx64, addr);
-			else
-				snprintf(what, sizeof(what), "%.500s (0x%" PRIx64 ")",
-					 spec, addr);
-			nd_fail(&x->err, ND_EREAD,
-				"%s: the array changed while it was read (%d %s); "
-				"run without --no-pause",
-				what, try, try == 1 ? "try" : "tries");
-			return;
-		}
-		free_one(x);
-		*x = (struct shown){0};
-	}
+	if (steady_read(st, attempt, &r, save ? 1 : STEADY_TRIES, &x->a,
+			&x->err, &tries) != STEADY_CHANGED)
+		return;
+	uint64_t addr = x->a.addr;
+	free_one(x);
+	*x = (struct shown){0};
+	char what[600];
+	/* a name is said with the address it led to */
+	if (spec[0] >= '0' && spec[0] <= '9')
+		snprintf(what, sizeof(what), "0x%" PRIx64, addr);
+	else
+		snprintf(what, sizeof(what), "%.500s (0x%" PRIx64 ")", spec, addr);
+	nd_fail_at(&x->err, ND_EREAD, addr, "%s: the array changed while it was "
+		   "read (%d %s); run without --no-pause", what, tries,
+		   tries == 1 ? "try" : "tries");
 }
 
 static void print_one(struct shown *x, const struct show_opts *o,
@@ -275,8 +249,9 @@ static int read_all(const char *target, const struct show_opts *o,
 {
 	struct target t;
 	struct freeze fz = {0};
+	struct steady st;
 
-	if (target_open(target, &cli_target, 512, &t, e))
+	if (target_open(target, &cli_target, &t, e))
 		return -1;
 	cli_verbosef("%s: Python %d.%d.%d (%s; object offsets from %s), "
 		     "NumPy %s (%d.x layout, _multiarray_umath at %s); ndarray "
@@ -288,19 +263,18 @@ static int read_all(const char *target, const struct show_opts *o,
 						: "ndspy's table",
 		     t.rt.np_version[0] ? t.rt.np_version : "?", t.rt.np_major,
 		     t.rt.np_path, t.rt.array_type, t.rt.descr_type, t.mem->how);
-	/* what discovery cached was read while the target ran */
-	mem_cache_drop(t.mem);
 	/* a core holds still by itself */
 	bool pause = o->pause && t.pid;
-	if (pause && freeze_all(&fz, t.pid, false, e)) {
+	if (target_pause(&t, pause, false, &fz, e)) {
 		target_close(&t);
 		return -1;
 	}
 	int nthreads = fz.n;
+	target_steady(&t, !pause && t.pid, true, &st);
 	for (int i = 0; i < nobj; i++)
-		read_one(&t, specs[i], o, save, &objs[i]);
+		read_one(&t, &st, specs[i], o, save, &objs[i]);
+	target_release(&t, &fz);
 	if (pause) {
-		thaw_all(&fz);
 		cli_verbosef("%s paused for %.3f ms (%d thread%s%s)",
 			     t.name, (double)fz.pause_ns / 1e6, nthreads,
 			     nthreads == 1 ? "" : "s", fz.not_stopped ? ", some did not stop in time" : "");

@@ -80,9 +80,7 @@ static int read_threads(struct target *t, struct thread **out, size_t *n,
 	struct freeze fz = {0};
 	struct nd_err pyerr = {0};
 
-	/* what discovery cached was read while the target ran */
-	mem_cache_drop(t->mem);
-	if (t->pid && freeze_all(&fz, t->pid, true, e))
+	if (target_pause(t, true, true, &fz, e))
 		return -1;
 	size_t max = t->pid ? (size_t)fz.n : t->core->nthr;
 	struct thread *th = calloc(max ? max : 1, sizeof(*th));
@@ -114,8 +112,8 @@ static int read_threads(struct target *t, struct thread **out, size_t *n,
 		}
 	}
 	unwinder_free(u);
+	target_release(t, &fz);
 	if (t->pid) {
-		thaw_all(&fz);
 		cli_verbosef("%s paused for %.3f ms (%zu threads)", t->name,
 			     (double)fz.pause_ns / 1e6, *n);
 	}
@@ -308,7 +306,7 @@ int cmd_stacks(int argc, char **argv)
 	struct target_opts topts = cli_target;
 	topts.numpy_optional = true;
 	if (target_parse(argv[first], &e) ||
-	    target_open(argv[first], &topts, 512, &t, &e))
+	    target_open(argv[first], &topts, &t, &e))
 		return cli_error(&e);
 	int rc = read_threads(&t, &th, &n, &ps, &e);
 	for (size_t i = 0; !rc && i < n; i++) {

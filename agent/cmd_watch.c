@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../decode/buf.h"
-#include "../probe/live_table.h"
+#include "live_table.h"
 #include "../probe/watch_probe.h"
 #include "cli.h"
 #include "elf.h"
@@ -78,7 +78,7 @@ static bool sites_ready(struct watch_state *s)
 		return s->have_sites;
 	s->open_later = false;
 	snprintf(spec, sizeof(spec), "%d", (int)s->pid);
-	if (target_open(spec, &cli_target, 64, &s->t, &e)) {
+	if (target_open(spec, &cli_target, &s->t, &e)) {
 		fprintf(stderr, "ndspy: no Python stacks: %s\n", e.msg);
 		return false;
 	}
@@ -128,7 +128,7 @@ static void size_text(struct nd_buf *b, uint64_t n)
 {
 	char text[32];
 
-	cli_human_size(n, text, sizeof(text));
+	nd_human_size(n, text, sizeof(text));
 	nd_buf_puts(b, text);
 }
 
@@ -294,7 +294,7 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		}
 	} else {
 		struct target *t = &s->t;
-		if ((rc = target_open(argv[0], &cli_target, 64, t, e)))
+		if ((rc = target_open(argv[0], &cli_target, t, e)))
 			return rc;
 		s->have_target = true;
 		*pid = t->pid;

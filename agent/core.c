@@ -292,7 +292,7 @@ int core_open(const char *path, const char *sysroot, const char *exe,
 			: c->fd == -EINVAL ? "not a regular file"
 					   : strerror(-c->fd));
 		c->m.close(&c->m);
-		return -ND_ETARGET;
+		return -1;
 	}
 	fstat(c->fd, &st);
 	c->size = (uint64_t)st.st_size;

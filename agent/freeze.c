@@ -16,7 +16,7 @@
 
 #include "cleanup.h"
 
-#define STOP_TIMEOUT_NS (100 * 1000000ULL)
+#define STOP_TIMEOUT_NS (FREEZE_WAIT_MS * 1000000ULL)
 
 uint64_t now_ns(void)
 {
@@ -168,6 +168,7 @@ static void wait_stops(struct freeze *f)
 	/* A thread stuck in the kernel stops when it returns; reading memory
 	 * does not need it stopped, only consistency does. */
 	f->not_stopped = pending;
+	f->stopped_ns = now_ns();
 }
 
 /* Detaches the stopped threads with their held signals. The others (not
@@ -181,19 +182,34 @@ static void release(struct freeze *f)
 			       (void *)(uintptr_t)f->t[i].sig);
 }
 
+/* Seizes every thread: threads started while we seize are seized too, so
+ * the list is read until it is stable. How many were new, or -1. */
+static int seize_all(struct freeze *f)
+{
+	int total = 0;
+
+	for (int round = 0; round < 100; round++) {
+		int added = seize_new(f);
+		if (added < 0)
+			return -1;
+		if (!added)
+			break;
+		total += added;
+	}
+	return total;
+}
+
 static void *tracer_main(void *arg)
 {
 	struct freeze *f = arg;
 	char c = 0;
 
 	f->tracer_tid = gettid();
-	/* threads started while we seize are seized too: list until stable */
-	for (int round = 0; round < 100; round++) {
-		int added = seize_new(f);
-		if (added <= 0)
-			break;
-	}
-	if (!f->err.code)
+	if (seize_all(f) >= 0)
+		wait_stops(f);
+	/* a thread that was inside clone() when it stopped finishes it: its
+	 * child, born held (PTRACE_O_TRACECLONE), is one of the threads too */
+	if (!f->err.code && seize_all(f) > 0)
 		wait_stops(f);
 	if (write(f->ready[1], &c, 1) < 0) {
 		/* main thread gone: release at once */
@@ -263,6 +279,8 @@ void thaw_all(struct freeze *f)
 {
 	char c = 0;
 
+	if (!f->pid)
+		return; /* never frozen */
 	if (f->wake[1] >= 0 && f->tracer) {
 		if (write(f->wake[1], &c, 1) < 0) {
 			/* the tracer reads nothing: it exits anyway */

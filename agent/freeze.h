@@ -15,6 +15,9 @@
 
 #include "../decode/err.h"
 
+/* How long a thread may take to stop before it is left running. */
+#define FREEZE_WAIT_MS 100
+
 struct frozen_thread {
 	pid_t tid;
 	int sig;      /* signal caught in signal-delivery-stop, re-sent on thaw */
@@ -27,7 +30,10 @@ struct freeze {
 	pid_t pid;
 	struct frozen_thread *t;
 	int n, cap;
-	uint64_t t0_ns, pause_ns; /* when frozen, and for how long */
+	uint64_t t0_ns, pause_ns; /* when seizing began, and how long from
+				   * then until the release */
+	uint64_t stopped_ns;      /* when the last thread was seen stopped
+				   * (or the wait for it ended) */
 	int not_stopped;          /* threads that did not stop in time */
 	bool want_regs;           /* read each stopped thread's registers */
 	/* the tracer thread and how we talk to it */
@@ -42,7 +48,7 @@ struct freeze {
 /* Seizes and interrupts all threads, waiting (bounded) until each stops;
  * with regs, also reads the registers of each (only the tracer may). */
 int freeze_all(struct freeze *f, pid_t pid, bool regs, struct nd_err *e);
-/* Lets every thread go; safe to call twice. */
+/* Lets every thread go; safe to call twice, and on a zeroed struct. */
 void thaw_all(struct freeze *f);
 
 uint64_t now_ns(void);

@@ -34,13 +34,6 @@ struct mem {
 int mem_live_open(pid_t pid, uint64_t probe_addr, struct mem **out,
 		  struct nd_err *e);
 
-/* A page cache of up to `pages` pages in front of under (closing it
- * closes under): small reads are served from whole 4 KiB pages, allocated
- * as they are first used. What it holds is a snapshot: drop it when the
- * target may have changed. Its readv is not cached: it reads the target
- * now (list's --no-pause re-checks rely on that). */
-struct mem *mem_cache_wrap(struct mem *under, size_t pages);
-void mem_cache_drop(struct mem *m);
 
 /* The decoder's read callbacks over a mem. */
 int mem_read_cb(void *ctx, uint64_t addr, void *buf, size_t len);

@@ -126,7 +126,7 @@ int core_file_open(struct core *c, const struct region *r, char *resolved,
 		return nd_fail(e, ND_ETARGET, "mapping at 0x%llx has no file",
 			       (unsigned long long)r->start);
 	if (open_file(c, m->file, e))
-		return -ND_ETARGET;
+		return -1;
 	*fd = dup(c->files[m->file].fd);
 	if (*fd < 0)
 		return nd_fail(e, ND_ETARGET, "dup: %s", strerror(errno));

@@ -141,16 +141,17 @@ static int copy_by_write(struct npy_file *f, uint64_t addr, size_t len)
 	char *buf = malloc(len < COPY_CHUNK ? (len ? len : 1) : COPY_CHUNK);
 
 	if (!buf)
-		return -ND_ENOMEM;
+		return -ENOMEM;
 	for (size_t off = 0; off < len;) {
 		size_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
-		if (f->mem->read(f->mem, addr + off, buf, n)) {
+		int rc = f->mem->read(f->mem, addr + off, buf, n);
+		if (rc) {
 			free(buf);
-			return -ND_EREAD;
+			return rc;
 		}
 		if (sink_write(f, buf, n)) {
 			free(buf);
-			return -ND_EIO;
+			return -EIO;
 		}
 		off += n;
 	}
@@ -168,7 +169,7 @@ struct ring {
 	size_t len;
 	char *buf[RING];
 	size_t n[RING];
-	int full[RING]; /* 1 filled, 0 free; -ND_EREAD when the read failed */
+	int full[RING]; /* 1 filled, 0 free; -errno when the read failed */
 	int stop;       /* the writer gave up */
 };
 
@@ -201,7 +202,7 @@ static void *ring_reader(void *arg)
 		size_t n = r->len - off < RING_CHUNK ? r->len - off : RING_CHUNK;
 		int rc = r->f->mem->read(r->f->mem, r->src + off, r->buf[i], n);
 		r->n[i] = n;
-		__atomic_store_n(&r->full[i], rc ? -ND_EREAD : 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&r->full[i], rc ? rc : 1, __ATOMIC_RELEASE);
 		if (rc)
 			break;
 		off += n;
@@ -237,7 +238,7 @@ static int copy_by_ring(struct npy_file *f, uint64_t addr, size_t len)
 		if (state < 0)
 			rc = state;
 		else if (sink_write(f, r.buf[i], r.n[i]))
-			rc = -ND_EIO;
+			rc = -EIO;
 		off += r.n[i];
 		__atomic_store_n(&r.full[i], 0, __ATOMIC_RELEASE);
 	}
@@ -278,7 +279,7 @@ int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
 	int rc = nd_npy_write(c, a, &sink, e);
 	if (f->last_progress_ns)
 		fputc('\n', stderr);
-	return rc == -ND_EIO ? io_error(f, f->err, e) : rc;
+	return rc && e && e->code == ND_EIO ? io_error(f, f->err, e) : rc;
 }
 
 int npy_file_finish(struct npy_file *f, struct nd_err *e)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../decode/ndarray.h"
 #include "../decode/pywalk.h"
 #include "freeze.h"
 #include "target.h"
@@ -83,40 +84,18 @@ static void push(struct worker *w, uint64_t addr)
 	w->cand[w->n++] = addr;
 }
 
-/* What a live header shows without another read: a sane refcount, an
- * ndim in range, a descr pointer, dims and strides when ndim > 0. */
-static bool looks_live(const struct job *j, const unsigned char *h)
-{
-	const struct nd_nplayout *L = j->c->np;
-	uint64_t refcnt, descr, dims, strides;
-	int32_t nd;
-
-	memcpy(&refcnt, h, 8);
-	if (refcnt == 0 || refcnt >= ND_MAX_ARRAY_REFCNT)
-		return false;
-	memcpy(&nd, h + L->arr_nd, 4);
-	memcpy(&descr, h + L->arr_descr, 8);
-	if (nd < 0 || nd > L->maxdims || !descr || (descr & 7))
-		return false;
-	if (nd == 0)
-		return true;
-	memcpy(&dims, h + L->arr_dims, 8);
-	memcpy(&strides, h + L->arr_strides, 8);
-	return dims && strides && !(dims & 7) && !(strides & 7);
-}
-
 static void scan_buf(struct worker *w, uint64_t base, const unsigned char *buf,
 		     size_t scan_len, size_t buf_len)
 {
 	const struct job *j = w->job;
-	size_t need = (size_t)j->c->np->arr_flags + 4;
+	size_t need = nd_array_header_len(j->c->np);
 
 	for (size_t off = 0; off < scan_len && off + 16 <= buf_len; off += 16) {
 		uint64_t t;
 		memcpy(&t, buf + off + 8, 8);
 		if (!is_type(j, t) || off + need > buf_len)
 			continue;
-		if (looks_live(j, buf + off))
+		if (nd_array_plausible(j->c->np, buf + off))
 			push(w, base + off);
 	}
 }
@@ -275,20 +254,16 @@ int scan_target(struct target *t, bool pause, struct freeze *fz,
 
 	*ntypes = 0;
 	memset(out, 0, sizeof(*out));
-	/* what was cached was read while the target ran */
-	mem_cache_drop(t->mem);
-	if (pause && freeze_all(fz, t->pid, false, e))
+	if (target_pause(t, pause, false, fz, e))
 		return -1;
-	int rc = pause ? target_reread_maps(t, e) : 0;
-	if (!rc)
-		rc = nd_py_subtypes(&t->ctx, t->rt.array_type, types,
-				    ND_MAX_SUBTYPES, ntypes, e);
+	int rc = nd_py_subtypes(&t->ctx, t->rt.array_type, types,
+				ND_MAX_SUBTYPES, ntypes, e);
 	if (!rc && *ntypes == ND_MAX_SUBTYPES)
 		fprintf(stderr, "ndspy: more than %d ndarray subclasses; arrays "
 				"of the ones past that are not seen\n",
 			ND_MAX_SUBTYPES);
 	if (!rc)
-		rc = scan_memory(&t->maps, t->mem, &t->ctx, types, *ntypes,
+		rc = scan_memory(&t->maps, t->src, &t->ctx, types, *ntypes,
 				 progress, out, e);
 	return rc;
 }

@@ -33,9 +33,10 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 		struct scan *out, struct nd_err *e);
 void scan_free(struct scan *s);
 
-/* What list and audit share: pauses t (if pause: fz stays frozen for the
- * caller to thaw, whatever the result), reads its map again, finds the
- * ndarray types, and scans. *ntypes says how many types there were. */
+/* What list and audit share: begins one state of t (target_pause; the
+ * caller releases it with target_release whatever the result), finds the
+ * ndarray types, and scans t's source (in bulk, past the snapshot).
+ * *ntypes says how many types there were. */
 struct target;
 struct freeze;
 int scan_target(struct target *t, bool pause, struct freeze *fz,

@@ -5,24 +5,34 @@
 #include <time.h>
 
 #include "files.h"
-#include "mem.h"
+#include "snapshot.h"
 #include "target.h"
+
+/* Pages of code objects, strings and line tables a batch of events may
+ * need; past it, reads go to the target uncached. */
+#define SITES_PAGES_BUDGET (4u << 20)
 
 int sites_init(struct sites *ss, struct target *t, unsigned depth)
 {
 	memset(ss, 0, sizeof(*ss));
-	ss->t = t;
+	ss->pages = snapshot_new(t->src, SITES_PAGES_BUDGET);
+	ss->ctx = t->ctx;
+	if (ss->pages)
+		ss->ctx.rd = (struct nd_reader){.read = mem_read_cb,
+						.readv = mem_readv_cb,
+						.ctx = snapshot_mem(ss->pages)};
 	ss->depth = depth;
 	ss->kept.limit = SIZE_MAX; /* as many stacks as the window makes */
 	ss->codes = nd_codecache_new();
 	ss->frames = calloc(depth ? depth : 1, sizeof(*ss->frames));
 	ss->s = calloc(1, sizeof(*ss->s)); /* id 0 */
 	ss->cap = ss->n = 1;
-	return ss->codes && ss->frames && ss->s ? 0 : -1;
+	return ss->pages && ss->codes && ss->frames && ss->s ? 0 : -1;
 }
 
 void sites_free(struct sites *ss)
 {
+	snapshot_free(ss->pages);
 	nd_codecache_free(ss->codes);
 	nd_arena_free(&ss->scratch);
 	nd_arena_free(&ss->kept);
@@ -42,7 +52,7 @@ static size_t name_frames(struct sites *ss, const struct nd_event *ev)
 		struct nd_rawframe r = {ev->f[i].code, ev->f[i].instr,
 					(uint8_t)ev->f[i].owner};
 		struct nd_err err = {0};
-		int rc = nd_py_frame_of(&ss->t->ctx, ss->codes, &ss->scratch,
+		int rc = nd_py_frame_of(&ss->ctx, ss->codes, &ss->scratch,
 					&r, &ss->frames[n], &err);
 		if (rc == 1)
 			continue;
@@ -166,7 +176,7 @@ uint32_t sites_of(struct sites *ss, const struct nd_event *ev)
 	 * drop per event made naming slower than a busy target) */
 	if (ev->ts_ns >= ss->pages_ns) {
 		struct timespec now;
-		mem_cache_drop(ss->t->mem);
+		snapshot_reset(ss->pages);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		ss->pages_ns = (uint64_t)now.tv_sec * 1000000000u +
 			       (uint64_t)now.tv_nsec;

@@ -12,6 +12,7 @@
 #include "../decode/buf.h"
 #include "../decode/pyframes.h"
 
+struct snapshot;
 struct target;
 
 struct site {
@@ -22,7 +23,7 @@ struct site {
 };
 
 /* Raw stacks (code objects and instructions) already named since the
- * page cache was last emptied: a loop allocating from one place is named
+ * cache of pages was last emptied: a loop allocating from one place is named
  * once per batch of events, not once per event. */
 #define SITES_RAW 8192
 struct sites_raw {
@@ -31,12 +32,16 @@ struct sites_raw {
 };
 
 struct sites {
-	struct target *t;  /* where the code objects are read */
+	/* the running target's code objects, read through a cache of pages
+	 * of its own (a snapshot that is never sealed), emptied when pages
+	 * older than a buffer could be stale */
+	struct nd_ctx ctx;
+	struct snapshot *pages;
 	unsigned depth;    /* frames kept per buffer */
 	struct nd_codecache *codes;
 	struct nd_arena scratch; /* one event's names */
 	struct nd_pyframe *frames; /* depth of them: one event's frames */
-	uint64_t pages_ns; /* CLOCK_MONOTONIC when the page cache was emptied */
+	uint64_t pages_ns; /* CLOCK_MONOTONIC when pages was emptied */
 	uint32_t gen;      /* how often it was: raw[] entries of older ones
 			    * are stale */
 	struct sites_raw raw[SITES_RAW];

@@ -1,6 +1,8 @@
 #include "target.h"
 
 #include "core.h"
+#include "freeze.h"
+#include "steady.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -93,7 +95,7 @@ int target_parse_live(const char *cmd, const char *spec, struct nd_err *e)
 		return nd_fail(e, ND_EUSAGE, "%s needs a live process: '%s' is "
 			       "not a PID", cmd, spec);
 	if (target_parse(spec, e))
-		return -ND_EUSAGE;
+		return -1;
 	pid_t tgid = target_tgid(atoi(spec));
 	if (tgid && tgid != atoi(spec))
 		return nd_fail(e, ND_EUSAGE, "%s is a thread of process %d: give "
@@ -156,15 +158,31 @@ static void set_ctx(struct target *t)
 		t->ctx.numpy_version = major * 100 + minor;
 }
 
+/* The snapshot in front of t->src, through which everything is read. */
+static int open_snapshot(struct target *t, const struct target_opts *o,
+			 struct nd_err *e)
+{
+	uint64_t budget = o && o->capture_max ? o->capture_max : SNAPSHOT_BUDGET;
+
+	if (!(t->snap = snapshot_new(t->src, budget)))
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	t->mem = snapshot_mem(t->snap);
+	return 0;
+}
+
 static int open_core(const char *path, const struct target_opts *o,
-		     size_t cache_pages, struct target *t, struct nd_err *e)
+		     struct target *t, struct nd_err *e)
 {
 	snprintf(t->name, sizeof(t->name), "core %s", path);
 	int rc = core_open(path, o ? o->sysroot : NULL, o ? o->exe : NULL,
 			   &t->core, e);
 	if (rc)
 		return rc;
-	t->mem = mem_cache_wrap(&t->core->m, cache_pages);
+	t->src = &t->core->m;
+	if ((rc = open_snapshot(t, o, e))) {
+		target_close(t);
+		return rc;
+	}
 	snprintf(t->exe, sizeof(t->exe), "%s", core_exe_path(t->core));
 	if ((rc = core_maps(t->core, &t->maps, e)) ||
 	    (rc = runtime_discover(t, e))) {
@@ -176,12 +194,12 @@ static int open_core(const char *path, const struct target_opts *o,
 }
 
 int target_open(const char *spec, const struct target_opts *o,
-		size_t cache_pages, struct target *t, struct nd_err *e)
+		struct target *t, struct nd_err *e)
 {
 	memset(t, 0, sizeof(*t));
 	t->numpy_optional = o && o->numpy_optional;
 	if (!all_digits(spec))
-		return open_core(spec, o, cache_pages, t, e);
+		return open_core(spec, o, t, e);
 	pid_t pid = (pid_t)atoi(spec);
 	t->pid = pid;
 	snprintf(t->name, sizeof(t->name), "process %d", (int)pid);
@@ -215,9 +233,8 @@ int target_open(const char *spec, const struct target_opts *o,
 	for (size_t i = 0; i < t->maps.n && !probe; i++)
 		if (t->maps.r[i].perms[0] == 'r' && t->maps.r[i].kind != R_OTHER)
 			probe = t->maps.r[i].start;
-	if ((rc = mem_live_open(task, probe, &t->mem, e)) ||
-	    !(t->mem = mem_cache_wrap(t->mem, cache_pages)) ||
-	    (rc = runtime_discover(t, e))) {
+	if ((rc = mem_live_open(task, probe, &t->src, e)) ||
+	    (rc = open_snapshot(t, o, e)) || (rc = runtime_discover(t, e))) {
 		target_close(t);
 		if (kill(pid, 0) != 0 && errno == ESRCH) {
 			/* it exited while we looked: say that, not what the
@@ -232,26 +249,74 @@ int target_open(const char *spec, const struct target_opts *o,
 	return 0;
 }
 
-int target_reread_maps(struct target *t, struct nd_err *e)
+/* The map again: once the target is paused, the map a scan covers must
+ * be the one of that moment, not of when it was opened. */
+static int reread_maps(struct target *t, struct nd_err *e)
 {
 	struct maps m = {0};
 
-	if (t->core)
-		return 0;
-	int rc = maps_read(live_task(t->pid), &m, e);
-
-	if (rc)
-		return rc;
+	if (maps_read(live_task(t->pid), &m, e))
+		return -1;
 	maps_free(&t->maps);
 	t->maps = m;
 	return 0;
 }
 
+int target_pause(struct target *t, bool pause, bool regs, struct freeze *fz,
+		 struct nd_err *e)
+{
+	snapshot_reset(t->snap);
+	if (!pause || !t->pid)
+		return 0;
+	if (freeze_all(fz, t->pid, regs, e))
+		return -1;
+	if (reread_maps(t, e)) {
+		thaw_all(fz);
+		return -1;
+	}
+	if (fz->not_stopped)
+		fprintf(stderr, "ndspy: %s: %d thread%s did not stop within "
+				"%d ms and ran on while it was read: what %s "
+				"meanwhile may be inconsistent\n",
+			t->name, fz->not_stopped,
+			fz->not_stopped == 1 ? "" : "s", FREEZE_WAIT_MS,
+			fz->not_stopped == 1 ? "it changed" : "they changed");
+	return 0;
+}
+
+void target_release(struct target *t, struct freeze *fz)
+{
+	char budget[32];
+
+	if (fz)
+		thaw_all(fz);
+	snapshot_seal(t->snap);
+	if (!snapshot_overflowed(t->snap))
+		return;
+	nd_human_size(snapshot_budget(t->snap), budget, sizeof(budget));
+	fprintf(stderr, "ndspy: %s: more was read than the capture budget "
+			"(%s) keeps: what was read past it is not shown (raise "
+			"it with --capture-max)\n", t->name, budget);
+}
+
+void target_steady(struct target *t, bool running, bool forget_everything,
+		   struct steady *st)
+{
+	*st = (struct steady){.running = running, .now = t->ctx,
+			      .forget = forget_everything ? steady_forget_all
+							  : steady_forget_array,
+			      .forget_arg = t->snap};
+	st->now.rd = (struct nd_reader){.read = mem_read_cb,
+					.readv = mem_readv_cb, .ctx = t->src};
+}
+
 void target_close(struct target *t)
 {
-	if (t->mem)
-		t->mem->close(t->mem);
-	t->mem = NULL;
+	snapshot_free(t->snap);
+	if (t->src)
+		t->src->close(t->src);
+	t->snap = NULL;
+	t->src = t->mem = NULL;
 	t->core = NULL;
 	maps_free(&t->maps);
 }

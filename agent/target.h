@@ -10,14 +10,17 @@
 #include "maps.h"
 #include "mem.h"
 #include "runtime.h"
+#include "snapshot.h"
 
 struct core;
+struct freeze;
 
 /* Where a core's files are when it is read on another machine. */
 struct target_opts {
 	const char *sysroot; /* prefix for every path the core names */
 	const char *exe;     /* the executable, wherever it is now */
 	bool numpy_optional; /* stacks: Python is enough */
+	uint64_t capture_max; /* the snapshot's budget; 0: SNAPSHOT_BUDGET */
 };
 
 struct target {
@@ -28,7 +31,9 @@ struct target {
 	char exe[4200];    /* the executable's path as mapped */
 	bool numpy_optional;
 	struct maps maps;
-	struct mem *mem;
+	struct mem *src;        /* the process or the core file */
+	struct snapshot *snap;  /* what was read of it (snapshot.h) */
+	struct mem *mem;        /* reads through snap: what decode/ reads */
 	struct runtime rt;
 	struct nd_ctx ctx;
 };
@@ -36,14 +41,28 @@ struct target {
 /* Checks TARGET without touching it: a PID (all digits) or a core file's
  * path (anything else); ND_EUSAGE if it can be neither. */
 int target_parse(const char *spec, struct nd_err *e);
-/* cache_pages: how many pages of small reads to keep (show: 512; list,
- * which decodes again after the pause from what it read: many). */
+/* Opens it and finds Python and NumPy in it (reading through the
+ * snapshot, open). */
 int target_open(const char *spec, const struct target_opts *o,
-		size_t cache_pages, struct target *t, struct nd_err *e);
-/* Reads the memory map again: once the target is paused, the map a scan
- * covers must be the one of that moment, not of when it was opened. A
- * core's map never changes. */
-int target_reread_maps(struct target *t, struct nd_err *e);
+		struct target *t, struct nd_err *e);
+/* Begins one state of the target: the snapshot is emptied (what was kept
+ * was read while the target ran) and, for a live target when pause is
+ * set, every thread is stopped (fz; with regs, their registers read) and
+ * the map read again, so that it is the map of that moment. Threads that
+ * do not stop in time are said on stderr. */
+int target_pause(struct target *t, bool pause, bool regs, struct freeze *fz,
+		 struct nd_err *e);
+/* Ends it: a paused target runs again, and the snapshot is sealed: what
+ * is decoded and printed from now on was read in between. A budget spent
+ * meanwhile is said on stderr. */
+void target_release(struct target *t, struct freeze *fz);
+/* How arrays of t are read as one state each (steady.h): a running target
+ * (--no-pause) is read again past the snapshot. On a change, forget_all
+ * forgets everything read (show), else only the array's own header, dims
+ * and strides (list, which keeps what it validated before). */
+struct steady;
+void target_steady(struct target *t, bool running, bool forget_all,
+		   struct steady *st);
 void target_close(struct target *t);
 /* TARGET for the commands that need a live process (watch, audit): a PID
  * that is a process, not one of its threads (probes filter by process). */

@@ -317,3 +317,19 @@ const char *nd_buf_str(struct nd_buf *b)
 {
 	return (b->p && !b->oom) ? b->p : "";
 }
+
+void nd_human_size(uint64_t n, char *out, size_t cap)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, cap, "%" PRIu64 " B", n);
+	else
+		snprintf(out, cap, "%.1f %s", v, unit[u]);
+}

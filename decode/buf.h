@@ -48,4 +48,7 @@ size_t nd_utf8_encode(char *out, uint32_t cp);
 /* NUL-terminated view of the content ("" when empty or after oom). */
 const char *nd_buf_str(struct nd_buf *b);
 
+/* "800 B", "1.5 KiB", "2.0 GiB": sizes as every command prints them. */
+void nd_human_size(uint64_t n, char *out, size_t cap);
+
 #endif

@@ -97,7 +97,7 @@ static int decode_subarray(struct dstate *s, struct nd_dtype *d,
 	d->sub_ndim = (int)n;
 	d->sub_shape = alloc(s, (n ? n : 1) * sizeof(int64_t));
 	if (!d->sub_shape)
-		return -ND_ENOMEM;
+		return -1;
 	int64_t count = 1;
 	for (size_t i = 0; i < n; i++) {
 		rc = nd_py_long(s->c, items[i], &d->sub_shape[i], s->e);
@@ -241,7 +241,7 @@ static int decode_fields(struct dstate *s, struct nd_dtype *d, uint64_t names,
 	if (rc)
 		return rc;
 	if (!d->fields || !value || !order || !scan)
-		return -ND_ENOMEM;
+		return nd_fail(s->e, ND_ENOMEM, "out of memory");
 	/* one entry per name and per title: more is not a dtype's dict */
 	if ((rc = nd_py_dict_len(s->c, fields, &entries, s->e)))
 		return rc;
@@ -425,7 +425,7 @@ static int decode_node(struct dstate *s, uint64_t addr, int depth,
 		return rc;
 	struct nd_dtype *d = alloc(s, sizeof(*d));
 	if (!d)
-		return -ND_ENOMEM;
+		return -1;
 	d->addr = addr;
 	d->kind = (char)raw[L->d_kind];
 	d->type = (char)raw[L->d_type];

@@ -6,12 +6,11 @@
 
 #include <limits.h>
 
-#include "err.h"
 
 static int set_line(long long l, int *line)
 {
 	if (l < INT_MIN || l > INT_MAX)
-		return -ND_ECORRUPT;
+		return -1;
 	*line = (int)l;
 	return 0;
 }
@@ -52,7 +51,7 @@ static int linetable310(int first, const uint8_t *t, size_t len, int addr,
 		}
 		do {
 			if (len - i < 2) /* odd length, or ends mid-fold */
-				return -ND_ECORRUPT;
+				return -1;
 			end += t[i];
 			if ((int8_t)t[i + 1] == -128) {
 				ar_line = -1;
@@ -73,13 +72,13 @@ static int svarint(const uint8_t *t, size_t len, size_t i, long long *out)
 	unsigned int read, val, shift = 0;
 
 	if (i >= len)
-		return -ND_ECORRUPT;
+		return -1;
 	read = t[i++];
 	val = read & 63;
 	while (read & 64) {
 		shift += 6;
 		if (i >= len || shift >= 32)
-			return -ND_ECORRUPT;
+			return -1;
 		read = t[i++];
 		val |= (read & 63) << shift;
 	}
@@ -146,5 +145,5 @@ int nd_addr2line(enum nd_lines_repr repr, int firstlineno,
 			linetable310(firstlineno, table, len, addr, line) :
 			locations(firstlineno, table, len, addr, line);
 	}
-	return -ND_EUSAGE;
+	return -1;
 }

@@ -17,9 +17,9 @@ enum nd_lines_repr {
  * 2*f_lasti; 3.11+ 2*code units). Sets *line and returns 0; *line is -1 where
  * the table gives the instruction no line (Python shows None), including an
  * addr past the table's end (3.10+). A negative addr (frame not started)
- * gives firstlineno. Returns -ND_ECORRUPT where CPython would read past the
- * table (truncated varint or pair) or the line leaves int range, and
- * -ND_EUSAGE for an unknown repr. Reads only table[0..len). */
+ * gives firstlineno. Returns -1 where CPython would read past the table
+ * (truncated varint or pair), where the line leaves int range, and for an
+ * unknown repr. Reads only table[0..len). */
 int nd_addr2line(enum nd_lines_repr repr, int firstlineno,
 		 const uint8_t *table, size_t len, int addr, int *line);
 

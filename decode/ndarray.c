@@ -24,12 +24,17 @@ const char *nd_base_kind_name(enum nd_base_kind k)
 	return names[k];
 }
 
-/* The object header's fields, from its first arr_flags + 4 bytes. */
-static void parse_arr(const struct nd_nplayout *L, const unsigned char *raw,
-		      struct nd_arr_raw *r)
+size_t nd_array_header_len(const struct nd_nplayout *L)
+{
+	return (size_t)L->arr_flags + 4;
+}
+
+void nd_array_parse(const struct nd_nplayout *L, const unsigned char *raw,
+		    struct nd_arr_raw *r)
 {
 	int32_t nd;
 
+	memcpy(&r->refcnt, raw, 8);
 	memcpy(&r->type, raw + 8, 8);
 	memcpy(&r->data, raw + L->arr_data, 8);
 	memcpy(&nd, raw + L->arr_nd, 4);
@@ -41,16 +46,62 @@ static void parse_arr(const struct nd_nplayout *L, const unsigned char *raw,
 	memcpy(&r->flags, raw + L->arr_flags, 4);
 }
 
+bool nd_array_plausible(const struct nd_nplayout *L,
+			const unsigned char *raw)
+{
+	struct nd_arr_raw r;
+
+	nd_array_parse(L, raw, &r);
+	if (r.refcnt == 0 || r.refcnt >= ND_MAX_ARRAY_REFCNT || r.nd < 0 ||
+	    r.nd > L->maxdims || !r.descr || (r.descr & 7))
+		return false;
+	return r.nd == 0 || (r.dims && r.strides && !(r.dims & 7) &&
+			     !(r.strides & 7));
+}
+
 static int read_arr(struct nd_ctx *c, uint64_t addr, struct nd_arr_raw *r,
 		    struct nd_err *e)
 {
-	unsigned char raw[128];
-	int rc = nd_read(c, addr, raw, (size_t)c->np->arr_flags + 4, e,
+	unsigned char raw[ND_ARR_HEADER_MAX];
+	int rc = nd_read(c, addr, raw, nd_array_header_len(c->np), e,
 			 "ndarray");
 
 	if (!rc)
-		parse_arr(c->np, raw, r);
+		nd_array_parse(c->np, raw, r);
 	return rc;
+}
+
+int nd_array_peek_nbytes(struct nd_ctx *c, uint64_t addr,
+			 struct nd_itemsize_memo *m, int64_t *nbytes)
+{
+	const struct nd_nplayout *L = c->np;
+	int64_t dims[ND_MAXDIMS], size = 1, itemsize = 0;
+	struct nd_arr_raw r;
+
+	*nbytes = INT64_MAX;
+	if (read_arr(c, addr, &r, NULL) || r.nd < 0 || r.nd > L->maxdims ||
+	    (r.nd && nd_read(c, r.dims, dims, (size_t)r.nd * 8, NULL, "dims")))
+		return -1;
+	for (int i = 0; i < r.nd; i++)
+		if (dims[i] < 0 || __builtin_mul_overflow(size, dims[i], &size))
+			return 0;
+	size_t slot = (r.descr >> 4) % ND_ITEMSIZE_MEMO;
+	if (m->descr[slot] == r.descr) {
+		itemsize = m->itemsize[slot];
+	} else {
+		unsigned char v[8] = {0};
+		if (nd_read(c, r.descr + (uint64_t)L->d_elsize, v,
+			    (size_t)L->d_elsize_size, NULL, "itemsize"))
+			return 0;
+		memcpy(&itemsize, v, 8);
+		if (L->d_elsize_size == 4)
+			itemsize = (int32_t)itemsize;
+		m->descr[slot] = r.descr;
+		m->itemsize[slot] = itemsize;
+	}
+	if (__builtin_mul_overflow(size, itemsize, nbytes))
+		*nbytes = INT64_MAX;
+	return 0;
 }
 
 /* Which builtin buffer owner a type is (or derives from). */
@@ -232,10 +283,8 @@ static int extent(struct nd_array *a, struct nd_err *e)
 		goto overflow;
 	return 0;
 overflow:
-	return nd_fail(e, ND_ECORRUPT,
-		       "ndarray at 0x%" PRIx64
-		       ": strides reach outside the address space",
-		       a->addr);
+	return nd_fail_at(e, ND_ECORRUPT, a->addr, "ndarray at 0x%" PRIx64
+			  ": strides reach outside the address space", a->addr);
 }
 
 int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
@@ -246,23 +295,18 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 	const char *name;
 	bool is_array;
 
+	struct nd_err head = {0};
+
 	memset(a, 0, sizeof(*a));
 	a->addr = addr;
-	int rc = nd_py_header(c, addr, &a->refcnt, &type, e);
-	if (rc) {
-		if (rc == -ND_ECORRUPT) {
-			/* e may be NULL: list's candidates, asked only whether
-			 * they are still arrays since the scan saw them */
-			nd_err_clear(e);
-			return nd_fail(e, ND_ENOTARRAY,
-				       "0x%" PRIx64
-				       " does not hold a live Python object",
-				       addr);
-		}
-		return rc;
-	}
+	int rc = nd_py_header(c, addr, &a->refcnt, &type, &head);
+	if (rc && head.code == ND_ECORRUPT)
+		return nd_fail_at(e, ND_ENOTARRAY, addr, "0x%" PRIx64
+				  " does not hold a live Python object", addr);
+	if (rc)
+		return nd_err_take(e, &head);
 	if (nd_py_type_name(c, type, &name, NULL) != 0)
-		return nd_fail(e, ND_ENOTARRAY,
+		return nd_fail_at(e, ND_ENOTARRAY, addr,
 			       "0x%" PRIx64
 			       " does not hold a live Python object (its type "
 			       "pointer 0x%" PRIx64 " is not a type)",
@@ -271,14 +315,14 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 	if (rc)
 		return rc;
 	if (!is_array)
-		return nd_fail(e, ND_ENOTARRAY,
+		return nd_fail_at(e, ND_ENOTARRAY, addr,
 			       "0x%" PRIx64 " holds a Python %s, not a "
 			       "numpy.ndarray",
 			       addr, name);
 	uint64_t word;
 	if (nd_read_u64(c, addr, &word, NULL, "object header") ||
 	    word >= ND_MAX_ARRAY_REFCNT)
-		return nd_fail(e, ND_ENOTARRAY,
+		return nd_fail_at(e, ND_ENOTARRAY, addr,
 			       "0x%" PRIx64
 			       " does not hold a live array (its reference "
 			       "count word 0x%" PRIx64 " is not a count)",
@@ -290,7 +334,7 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 	if ((rc = read_arr(c, addr, &r, e)))
 		return rc;
 	if (r.nd < 0 || r.nd > c->np->maxdims)
-		return nd_fail(e, ND_ECORRUPT,
+		return nd_fail_at(e, ND_ECORRUPT, addr,
 			       "ndarray at 0x%" PRIx64 ": ndim %" PRId64
 			       " is out of range (0-%d)",
 			       addr, r.nd, c->np->maxdims);
@@ -308,7 +352,7 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 	for (int i = 0; i < a->ndim; i++) {
 		if (a->shape[i] < 0 ||
 		    __builtin_mul_overflow(a->size, a->shape[i], &a->size))
-			return nd_fail(e, ND_ECORRUPT,
+			return nd_fail_at(e, ND_ECORRUPT, addr,
 				       "ndarray at 0x%" PRIx64
 				       ": shape is negative or overflows",
 				       addr);
@@ -316,7 +360,7 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 	if ((rc = nd_dtype_decode(c, &a->arena, r.descr, &a->dtype, e)))
 		return rc;
 	if (__builtin_mul_overflow(a->size, a->dtype->elsize, &a->nbytes))
-		return nd_fail(e, ND_ECORRUPT,
+		return nd_fail_at(e, ND_ECORRUPT, addr,
 			       "ndarray at 0x%" PRIx64 ": size overflows", addr);
 	if ((rc = extent(a, e)))
 		return rc;
@@ -326,12 +370,12 @@ int nd_array_decode(struct nd_ctx *c, uint64_t addr, struct nd_array *a,
 bool nd_array_unchanged(struct nd_ctx *c, const struct nd_array *a)
 {
 	const struct nd_arr_raw *was = &a->raw;
-	unsigned char raw[128];
+	unsigned char raw[ND_ARR_HEADER_MAX];
 	int64_t dims[ND_MAXDIMS], strides[ND_MAXDIMS];
 	size_t dlen = (size_t)a->ndim * 8;
 	/* one batch where the reader has one: the three are read together */
 	struct nd_iov iov[3] = {
-		{a->addr, raw, (size_t)c->np->arr_flags + 4},
+		{a->addr, raw, nd_array_header_len(c->np)},
 		{was->dims, dims, dlen},
 		{was->strides, strides, dlen},
 	};
@@ -347,7 +391,7 @@ bool nd_array_unchanged(struct nd_ctx *c, const struct nd_array *a)
 				    NULL, "ndarray"))
 				return false;
 	}
-	parse_arr(c->np, raw, &now);
+	nd_array_parse(c->np, raw, &now);
 	return now.type == was->type && now.data == was->data &&
 	       now.nd == was->nd && now.dims == was->dims &&
 	       now.strides == was->strides && now.base == was->base &&
@@ -359,12 +403,12 @@ bool nd_array_unchanged(struct nd_ctx *c, const struct nd_array *a)
 size_t nd_array_raw_state(struct nd_ctx *c, uint64_t addr,
 			  unsigned char out[ND_RAW_STATE_MAX])
 {
-	size_t hlen = (size_t)c->np->arr_flags + 4;
+	size_t hlen = nd_array_header_len(c->np);
 	struct nd_arr_raw r;
 
 	if (nd_read(c, addr, out, hlen, NULL, "ndarray"))
 		return 0;
-	parse_arr(c->np, out, &r);
+	nd_array_parse(c->np, out, &r);
 	size_t dlen = (size_t)r.nd * 8;
 	if (r.nd <= 0 || r.nd > c->np->maxdims ||
 	    nd_read(c, r.dims, out + hlen, dlen, NULL, "shape") ||

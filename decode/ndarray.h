@@ -45,7 +45,7 @@ struct nd_base {
 
 /* The header fields a decode starts from, as read. */
 struct nd_arr_raw {
-	uint64_t type, data;
+	uint64_t refcnt, type, data;
 	int64_t nd;
 	uint64_t dims, strides, base, descr;
 	uint32_t flags;
@@ -69,6 +69,33 @@ struct nd_array {
 	struct nd_arr_raw raw;
 	struct nd_arena arena;
 };
+
+/* The header of an array object: the bytes a decode starts from (up to
+ * and with its flags), their length, and their fields, unchecked. Every
+ * reader of array headers (the scan, list, audit) parses them here. */
+#define ND_ARR_HEADER_MAX 128
+size_t nd_array_header_len(const struct nd_nplayout *L);
+void nd_array_parse(const struct nd_nplayout *L, const unsigned char *raw,
+		    struct nd_arr_raw *r);
+/* What a live header shows without another read: a refcount an array can
+ * have, ndim in range, a descr pointer, dims and strides when ndim > 0.
+ * The scan's filter; a full decode decides. */
+bool nd_array_plausible(const struct nd_nplayout *L,
+			const unsigned char *raw);
+
+/* Itemsizes of descrs seen, by address: a few dtypes serve most arrays. */
+#define ND_ITEMSIZE_MEMO 256
+struct nd_itemsize_memo {
+	uint64_t descr[ND_ITEMSIZE_MEMO];
+	int64_t itemsize[ND_ITEMSIZE_MEMO];
+};
+/* A guess of the nbytes of the array at addr from its shape and its
+ * descr's itemsize alone (nothing validated): INT64_MAX where the shape
+ * overflows or the descr cannot be read, so that a caller that skips
+ * small arrays decodes it. -1 when the header or shape cannot be read or
+ * ndim is out of range. */
+int nd_array_peek_nbytes(struct nd_ctx *c, uint64_t addr,
+			 struct nd_itemsize_memo *m, int64_t *nbytes);
 
 /* Decodes the ndarray (or subclass instance) at addr. On failure the error
  * says what addr is instead, when that is readable. Free with

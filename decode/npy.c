@@ -1,5 +1,6 @@
 #include "npy.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,11 +135,12 @@ static int copy_run(struct nd_ctx *c, const struct nd_sink *s, uint64_t addr,
 {
 	if (s->copy) {
 		int rc = s->copy(s->ctx, addr, (size_t)len);
-		if (rc == -ND_EREAD)
-			return nd_fail(e, ND_EREAD,
-				       "array data at 0x%" PRIx64
-				       ": memory not readable",
-				       addr);
+		if (rc == -EFAULT || rc == -ENODATA)
+			return nd_fail_at(e, ND_EREAD, addr,
+					  "array data at 0x%" PRIx64 ": %s", addr,
+					  rc == -ENODATA
+						  ? "not captured while paused"
+						  : "memory not readable");
 		return rc ? nd_fail(e, ND_EIO, "writing the .npy file failed")
 			  : 0;
 	}

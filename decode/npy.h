@@ -12,7 +12,9 @@
 #include "ndarray.h"
 
 /* Where the file goes. copy, when set, moves target bytes to the output
- * without passing them through the decoder (agent/'s fast path). */
+ * without passing them through the decoder (agent/'s fast path): 0, or
+ * -errno (-EFAULT or -ENODATA: the bytes could not be read; anything
+ * else: the output failed). */
 struct nd_sink {
 	int (*write)(void *ctx, const void *buf, size_t len);
 	int (*copy)(void *ctx, uint64_t addr, size_t len);

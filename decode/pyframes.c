@@ -100,12 +100,9 @@ static int describe(struct walk *w, uint64_t code, int addr,
 		rc = read_ptr(c, code, P->co_linetable, &table, e, "line table");
 	if (!rc)
 		rc = nd_py_bytes(c, table, buf, MAX_LINETABLE, &len, e);
-	if (!rc)
-		rc = nd_addr2line(lines_repr(P), first, buf, len, addr, &f->line);
-	if (rc == -ND_ECORRUPT || rc == -ND_EUSAGE)
-		return nd_fail(e, ND_ECORRUPT,
-			       "code object at 0x%" PRIx64 ": bad line table",
-			       code);
+	if (!rc && nd_addr2line(lines_repr(P), first, buf, len, addr, &f->line))
+		return nd_fail_at(e, ND_ECORRUPT, code, "code object at 0x%"
+				  PRIx64 ": bad line table", code);
 	return rc;
 }
 
@@ -363,7 +360,7 @@ static int code_info(struct nd_ctx *c, struct nd_codecache *cc, uint64_t code,
 	const char *tname;
 	if (nd_py_header(c, code, &refcnt, &type, e) ||
 	    nd_py_type_name(c, type, &tname, e))
-		return -ND_ECORRUPT;
+		return -1;
 	if (strcmp(tname, "code") != 0)
 		return nd_fail(e, ND_ECORRUPT, "0x%" PRIx64 " is a %s, not a "
 			       "code object", code, tname);
@@ -383,7 +380,7 @@ static int code_info(struct nd_ctx *c, struct nd_codecache *cc, uint64_t code,
 			      &k->len, e)) ||
 	    !(k->table = malloc(k->len ? k->len : 1))) {
 		info_clear(k);
-		return rc ? rc : -ND_ECORRUPT;
+		return rc ? rc : nd_fail(e, ND_ENOMEM, "out of memory");
 	}
 	memcpy(k->table, cc->table, k->len);
 	k->code = code;

@@ -6,51 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PAGE 4096u
 #define MAX_REFCNT (1ULL << 48) /* beyond any real (or immortal) count */
-
-int nd_read(struct nd_ctx *c, uint64_t addr, void *buf, size_t len,
-	    struct nd_err *e, const char *what)
-{
-	if (len == 0)
-		return 0;
-	if (addr == 0 || addr + len < addr)
-		return nd_fail(e, ND_EREAD, "%s at 0x%" PRIx64 ": bad address",
-			       what, addr);
-	if (c->rd.read(c->rd.ctx, addr, buf, len) != 0)
-		return nd_fail(e, ND_EREAD,
-			       "%s at 0x%" PRIx64 ": memory not readable", what,
-			       addr);
-	return 0;
-}
-
-int nd_read_u64(struct nd_ctx *c, uint64_t addr, uint64_t *v,
-		struct nd_err *e, const char *what)
-{
-	return nd_read(c, addr, v, sizeof(*v), e, what);
-}
-
-int nd_read_cstr(struct nd_ctx *c, uint64_t addr, char *out, size_t cap,
-		 struct nd_err *e, const char *what)
-{
-	size_t got = 0;
-
-	while (got + 1 < cap) {
-		size_t want = PAGE - ((addr + got) % PAGE);
-		if (want > cap - 1 - got)
-			want = cap - 1 - got;
-		int rc = nd_read(c, addr + got, out + got, want, e, what);
-		if (rc)
-			return rc;
-		void *nul = memchr(out + got, '\0', want);
-		if (nul)
-			return 0;
-		got += want;
-	}
-	out[cap - 1] = '\0';
-	return nd_fail(e, ND_ELIMIT, "%s at 0x%" PRIx64 ": longer than %zu bytes",
-		       what, addr, cap - 1);
-}
 
 int nd_py_header(struct nd_ctx *c, uint64_t obj, int64_t *refcnt,
 		 uint64_t *type, struct nd_err *e)
@@ -124,7 +80,7 @@ static int type_entry(struct nd_ctx *c, uint64_t type,
 	rc = nd_read_cstr(c, name_ptr, t->name, sizeof(t->name), &local,
 			  "type name");
 	/* a long class name is still a name: keep its start */
-	if (rc && rc != -ND_ELIMIT)
+	if (rc && local.code != ND_ELIMIT)
 		return nd_fail(e, local.code, "%s", local.msg);
 	/* no type is named with control characters, invalid UTF-8 or
 	 * nothing; garbage that looks like a type often points tp_name at a

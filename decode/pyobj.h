@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ctx.h"
+#include "read.h"
 
 /* tp_flags bits that identify builtin base classes (stable 3.9-3.14). */
 #define ND_TPFLAGS_LONG (1UL << 24)
@@ -19,16 +20,6 @@
 #define ND_TPFLAGS_DICT (1UL << 29)
 #define ND_TPFLAGS_TYPE (1UL << 31)
 #define ND_TPFLAGS_HEAPTYPE (1UL << 9)
-
-/* Reads len bytes at addr; on failure the message names what was read. */
-int nd_read(struct nd_ctx *c, uint64_t addr, void *buf, size_t len,
-	    struct nd_err *e, const char *what);
-int nd_read_u64(struct nd_ctx *c, uint64_t addr, uint64_t *v,
-		struct nd_err *e, const char *what);
-/* A NUL-terminated string of at most cap-1 bytes, read without crossing into
- * a page it does not need. */
-int nd_read_cstr(struct nd_ctx *c, uint64_t addr, char *out, size_t cap,
-		 struct nd_err *e, const char *what);
 
 /* The object's refcount and type, with sanity checks on both. */
 int nd_py_header(struct nd_ctx *c, uint64_t obj, int64_t *refcnt,

@@ -90,14 +90,13 @@ struct attrs {
 	int64_t capacity;
 };
 
-/* The value stored under key; -ND_EUNSUPPORTED, with nothing recorded in
- * e, when there is none. */
+/* The value stored under key into *value; 0 there when there is none. */
 static int lookup(struct nd_ctx *c, const struct attrs *a, const char *key,
 		  uint64_t *value, struct nd_err *e)
 {
 	*value = 0;
 	if (!a->dict && !a->keys)
-		return -ND_EUNSUPPORTED;
+		return 0;
 	struct dictget *g = calloc(1, sizeof(*g));
 	if (!g)
 		return nd_fail(e, ND_ENOMEM, "out of memory");
@@ -108,9 +107,7 @@ static int lookup(struct nd_ctx *c, const struct attrs *a, const char *key,
 					       a->capacity, match_key, g, e);
 	*value = g->value;
 	free(g);
-	if (rc < 0)
-		return rc;
-	return *value ? 0 : -ND_EUNSUPPORTED;
+	return rc < 0 ? -1 : 0;
 }
 
 int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
@@ -293,7 +290,7 @@ static int find_module(struct nd_ctx *c, uint64_t modules, const char *path,
 	snprintf(prefix, sizeof(prefix), "%s", path);
 	for (size_t n = strlen(prefix); n;) {
 		prefix[n] = '\0';
-		if (nd_py_dict_get(c, modules, prefix, mod, NULL) == 0 &&
+		if (nd_py_dict_get(c, modules, prefix, mod, NULL) == 0 && *mod &&
 		    is_module(c, *mod)) {
 			*len = n;
 			return 0;
@@ -348,12 +345,11 @@ int nd_py_resolve(struct nd_ctx *c, uint64_t runtime, const char *dotted,
 			rc = instance_attrs(c, cur, done, &a, e);
 		if (rc)
 			return rc;
-		rc = lookup(c, &a, attr, &cur, e);
-		if (rc == -ND_EUNSUPPORTED)
+		if (lookup(c, &a, attr, &cur, e))
+			return -1;
+		if (!cur)
 			return nd_fail(e, ND_ENOTARRAY, "%s has no %s '%s'", done,
 				       module ? "global" : "attribute", attr);
-		if (rc)
-			return rc;
 		snprintf(done + strlen(done), sizeof(done) - strlen(done), ".%s",
 			 attr);
 		rest = start + n;

@@ -15,8 +15,8 @@
 int nd_py_subtypes(struct nd_ctx *c, uint64_t type, uint64_t *out,
 		   size_t max, size_t *n, struct nd_err *e);
 
-/* The value stored under the str key in a dict; -ND_EUNSUPPORTED, with
- * *value = 0 and nothing recorded in e, when the key is absent. */
+/* The value stored under the str key in a dict; *value = 0 when the key
+ * is absent. */
 int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
 		   uint64_t *value, struct nd_err *e);
 

@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: record OUTDIR PREFIX PID ADDRESS...\n");
 		return 2;
 	}
-	if (target_open(argv[3], &opts, 512, &t, &e)) {
+	if (target_open(argv[3], &opts, &t, &e)) {
 		fprintf(stderr, "record: %s\n", e.msg);
 		return 1;
 	}

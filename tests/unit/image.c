@@ -20,6 +20,37 @@ int image_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	return -14; /* EFAULT */
 }
 
+static int mem_read(struct mem *m, uint64_t addr, void *buf, size_t len)
+{
+	struct image_mem *x = (struct image_mem *)m;
+
+	x->reads++;
+	return image_read(x->im, addr, buf, len);
+}
+
+static size_t mem_readv(struct mem *m, struct mem_iov *iov, size_t n)
+{
+	size_t ok = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		iov[i].status = mem_read(m, iov[i].addr, iov[i].buf, iov[i].len);
+		ok += iov[i].status == 0;
+	}
+	return ok;
+}
+
+static void mem_close(struct mem *m)
+{
+	(void)m; /* the image is freed with image_free */
+}
+
+void image_mem_init(struct image_mem *x, struct image *im)
+{
+	*x = (struct image_mem){.m = {.read = mem_read, .readv = mem_readv,
+				      .close = mem_close, .how = "image"},
+				.im = im};
+}
+
 uint64_t img_alloc(struct image *im, size_t size)
 {
 	if (im->n == im->cap) {

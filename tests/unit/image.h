@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../agent/mem.h"
 #include "../../decode/ctx.h"
 
 struct image_seg {
@@ -31,6 +32,15 @@ struct image {
 void image_init(struct image *im, int py_minor, int np_major);
 void image_free(struct image *im);
 int image_read(void *ctx, uint64_t addr, void *buf, size_t len);
+
+/* The image as agent/'s memory source, counting the reads that reach it
+ * (a snapshot's source, in the tests of agent/'s models). */
+struct image_mem {
+	struct mem m;
+	struct image *im;
+	unsigned long reads;
+};
+void image_mem_init(struct image_mem *x, struct image *im);
 
 uint64_t img_alloc(struct image *im, size_t size);
 void *img_ptr(struct image *im, uint64_t addr);

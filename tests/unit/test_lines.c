@@ -1180,7 +1180,7 @@ static void test_empty_and_extreme_addrs(void **state)
 	expect(ND_LINES_LOCATIONS, 7, locs, sizeof(locs), INT_MAX, 0, -1);
 	assert_int_equal(nd_addr2line((enum nd_lines_repr)9, 1, locs, 3, 0,
 				      &(int){0}),
-			 -ND_EUSAGE);
+			 -1);
 }
 
 static void test_malformed(void **state)
@@ -1199,22 +1199,22 @@ static void test_malformed(void **state)
 	static const uint8_t down[] = {2, 0x81};
 
 	expect(ND_LINES_310, 5, odd, sizeof(odd), 1, 0, 6);
-	expect(ND_LINES_310, 5, odd, sizeof(odd), 2, -ND_ECORRUPT, 0);
-	expect(ND_LINES_310, 5, fold, sizeof(fold), 2, -ND_ECORRUPT, 0);
+	expect(ND_LINES_310, 5, odd, sizeof(odd), 2, -1, 0);
+	expect(ND_LINES_310, 5, fold, sizeof(fold), 2, -1, 0);
 	expect(ND_LINES_LOCATIONS, 5, cut, sizeof(cut), 1, 0, 6);
-	expect(ND_LINES_LOCATIONS, 5, cut, sizeof(cut), 2, -ND_ECORRUPT, 0);
-	expect(ND_LINES_LOCATIONS, 5, nolen, sizeof(nolen), 0, -ND_ECORRUPT,
+	expect(ND_LINES_LOCATIONS, 5, cut, sizeof(cut), 2, -1, 0);
+	expect(ND_LINES_LOCATIONS, 5, nolen, sizeof(nolen), 0, -1,
 	       0);
-	expect(ND_LINES_LOCATIONS, 5, wide, sizeof(wide), 0, -ND_ECORRUPT, 0);
-	expect(ND_LINES_LOCATIONS, INT_MAX, up, sizeof(up), 0, -ND_ECORRUPT,
+	expect(ND_LINES_LOCATIONS, 5, wide, sizeof(wide), 0, -1, 0);
+	expect(ND_LINES_LOCATIONS, INT_MAX, up, sizeof(up), 0, -1,
 	       0);
-	expect(ND_LINES_310, INT_MIN, down, sizeof(down), 0, -ND_ECORRUPT, 0);
+	expect(ND_LINES_310, INT_MIN, down, sizeof(down), 0, -1, 0);
 	/* 3.9 reads len/2 pairs: an odd last byte is not looked at */
 	expect(ND_LINES_LNOTAB, 5, odd, sizeof(odd), 100, 0, 6);
 }
 
 /* Random bytes of every small length: any answer, but only 0 or
- * -ND_ECORRUPT, and (under ASan) no read outside the table. */
+ * -1, and (under ASan) no read outside the table. */
 static void test_garbage(void **state)
 {
 	(void)state;
@@ -1232,7 +1232,7 @@ static void test_garbage(void **state)
 			for (int a = -2; a < 200; a += 2) {
 				int line, rc = lookup(r, 1, t, len, a, &line);
 
-				assert_true(rc == 0 || rc == -ND_ECORRUPT);
+				assert_true(rc == 0 || rc == -1);
 			}
 	}
 }

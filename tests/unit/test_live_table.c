@@ -1,4 +1,4 @@
-/* probe/live_table.c: what is added is found until removed; an address
+/* agent/live_table.c: what is added is found until removed; an address
  * allocated again replaces the old entry; churn does not grow the table. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "../../probe/live_table.h"
+#include "../../agent/live_table.h"
 
 static void test_add_find_remove(void **state)
 {

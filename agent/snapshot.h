@@ -1,0 +1,61 @@
+/* A snapshot: the pages of a target ndspy read, kept. While it is open,
+ * every page a read touches is read whole from the source once and kept
+ * (within a byte budget): later reads of it cost no system call. Once
+ * sealed, it serves only what it kept: a read of anything else fails with
+ * -ENODATA ("not captured while paused") and never reaches the source.
+ *
+ * A command opens it when the target is paused (or, with --no-pause, when
+ * it starts reading), and seals it when the target runs again: all it
+ * decodes and prints afterwards comes from what was read meanwhile. A
+ * snapshot that stays open is a page cache of a running target, emptied
+ * when its pages may be stale (watch naming frames). `ndspy snapshot`
+ * writes the kept pages into a core file (snapshot_file.c). */
+#ifndef NDSPY_SNAPSHOT_H
+#define NDSPY_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem.h"
+
+#define SNAPSHOT_PAGE 4096u
+/* What a snapshot may keep unless told otherwise (--capture-max). */
+#define SNAPSHOT_BUDGET (1ull << 30)
+
+struct snapshot;
+
+/* A snapshot of src (which must outlive it), open, keeping at most budget
+ * bytes of pages; NULL when out of memory. */
+struct snapshot *snapshot_new(struct mem *src, uint64_t budget);
+void snapshot_free(struct snapshot *s);
+/* Its reader: reads through it (decode/ reads the target through this). */
+struct mem *snapshot_mem(struct snapshot *s);
+/* The source it reads from: scans and --save read in bulk from there,
+ * and --no-pause's re-checks read the target as it is now. */
+struct mem *snapshot_source(struct snapshot *s);
+
+/* Forgets everything and opens it again: what was kept may be stale (a
+ * pause begins; a running target moved on). */
+void snapshot_reset(struct snapshot *s);
+/* Forgets the pages holding [addr, addr + len): they are read again when
+ * next needed (only while open). */
+void snapshot_forget(struct snapshot *s, uint64_t addr, size_t len);
+/* From now on only what was kept is served. */
+void snapshot_seal(struct snapshot *s);
+bool snapshot_sealed(const struct snapshot *s);
+
+/* Bytes kept, and whether a read found the budget spent (what it read
+ * then was passed on, not kept). */
+uint64_t snapshot_bytes(const struct snapshot *s);
+uint64_t snapshot_budget(const struct snapshot *s);
+bool snapshot_overflowed(const struct snapshot *s);
+
+/* The addresses of the pages it kept with their bytes (not those it found
+ * unreadable), ascending, in *pages (the caller frees it); -1 when out of
+ * memory. */
+int snapshot_pages(const struct snapshot *s, uint64_t **pages, size_t *n);
+/* The bytes of a kept page, or NULL. */
+const void *snapshot_page(const struct snapshot *s, uint64_t page);
+
+#endif
