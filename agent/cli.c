@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -97,6 +98,31 @@ int cli_parse_object(const char *s, enum object_kind *kind, struct nd_err *e)
 		       s);
 }
 
+int cli_parse_size(const char *opt, const char *s, uint64_t *out,
+		   struct nd_err *e)
+{
+	static const char units[] = "KMGT";
+	char *end;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	const char *u = *end ? strchr(units, toupper((unsigned char)*end))
+			     : NULL;
+	if (u && *u) {
+		for (int i = 0; i <= u - units; i++)
+			if (__builtin_mul_overflow(v, 1024ull, &v))
+				errno = ERANGE;
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2;
+	}
+	if (!*s || *s == '-' || *end || errno)
+		return nd_fail(e, ND_EUSAGE, "%s wants a size in bytes (like "
+			       "4096, 64K, 512M or 2G), not '%s'", opt, s);
+	*out = v;
+	return 0;
+}
+
 int cli_parse_count(const char *opt, const char *s, int64_t *out,
 		    struct nd_err *e)
 {
@@ -154,14 +180,16 @@ bool cli_write_stdout(const char *buf, size_t len)
 }
 
 int cli_options(int argc, char **argv, const struct option *longopts,
-		const char *cmd, const char *usage, cli_option_fn fn,
+		const char *shorts, const char *cmd, const char *usage, cli_option_fn fn,
 		void *opts, int *first, struct nd_err *e)
 {
+	char optstring[32];
 	int ch;
 
+	snprintf(optstring, sizeof(optstring), ":vh%s", shorts);
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'v':
 			cli_verbose = true;
@@ -171,6 +199,15 @@ int cli_options(int argc, char **argv, const struct option *longopts,
 			break;
 		case CLI_OPT_EXE:
 			cli_target.exe = optarg;
+			break;
+		case CLI_OPT_CAPTURE_MAX:
+			if (cli_parse_size("--capture-max", optarg,
+					   &cli_target.capture_max, e))
+				return -1;
+			if (cli_target.capture_max < 1 << 20)
+				return nd_fail(e, ND_EUSAGE, "--capture-max: at "
+					       "least 1M (the interpreter's own "
+					       "structures take that)");
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -41,13 +41,26 @@ void cli_catch_stop(bool hangup);
 /* A non-negative count for --data and the like. */
 int cli_parse_count(const char *opt, const char *s, int64_t *out,
 		    struct nd_err *e);
+/* A size in bytes: N, or N with K, M, G or T (KiB, MiB, ...: powers of
+ * 1024, as ndspy prints sizes). */
+int cli_parse_size(const char *opt, const char *s, uint64_t *out,
+		   struct nd_err *e);
 /* A command's options: getopt_long over longopts, which the caller ends
- * with cli_common_options (-v/--verbose, -h/--help: usage printed, exit 0).
+ * with cli_common_options (-v/--verbose, -h/--help: usage printed, exit 0),
+ * and the short options in shorts (getopt's syntax: "o:").
  * Other options go to fn (with optarg); missing arguments and unknown
  * options are usage errors naming cmd. *first is the first operand. */
 struct option;
 #define CLI_OPT_SYSROOT 0x100
 #define CLI_OPT_EXE 0x101
+#define CLI_OPT_CAPTURE_MAX 0x102
+/* --capture-max, for the commands that read a paused target */
+#define CLI_CAPTURE_OPTION \
+	{"capture-max", required_argument, NULL, CLI_OPT_CAPTURE_MAX}
+#define CLI_CAPTURE_HELP \
+	"  --capture-max N  keep at most N bytes (K, M, G: KiB, MiB, GiB) of\n" \
+	"                   what is read while the target is paused (default\n" \
+	"                   1G); what is read past it is not shown\n"
 #define CLI_COMMON_OPTIONS \
 	{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, \
 	{"sysroot", required_argument, NULL, CLI_OPT_SYSROOT}, \
@@ -61,7 +74,7 @@ struct option;
 typedef int (*cli_option_fn)(void *opts, int ch, const char *arg,
 			     struct nd_err *e);
 int cli_options(int argc, char **argv, const struct option *longopts,
-		const char *cmd, const char *usage, cli_option_fn fn,
+		const char *shorts, const char *cmd, const char *usage, cli_option_fn fn,
 		void *opts, int *first, struct nd_err *e);
 /* Writes all of buf to fd 1; false if stdout is gone. */
 bool cli_write_stdout(const char *buf, size_t len);
@@ -71,5 +84,6 @@ int cmd_list(int argc, char **argv);
 int cmd_stacks(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 #endif

@@ -39,6 +39,7 @@ static const char usage[] =
 	"options:\n"
 	"  --json           one JSON object per finding per line\n"
 	"  --duration SEC   the window (default 10; Ctrl-C ends it early)\n"
+	CLI_CAPTURE_HELP
 	"  -v, --verbose    probes, scans and pauses\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -99,10 +100,9 @@ static int take(struct target *t, struct census *s, uint64_t *stopped_at,
 {
 	struct freeze fz = {0};
 	struct scan sc;
-	size_t ntypes;
 
 	memset(s, 0, sizeof(*s));
-	int rc = scan_target(t, true, &fz, NULL, &sc, &ntypes, e);
+	int rc = scan_target(t, true, &fz, NULL, &sc, e);
 	*stopped_at = fz.stopped_ns;
 	if (fz.not_stopped > *not_stopped)
 		*not_stopped = fz.not_stopped;
@@ -262,6 +262,7 @@ int cmd_audit(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"duration", required_argument, NULL, 'd'},
+		CLI_CAPTURE_OPTION,
 		CLI_COMMON_OPTIONS,
 	};
 	struct audit_opts o = {.duration = 10};
@@ -276,7 +277,7 @@ int cmd_audit(int argc, char **argv)
 	struct target t;
 	int first;
 
-	if (cli_options(argc, argv, longopts, "audit", usage, audit_option,
+	if (cli_options(argc, argv, longopts, "", "audit", usage, audit_option,
 			&o, &first, &e))
 		return cli_error(&e);
 	if (argc - first != 1) {

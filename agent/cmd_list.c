@@ -32,6 +32,7 @@ static const char usage[] =
 	"                   while it was read is read again, and left out (and\n"
 	"                   counted on stderr) if it keeps changing (3 tries)\n"
 	CLI_CORE_HELP
+	CLI_CAPTURE_HELP
 	"  -v, --verbose    what was scanned, how fast, how long the pause was\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -71,11 +72,12 @@ static int parse(int argc, char **argv, struct list_opts *o, int *first,
 		{"json", no_argument, NULL, 'j'},
 		{"min-bytes", required_argument, NULL, 'm'},
 		{"no-pause", no_argument, NULL, 'n'},
+		CLI_CAPTURE_OPTION,
 		CLI_COMMON_OPTIONS,
 	};
 
 	*o = (struct list_opts){.pause = true};
-	if (cli_options(argc, argv, longopts, "list", usage, list_option, o,
+	if (cli_options(argc, argv, longopts, "", "list", usage, list_option, o,
 			first, e))
 		return -1;
 	if (argc - *first != 1)
@@ -181,7 +183,6 @@ int cmd_list(int argc, char **argv)
 	struct freeze fz = {0};
 	struct scan sc = {0};
 	struct steady st;
-	size_t ntypes = 0;
 	int first = 0, status = EXIT_OK;
 
 	if (parse(argc, argv, &o, &first, &e) ||
@@ -192,7 +193,7 @@ int cmd_list(int argc, char **argv)
 	uint64_t t0 = now_ns();
 	progress_t0 = t0;
 	progress_on = isatty(2);
-	int rc = scan_target(&t, o.pause, &fz, progress, &sc, &ntypes, &e);
+	int rc = scan_target(&t, o.pause, &fz, progress, &sc, &e);
 	int nthreads = fz.n;
 	uint64_t t1 = now_ns();
 	target_steady(&t, !o.pause && t.pid, false, &st);
@@ -219,7 +220,7 @@ int cmd_list(int argc, char **argv)
 			     "%" PRIu64 " bytes unreadable); %zu candidates, %" PRIu64
 			     " rejected, validated in %.1f ms; %s; %" PRIu64
 			     " KiB captured",
-			     t.name, ntypes, sc.bytes >> 20, sc.regions,
+			     t.name, sc.ntypes, sc.bytes >> 20, sc.regions,
 			     (double)(t1 - t0) / 1e6,
 			     (double)sc.bytes / (double)(t1 - t0 + 1),
 			     sc.unreadable, ncand, m.rejected,

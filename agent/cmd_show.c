@@ -9,12 +9,11 @@
 #include "../decode/format.h"
 #include "../decode/ndarray.h"
 #include "../decode/preview.h"
-#include "../decode/pywalk.h"
 #include "cli.h"
 #include "freeze.h"
+#include "locate.h"
 #include "npy_file.h"
 #include "steady.h"
-#include "symbols.h"
 #include "target.h"
 
 static const char usage[] =
@@ -41,6 +40,7 @@ static const char usage[] =
 	"                   again if its header changed meanwhile, and reported as\n"
 	"                   changed (exit status 1) if it keeps changing (3 tries)\n"
 	CLI_CORE_HELP
+	CLI_CAPTURE_HELP
 	"  -v, --verbose    say what was found and how long the process was paused\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -86,11 +86,12 @@ static int parse(int argc, char **argv, struct show_opts *o, int *first,
 		{"data", required_argument, NULL, 'd'},
 		{"save", required_argument, NULL, 's'},
 		{"no-pause", no_argument, NULL, 'n'},
+		CLI_CAPTURE_OPTION,
 		CLI_COMMON_OPTIONS,
 	};
 
 	*o = (struct show_opts){.pause = true, .data = -1};
-	if (cli_options(argc, argv, longopts, "show", usage, show_option, o,
+	if (cli_options(argc, argv, longopts, "", "show", usage, show_option, o,
 			first, e))
 		return -1;
 	if (argc - *first < 2)
@@ -113,51 +114,12 @@ struct shown {
 	struct nd_err err;
 };
 
-/* The address an OBJECT names, read while the target is paused. A symbol
- * may be the array itself or a pointer to it: *pointer_ok says so. */
-static int locate(struct target *t, const char *spec, uint64_t *addr,
-		  bool *pointer_ok, struct nd_err *e)
-{
-	*pointer_ok = false;
-	if (spec[0] >= '0' && spec[0] <= '9')
-		return cli_parse_address(spec, addr, e);
-	if (spec[0] == '@') {
-		*pointer_ok = true;
-		return symbol_address(t, spec + 1, addr, e);
-	}
-	return nd_py_resolve(&t->ctx, t->rt.runtime_addr, spec, addr, e);
-}
-
 static void read_once(struct target *t, const char *spec,
 		      const struct show_opts *o, struct npy_file *save,
 		      struct shown *x)
 {
-	uint64_t addr, ptr;
-	bool pointer_ok;
-
-	if (locate(t, spec, &addr, &pointer_ok, &x->err))
+	if (locate_array(t, spec, &x->a, &x->err))
 		return;
-	if (!maps_find(&t->maps, addr)) {
-		nd_fail(&x->err, ND_EREAD,
-			"0x%" PRIx64 ": address not mapped in %s", addr,
-			t->name);
-		return;
-	}
-	if (nd_array_decode(&t->ctx, addr, &x->a, &x->err)) {
-		/* a C global may hold the array's address rather than be it */
-		struct nd_err first = x->err;
-		nd_array_free(&x->a);
-		nd_err_clear(&x->err);
-		if (!pointer_ok ||
-		    t->mem->read(t->mem, addr, &ptr, sizeof(ptr)) != 0 ||
-		    nd_array_decode(&t->ctx, ptr, &x->a, &x->err)) {
-			nd_err_clear(&x->err);
-			x->a.addr = addr;
-			nd_fail_at(&x->err, first.code, first.addr, "%s: %s",
-				   spec, first.msg);
-			return;
-		}
-	}
 	x->decoded = true;
 	target_region(t, x->a.data, &x->mem);
 	if (x->mem.path) {
@@ -287,7 +249,7 @@ int cmd_show(int argc, char **argv)
 {
 	struct show_opts o;
 	struct nd_err e = {0};
-	struct npy_file save = {.fd = -1, .cleanup = -1};
+	struct npy_file save = {.out = {.fd = -1, .dest = -1, .cleanup = -1}};
 	int first = 0, status = EXIT_OK, nobj = 0;
 	struct shown *objs = NULL;
 	enum object_kind kind;

@@ -14,9 +14,7 @@
 #include "freeze.h"
 #include "symbols.h"
 #include "target.h"
-#include "unwind.h"
-
-#define MAX_NATIVE 512 /* frames of one thread */
+#include "threads.h"
 
 static const char usage[] =
 	"usage: ndspy stacks [options] TARGET\n"
@@ -30,6 +28,7 @@ static const char usage[] =
 	"options:\n"
 	"  --json           one JSON object per thread per line\n"
 	CLI_CORE_HELP
+	CLI_CAPTURE_HELP
 	"  -v, --verbose    say how long the process was paused\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -43,16 +42,6 @@ struct stacks_opts {
 	bool json;
 };
 
-/* One OS thread as read: registers, native frames, its Python thread. */
-struct thread {
-	pid_t tid;
-	bool main;
-	uint64_t ips[MAX_NATIVE], sps[MAX_NATIVE];
-	size_t n;
-	struct nd_err err;
-	const struct nd_pythread *py;
-};
-
 static int stacks_option(void *opts, int ch, const char *arg,
 			 struct nd_err *e)
 {
@@ -60,65 +49,6 @@ static int stacks_option(void *opts, int ch, const char *arg,
 	if (ch == 'j')
 		((struct stacks_opts *)opts)->json = true;
 	return 0;
-}
-
-static void unwind_one(struct unwinder *u, struct thread *th, pid_t tid,
-		       const struct user_regs_struct *regs,
-		       const struct nd_pystacks *ps)
-{
-	th->tid = tid;
-	unwind_thread(u, regs, th->ips, th->sps, MAX_NATIVE, &th->n, &th->err);
-	for (size_t i = 0; i < ps->n; i++)
-		if (ps->t[i].thread_id == regs->fs_base)
-			th->py = &ps->t[i];
-}
-
-/* Reads every thread (pausing a live process meanwhile). */
-static int read_threads(struct target *t, struct thread **out, size_t *n,
-			struct nd_pystacks *ps, struct nd_err *e)
-{
-	struct freeze fz = {0};
-	struct nd_err pyerr = {0};
-
-	if (target_pause(t, true, true, &fz, e))
-		return -1;
-	size_t max = t->pid ? (size_t)fz.n : t->core->nthr;
-	struct thread *th = calloc(max ? max : 1, sizeof(*th));
-	struct unwinder *u = unwinder_new(t);
-	int rc = th && u ? 0 : nd_fail(e, ND_ENOMEM, "out of memory");
-	if (!rc && nd_py_stacks(&t->ctx, t->rt.runtime_addr, ps, &pyerr))
-		fprintf(stderr, "ndspy: %s: Python threads not read: %s\n",
-			t->name, pyerr.msg);
-	else if (!rc && ps->err.code)
-		fprintf(stderr, "ndspy: %s: %s: the threads after it are not "
-				"shown\n", t->name, ps->err.msg);
-	for (size_t i = 0; !rc && i < max; i++) {
-		if (t->pid) {
-			const struct frozen_thread *f = &fz.t[i];
-			if (!f->tid)
-				continue; /* exited meanwhile */
-			if (f->have_regs) {
-				unwind_one(u, &th[*n], f->tid, &f->regs, ps);
-			} else {
-				th[*n].tid = f->tid;
-				nd_fail(&th[*n].err, ND_EREAD, "it did not stop "
-					"in time: its registers were not read");
-			}
-			th[(*n)++].main = f->tid == t->pid;
-		} else {
-			const struct core_thread *c = &t->core->thr[i];
-			unwind_one(u, &th[*n], c->tid, &c->regs, ps);
-			th[(*n)++].main = c->tid == t->core->pid;
-		}
-	}
-	unwinder_free(u);
-	target_release(t, &fz);
-	if (t->pid) {
-		cli_verbosef("%s paused for %.3f ms (%zu threads)", t->name,
-			     (double)fz.pause_ns / 1e6, *n);
-	}
-	*out = th;
-	return rc;
 }
 
 /* Whether native frame i runs the Python frames from next on: its name
@@ -285,6 +215,7 @@ int cmd_stacks(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
+		CLI_CAPTURE_OPTION,
 		CLI_COMMON_OPTIONS,
 	};
 	struct stacks_opts o = {0};
@@ -295,7 +226,7 @@ int cmd_stacks(int argc, char **argv)
 	size_t n = 0;
 	int first;
 
-	if (cli_options(argc, argv, longopts, "stacks", usage, stacks_option,
+	if (cli_options(argc, argv, longopts, "", "stacks", usage, stacks_option,
 			&o, &first, &e))
 		return cli_error(&e);
 	if (argc - first != 1) {
@@ -308,7 +239,15 @@ int cmd_stacks(int argc, char **argv)
 	if (target_parse(argv[first], &e) ||
 	    target_open(argv[first], &topts, &t, &e))
 		return cli_error(&e);
-	int rc = read_threads(&t, &th, &n, &ps, &e);
+	struct freeze fz = {0};
+	int rc = target_pause(&t, true, true, &fz, &e);
+	if (!rc) {
+		rc = threads_read(&t, &fz, &th, &n, &ps, &e);
+		target_release(&t, &fz);
+		if (t.pid)
+			cli_verbosef("%s paused for %.3f ms (%zu threads)",
+				     t.name, (double)fz.pause_ns / 1e6, n);
+	}
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct nd_buf b = {0};
 		print_thread(&t, &th[i], &o, &b);

@@ -354,7 +354,7 @@ int cmd_watch(int argc, char **argv)
 	pid_t pid = 0;
 	int first;
 
-	if (cli_options(argc, argv, longopts, "watch", usage, watch_option,
+	if (cli_options(argc, argv, longopts, "", "watch", usage, watch_option,
 			&o, &first, &e))
 		return cli_error(&e);
 	bool command = first > 1 && strcmp(argv[first - 1], "--") == 0;

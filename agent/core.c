@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "files.h"
+#include "snapshot_file.h"
 
 #define MAX_SEGS (1u << 20)
 #define MAX_NOTES (64u << 20) /* bytes of notes we read, in all */
@@ -89,6 +90,10 @@ static int read_segments(struct core *c, Elf *elf, struct nd_err *e)
 		return fail(c, e, msg);
 	}
 	qsort(c->seg, c->nseg, sizeof(*c->seg), cmp_seg);
+	for (size_t i = 1; i < c->nseg; i++)
+		if (c->seg[i].vaddr < c->seg[i - 1].vaddr + c->seg[i - 1].memsz)
+			return fail(c, e, "two of its segments overlap: the file "
+					  "is damaged or forged");
 	return 0;
 }
 
@@ -110,8 +115,14 @@ static int add_thread(struct core *c, const void *desc, size_t len)
 	return 0;
 }
 
-static void read_auxv(struct core *c, const uint8_t *desc, size_t len)
+static int read_auxv(struct core *c, const uint8_t *desc, size_t len)
 {
+	if (c->auxv)
+		return 0;
+	if (!(c->auxv = malloc(len ? len : 1)))
+		return -1;
+	memcpy(c->auxv, desc, len);
+	c->auxv_len = len;
 	for (size_t i = 0; i + 16 <= len; i += 16) {
 		uint64_t type, val;
 		memcpy(&type, desc + i, 8);
@@ -123,6 +134,7 @@ static void read_auxv(struct core *c, const uint8_t *desc, size_t len)
 		else if (type == AT_EXECFN)
 			c->at_execfn = val;
 	}
+	return 0;
 }
 
 /* The file of that name among the last few added (a file's mappings are
@@ -229,7 +241,18 @@ static int read_notes(struct core *c, Elf *elf, struct nd_err *e)
 			if (nh[2] == NT_PRSTATUS)
 				rc = add_thread(c, desc, nh[1]);
 			else if (nh[2] == NT_AUXV)
-				read_auxv(c, desc, nh[1]);
+				rc = read_auxv(c, desc, nh[1]);
+			else if (nh[2] == SNAPSHOT_NOTE_MAPS && !c->snapshot &&
+				 nh[0] == sizeof(SNAPSHOT_NOTE_NAME) &&
+				 memcmp(buf + name_at, SNAPSHOT_NOTE_NAME,
+					sizeof(SNAPSHOT_NOTE_NAME)) == 0) {
+				struct nd_err me = {0};
+				if (snapshot_file_maps(desc, nh[1], &c->smaps, &me)) {
+					free(buf);
+					return fail(c, e, me.msg);
+				}
+				c->snapshot = true;
+			}
 			else if (nh[2] == NT_FILE)
 				rc = read_files(c, desc, nh[1]);
 			else if (nh[2] == NT_PRPSINFO && nh[1] >= sizeof(prpsinfo_t)) {
@@ -237,6 +260,7 @@ static int read_notes(struct core *c, Elf *elf, struct nd_err *e)
 				memcpy(&ps, desc, sizeof(ps));
 				c->pid = ps.pr_pid;
 				memcpy(c->fname, ps.pr_fname, 16);
+				c->ps = ps;
 			}
 			off = next;
 		}
@@ -391,8 +415,31 @@ static int cmp_region(const void *a, const void *b)
 /* Every segment is a region; so is every file mapping the dump left out
  * entirely (gcore writes no segment for read-only file mappings): those
  * were readable, and nothing says more. */
+/* A snapshot's map, as the note holds it. */
+static int snapshot_maps(const struct core *c, struct maps *m,
+			 struct nd_err *e)
+{
+	m->n = 0;
+	m->r = calloc(c->smaps.n ? c->smaps.n : 1, sizeof(*m->r));
+	if (!m->r)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->smaps.n; i++) {
+		m->r[i] = c->smaps.r[i];
+		m->r[i].path = NULL;
+		m->n++;
+		if (c->smaps.r[i].path &&
+		    !(m->r[i].path = strdup(c->smaps.r[i].path))) {
+			maps_free(m);
+			return nd_fail(e, ND_ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
 int core_maps(struct core *c, struct maps *m, struct nd_err *e)
 {
+	if (c->snapshot)
+		return snapshot_maps(c, m, e);
 	m->n = 0;
 	m->r = calloc(c->nseg + c->nmap + 1, sizeof(*m->r));
 	if (!m->r)

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/procfs.h>
 #include <sys/types.h>
 #include <sys/user.h>
 
@@ -62,7 +63,14 @@ struct core {
 	size_t nthr;
 	pid_t pid;
 	char fname[17];            /* the command, from NT_PRPSINFO */
+	struct elf_prpsinfo ps;    /* all of it (zero when it had none) */
 	uint64_t at_entry, at_sysinfo_ehdr, at_execfn; /* from NT_AUXV */
+	unsigned char *auxv;       /* NT_AUXV as written */
+	size_t auxv_len;
+	/* an ndspy snapshot (snapshot_file.h): its map as the process had
+	 * it; memory it did not capture is unreadable, not the files' */
+	bool snapshot;
+	struct maps smaps;
 	pthread_mutex_t lock;      /* opening files from the scan threads */
 };
 

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "files.h"
 
 #include "core.h"
@@ -5,15 +6,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int open_regular(const char *path)
+/* f opened non-blocking: kept only if it is a regular file. */
+static int only_regular(int f)
 {
 	struct stat st;
-	int f = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (f < 0)
 		return -errno;
@@ -23,6 +26,29 @@ int open_regular(const char *path)
 	}
 	fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK);
 	return f;
+}
+
+int open_regular(const char *path)
+{
+	return only_regular(open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+					       O_CLOEXEC));
+}
+
+int open_in_root(const char *root, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (dir < 0)
+		return -errno;
+	int f = (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+	int err = errno;
+	close(dir);
+	errno = err;
+	return only_regular(f);
 }
 
 const char *path_base(const char *path)

@@ -22,6 +22,9 @@ int target_file_open(const struct target *t, const struct region *r,
 /* Opens path read-only only if it is a regular file, never blocking on a
  * FIFO or touching a device the target planted there. -errno on failure. */
 int open_regular(const char *path);
+/* The same for path taken inside root, as a chroot would take it: "..",
+ * absolute paths and symlinks stay in root (openat2 RESOLVE_IN_ROOT). */
+int open_in_root(const char *root, const char *path);
 
 /* The part of path after its last '/'. */
 const char *path_base(const char *path);

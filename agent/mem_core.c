@@ -48,8 +48,14 @@ static int verify(struct core *c, size_t fi, int fd, struct nd_err *e)
 	const struct core_seg *s = head == UINT64_MAX ? NULL : seg_at(c, head);
 	uint8_t a[PAGE], b[PAGE];
 
-	if (!s || s->vaddr != head || !s->filesz)
-		return 0; /* the core kept nothing of it to compare with */
+	if (!s || s->vaddr != head || !s->filesz) {
+		/* nothing to compare with (gcore keeps no page of read-only
+		 * mappings): what is read of it is the file as it is now */
+		fprintf(stderr, "ndspy: core %s: %s is read as it is now: the "
+				"core kept no page of it to check it against\n",
+			c->path, c->files[fi].path);
+		return 0;
+	}
 	size_t n = s->filesz < PAGE ? (size_t)s->filesz : PAGE;
 	if (pread_full(c->fd, a, n, s->offset))
 		return nd_fail(e, ND_ETARGET, "core %s cannot be read: it "
@@ -64,16 +70,20 @@ static int verify(struct core *c, size_t fi, int fd, struct nd_err *e)
 	return 0;
 }
 
-/* Where file fi is for us: --exe for the executable, else under the
- * sysroot (or as named). */
-static void locate(const struct core *c, size_t fi, char *out, size_t cap)
+/* Opens file fi where it is for us: --exe for the executable, else the
+ * path the core names, under the sysroot if one was given: resolved
+ * inside it, so that no "..", no symlink of a hostile core's files leads
+ * out. out: the path for messages. -errno when it cannot be opened. */
+static int locate(const struct core *c, size_t fi, char *out, size_t cap)
 {
 	const char *p = c->files[fi].path;
 
-	if (c->exe && strcmp(p, core_exe_path(c)) == 0)
+	if (c->exe && strcmp(p, core_exe_path(c)) == 0) {
 		snprintf(out, cap, "%s", c->exe);
-	else
-		snprintf(out, cap, "%s%s", c->sysroot ? c->sysroot : "", p);
+		return open_regular(c->exe);
+	}
+	snprintf(out, cap, "%s%s", c->sysroot ? c->sysroot : "", p);
+	return c->sysroot ? open_in_root(c->sysroot, p) : open_regular(p);
 }
 
 /* Opens file fi once; later calls get the same fd or the same error.
@@ -87,8 +97,7 @@ static int open_file(struct core *c, size_t fi, struct nd_err *e)
 	pthread_mutex_lock(&c->lock);
 	if (!f->tried && (f->tried = calloc(1, sizeof(*f->tried)))) {
 		struct core_file_tried *t = f->tried;
-		locate(c, fi, t->resolved, sizeof(t->resolved));
-		int fd = open_regular(t->resolved);
+		int fd = locate(c, fi, t->resolved, sizeof(t->resolved));
 		if (fd < 0)
 			nd_fail(&t->err, ND_ETARGET,
 				"core %s: needs %s%s, which cannot be opened "
@@ -134,6 +143,15 @@ int core_file_open(struct core *c, const struct region *r, char *resolved,
 	return 0;
 }
 
+/* Whether a snapshot's page at addr is its file's: one of a read-only
+ * file mapping, which the file holds as the process saw it. */
+static bool from_file(const struct core *c, uint64_t addr)
+{
+	const struct region *r = maps_find(&c->smaps, addr);
+
+	return r && r->kind == R_FILE && r->perms[1] != 'w';
+}
+
 /* Reads in pieces: the bytes a segment holds from the core, the rest of a
  * file-backed mapping (left out of the dump, or with no segment at all, as
  * gcore does for read-only mappings) from its file. */
@@ -153,6 +171,11 @@ static int core_read(struct mem *mm, uint64_t addr, void *buf, size_t len)
 			rc = pread_full(c->fd, buf, (size_t)n, s->offset + off);
 		} else {
 			const struct core_map *m = core_map_at(c, addr);
+			/* a snapshot keeps what was read of writable memory:
+			 * the rest was not captured, and is not the file's */
+			if (c->snapshot && !from_file(c, addr))
+				return maps_find(&c->smaps, addr) ? -ENODATA
+								   : -EFAULT;
 			if (!m || open_file(c, m->file, NULL))
 				return -EFAULT;
 			uint64_t stop = m->end;
@@ -223,6 +246,8 @@ static void core_close(struct mem *m)
 	free(c->map);
 	free(c->seg);
 	free(c->thr);
+	free(c->auxv);
+	maps_free(&c->smaps);
 	free(c);
 }
 

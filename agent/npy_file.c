@@ -15,99 +15,12 @@
 #include <unistd.h>
 
 #include "../decode/npy.h"
-#include "cleanup.h"
 #include "freeze.h"
 #include "spool.h"
 
 #define COPY_CHUNK (8u << 20)
 #define RING_CHUNK (256u << 10) /* stays in L2 between the two copies */
 #define RING_MIN (4u << 20)     /* below this a thread is not worth it */
-
-static void unlink_tmp(void *path)
-{
-	unlink(path);
-}
-
-/* Where np.save's open(path, "wb") would write: through symlinks, also
- * dangling ones (to the file they name). */
-static void destination(const char *path, char *out, size_t cap)
-{
-	char real[PATH_MAX], link[PATH_MAX];
-	struct stat st;
-
-	if (realpath(path, real)) {
-		snprintf(out, cap, "%s", real);
-		return;
-	}
-	ssize_t n = lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
-			    ? readlink(path, link, sizeof(link) - 1)
-			    : -1;
-	if (n <= 0) {
-		snprintf(out, cap, "%s", path);
-		return;
-	}
-	link[n] = '\0';
-	const char *slash = strrchr(path, '/');
-	size_t dir = link[0] == '/' || !slash ? 0 : (size_t)(slash - path + 1);
-	if (dir + (size_t)n >= cap) {
-		snprintf(out, cap, "%s", path); /* too long to resolve */
-		return;
-	}
-	memcpy(out, path, dir);
-	memcpy(out + dir, link, (size_t)n + 1);
-}
-
-int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
-{
-	struct stat st;
-	bool exists;
-
-	memset(f, 0, sizeof(*f));
-	f->fd = f->dest = f->cleanup = -1;
-	f->progress = isatty(2);
-	destination(path, f->path, sizeof(f->path));
-	exists = stat(f->path, &st) == 0;
-	if (exists && S_ISDIR(st.st_mode))
-		return nd_fail(e, ND_EUSAGE, "cannot write %s: Is a directory",
-			       path);
-	if (exists && !S_ISREG(st.st_mode)) {
-		/* a device or a pipe: written in place, never replaced, and
-		 * only after the pause, since it may not keep up */
-		f->dest = open(f->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-		f->fd = f->dest >= 0 ? spool_open() : -1;
-		if (f->fd < 0) {
-			int err = errno;
-			npy_file_abort(f);
-			return nd_fail(e, ND_EUSAGE, "cannot write %s: %s", path,
-				       strerror(err));
-		}
-		return 0;
-	}
-	/* a regular file appears only when complete, as a rename */
-	snprintf(f->tmp, sizeof(f->tmp), "%s.ndspy-XXXXXX", f->path);
-	f->fd = mkostemp(f->tmp, O_CLOEXEC);
-	if (f->fd < 0) {
-		int err = errno;
-		f->tmp[0] = '\0';
-		return nd_fail(e, ND_EUSAGE, "cannot write %s: %s", path,
-			       strerror(err));
-	}
-	f->cleanup = cleanup_push(unlink_tmp, f->tmp);
-	if (exists) {
-		/* replacing a file keeps its owner and mode, as np.save's
-		 * in-place truncation would */
-		fchmod(f->fd, st.st_mode & 07777);
-		if (fchown(f->fd, st.st_uid, st.st_gid) != 0) {
-			/* not ours to give away: keep our ownership */
-		}
-	} else {
-		/* the mode np.save's open() would give: 0666 less the umask */
-		mode_t mask = umask(0);
-		umask(mask);
-		fchmod(f->fd, 0666 & ~mask);
-	}
-	return 0;
-}
 
 static void progress(struct npy_file *f)
 {
@@ -117,7 +30,7 @@ static void progress(struct npy_file *f)
 	    t - f->last_progress_ns < 100000000ULL)
 		return;
 	f->last_progress_ns = t;
-	fprintf(stderr, "\rsaving %s: %llu / %llu MiB", f->path,
+	fprintf(stderr, "\rsaving %s: %llu / %llu MiB", f->out.path,
 		(unsigned long long)(f->written >> 20),
 		(unsigned long long)(f->total >> 20));
 }
@@ -126,7 +39,7 @@ static int sink_write(void *ctx, const void *buf, size_t len)
 {
 	struct npy_file *f = ctx;
 
-	if (write_all(f->fd, buf, len)) {
+	if (write_all(f->out.fd, buf, len)) {
 		f->err = errno;
 		return -1;
 	}
@@ -254,7 +167,7 @@ static int sink_copy(void *ctx, uint64_t addr, size_t len)
 
 	/* reserving the blocks up front spares ext4 work per page */
 	if (len >= RING_MIN)
-		fallocate(f->fd, FALLOC_FL_KEEP_SIZE, (off_t)f->written,
+		fallocate(f->out.fd, FALLOC_FL_KEEP_SIZE, (off_t)f->written,
 			  (off_t)len);
 	int rc = len >= RING_MIN ? copy_by_ring(f, addr, len) : 1;
 	return rc == 1 ? copy_by_write(f, addr, len) : rc;
@@ -264,7 +177,7 @@ static int io_error(struct npy_file *f, int err, struct nd_err *e)
 {
 	/* say which file and why, not just that the sink failed */
 	nd_err_clear(e);
-	return nd_fail(e, ND_EIO, "cannot write %.200s: %s", f->path,
+	return nd_fail(e, ND_EIO, "cannot write %.200s: %s", f->out.path,
 		       strerror(err));
 }
 
@@ -282,33 +195,19 @@ int npy_file_save(struct npy_file *f, struct nd_ctx *c, struct mem *mem,
 	return rc && e && e->code == ND_EIO ? io_error(f, f->err, e) : rc;
 }
 
+int npy_file_create(struct npy_file *f, const char *path, struct nd_err *e)
+{
+	memset(f, 0, sizeof(*f));
+	f->progress = isatty(2);
+	return outfile_create(&f->out, path, e);
+}
+
 int npy_file_finish(struct npy_file *f, struct nd_err *e)
 {
-	if (f->dest >= 0) {
-		off_t size = lseek(f->fd, 0, SEEK_END);
-		if (size < 0 || spool_copy(f->fd, 0, (size_t)size, f->dest))
-			return io_error(f, errno, e);
-	} else {
-		int fd = f->fd;
-		f->fd = -1;
-		if (close(fd) != 0 || rename(f->tmp, f->path) != 0)
-			return io_error(f, errno, e);
-		f->tmp[0] = '\0';
-	}
-	npy_file_abort(f); /* closes what is left; nothing to remove */
-	return 0;
+	return outfile_finish(&f->out, e);
 }
 
 void npy_file_abort(struct npy_file *f)
 {
-	if (f->fd >= 0)
-		close(f->fd);
-	if (f->dest >= 0)
-		close(f->dest);
-	f->fd = f->dest = -1;
-	if (f->tmp[0])
-		unlink(f->tmp);
-	f->tmp[0] = '\0';
-	cleanup_pop(f->cleanup);
-	f->cleanup = -1;
+	outfile_abort(&f->out);
 }

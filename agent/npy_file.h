@@ -11,13 +11,11 @@
 #include "../decode/ctx.h"
 #include "../decode/ndarray.h"
 #include "mem.h"
+#include "outfile.h"
 
 struct npy_file {
-	char path[4096], tmp[4200];
-	int fd;      /* what save writes: the temporary file, or a spool */
-	int dest;    /* a device or pipe to copy the spool to; -1 otherwise */
+	struct outfile out;
 	int err; /* errno of the failed write */
-	int cleanup; /* slot removing tmp on a signal */
 	struct mem *mem;
 	uint64_t written, total;
 	uint64_t t0_ns, last_progress_ns;

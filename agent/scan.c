@@ -167,7 +167,9 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 	size_t cap = 0;
 	uint64_t total = 0;
 
-	memset(out, 0, sizeof(*out));
+	out->cand = NULL;
+	out->ncand = 0;
+	out->bytes = out->regions = out->unreadable = 0;
 	if (!(j.types = malloc(ntypes * sizeof(*j.types))))
 		return nd_fail(e, ND_ENOMEM, "out of memory");
 	memcpy(j.types, types, ntypes * sizeof(*j.types));
@@ -248,14 +250,22 @@ void scan_free(struct scan *s)
 
 int scan_target(struct target *t, bool pause, struct freeze *fz,
 		void (*progress)(uint64_t done, uint64_t total),
-		struct scan *out, size_t *ntypes, struct nd_err *e)
+		struct scan *out, struct nd_err *e)
 {
-	uint64_t types[ND_MAX_SUBTYPES];
-
-	*ntypes = 0;
 	memset(out, 0, sizeof(*out));
 	if (target_pause(t, pause, false, fz, e))
 		return -1;
+	return scan_arrays(t, progress, out, e);
+}
+
+int scan_arrays(struct target *t,
+		void (*progress)(uint64_t done, uint64_t total),
+		struct scan *out, struct nd_err *e)
+{
+	uint64_t *types = out->types;
+	size_t *ntypes = &out->ntypes;
+
+	memset(out, 0, sizeof(*out));
 	int rc = nd_py_subtypes(&t->ctx, t->rt.array_type, types,
 				ND_MAX_SUBTYPES, ntypes, e);
 	if (!rc && *ntypes == ND_MAX_SUBTYPES)
@@ -265,5 +275,7 @@ int scan_target(struct target *t, bool pause, struct freeze *fz,
 	if (!rc)
 		rc = scan_memory(&t->maps, t->src, &t->ctx, types, *ntypes,
 				 progress, out, e);
+	if (!rc)
+		qsort(types, *ntypes, sizeof(*types), cmp_u64);
 	return rc;
 }

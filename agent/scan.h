@@ -10,12 +10,16 @@
 #include <stdint.h>
 
 #include "../decode/ctx.h"
+#include "../decode/pywalk.h"
 #include "maps.h"
 #include "mem.h"
 
 struct scan {
 	uint64_t *cand;      /* candidate addresses, sorted, unique */
 	size_t ncand;
+	/* scan_arrays: ndarray and its subtypes, ascending */
+	uint64_t types[ND_MAX_SUBTYPES];
+	size_t ntypes;
 	uint64_t bytes;      /* bytes of memory scanned */
 	uint64_t regions;
 	uint64_t unreadable; /* bytes that could not be read */
@@ -33,14 +37,18 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 		struct scan *out, struct nd_err *e);
 void scan_free(struct scan *s);
 
-/* What list and audit share: begins one state of t (target_pause; the
- * caller releases it with target_release whatever the result), finds the
- * ndarray types, and scans t's source (in bulk, past the snapshot).
- * *ntypes says how many types there were. */
+/* Finds the ndarray types of t, and scans t's source for arrays of them
+ * (in bulk, past the snapshot). */
 struct target;
 struct freeze;
+int scan_arrays(struct target *t,
+		void (*progress)(uint64_t done, uint64_t total),
+		struct scan *out, struct nd_err *e);
+/* What list and audit share: begins one state of t (target_pause; the
+ * caller releases it with target_release whatever the result), then
+ * scan_arrays. */
 int scan_target(struct target *t, bool pause, struct freeze *fz,
 		void (*progress)(uint64_t done, uint64_t total),
-		struct scan *out, size_t *ntypes, struct nd_err *e);
+		struct scan *out, struct nd_err *e);
 
 #endif

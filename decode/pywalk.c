@@ -301,26 +301,98 @@ static int find_module(struct nd_ctx *c, uint64_t modules, const char *path,
 	return -1;
 }
 
+/* The main interpreter's sys.modules. */
+static int sys_modules(struct nd_ctx *c, uint64_t runtime, uint64_t *modules,
+		       struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	uint64_t interp;
+
+	if (!runtime)
+		return nd_fail(e, ND_ETARGET,
+			       "the interpreter's _PyRuntime is not exported: "
+			       "names cannot be looked up");
+	if (nd_read_u64(c, runtime + (uint64_t)P->rt_interpreters_head,
+			&interp, e, "interpreters") ||
+	    nd_read_u64(c, interp + (uint64_t)P->interp_modules, modules, e,
+			"sys.modules"))
+		return -1;
+	return 0;
+}
+
+struct globals_walk {
+	struct nd_ctx *c;
+	nd_global_fn fn;
+	void *arg;
+	struct nd_global g;
+};
+
+static int each_global(void *arg, uint64_t key, uint64_t value)
+{
+	struct globals_walk *w = arg;
+
+	w->g.key = key;
+	w->g.value = value;
+	return w->fn(w->arg, &w->g);
+}
+
+/* Nothing of the module is read but its dict: whether it is one, and its
+ * name, only when a caller asks (nd_py_global_name). */
+static int each_module(void *arg, uint64_t key, uint64_t mod)
+{
+	struct globals_walk *w = arg;
+	uint64_t dict;
+
+	w->g.module_key = key;
+	w->g.module = mod;
+	if (nd_read_u64(w->c, mod + (uint64_t)w->c->py->module_dict, &dict,
+			NULL, "module dict"))
+		return 0;
+	/* not a module, or a dict that cannot be walked: the others are */
+	int rc = nd_py_dict_foreach(w->c, dict, each_global, w, NULL);
+	return rc > 0 ? rc : 0;
+}
+
+int nd_py_module_globals(struct nd_ctx *c, uint64_t runtime, nd_global_fn fn,
+			 void *arg, struct nd_err *e)
+{
+	struct globals_walk w = {.c = c, .fn = fn, .arg = arg};
+	uint64_t modules;
+
+	if (sys_modules(c, runtime, &modules, e))
+		return -1;
+	return nd_py_dict_foreach(c, modules, each_module, &w, e) < 0 ? -1 : 0;
+}
+
+int nd_py_global_name(struct nd_ctx *c, const struct nd_global *g, char *out,
+		      size_t cap, struct nd_err *e)
+{
+	char mod[ND_MAX_NAME], name[ND_MAX_NAME];
+
+	if (!is_module(c, g->module))
+		return nd_fail_at(e, ND_ENOTARRAY, g->module, "0x%" PRIx64
+				  " in sys.modules is not a module", g->module);
+	if (nd_py_str(c, g->module_key, mod, sizeof(mod), NULL, e) ||
+	    nd_py_str(c, g->key, name, sizeof(name), NULL, e))
+		return -1;
+	if ((size_t)snprintf(out, cap, "%s.%s", mod, name) >= cap)
+		return nd_fail(e, ND_ELIMIT, "%s.%s: name too long", mod, name);
+	return 0;
+}
+
 int nd_py_resolve(struct nd_ctx *c, uint64_t runtime, const char *dotted,
 		  uint64_t *obj, struct nd_err *e)
 {
 	const struct nd_pylayout *P = c->py;
-	uint64_t interp, modules, cur;
+	uint64_t modules, cur;
 	char done[1024];
 	size_t len;
 	int rc;
 
 	if (strlen(dotted) >= sizeof(done))
 		return nd_fail(e, ND_EUSAGE, "name too long: %.40s...", dotted);
-	if (!runtime)
-		return nd_fail(e, ND_ETARGET,
-			       "the interpreter's _PyRuntime is not exported: "
-			       "names cannot be looked up");
-	if ((rc = nd_read_u64(c, runtime + (uint64_t)P->rt_interpreters_head,
-			      &interp, e, "interpreters")) ||
-	    (rc = nd_read_u64(c, interp + (uint64_t)P->interp_modules, &modules,
-			      e, "sys.modules")))
-		return rc;
+	if (sys_modules(c, runtime, &modules, e))
+		return -1;
 	if (find_module(c, modules, dotted, &cur, &len))
 		return nd_fail(e, ND_ENOTARRAY,
 			       "'%s': no module of that name in sys.modules "

@@ -1,0 +1,38 @@
+/* Every thread of a paused live process or of a core: registers, native
+ * frames, and its Python thread. What `stacks` prints and `snapshot`
+ * captures. */
+#ifndef NDSPY_THREADS_H
+#define NDSPY_THREADS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../decode/err.h"
+#include "../decode/pyframes.h"
+
+#define THREAD_MAX_NATIVE 512 /* frames of one thread */
+
+/* One OS thread as read: native frames, its Python thread. */
+struct thread {
+	pid_t tid;
+	bool main;
+	uint64_t ips[THREAD_MAX_NATIVE], sps[THREAD_MAX_NATIVE];
+	size_t n;
+	struct nd_err err;
+	const struct nd_pythread *py; /* in the nd_pystacks read with it */
+};
+
+struct target;
+struct freeze;
+
+/* Reads every thread of t, between target_pause (with registers: fz) and
+ * target_release; a core's threads need no fz. *out (free it) has *n of
+ * them; ps (nd_py_stacks_free it) their Python stacks. What cannot be
+ * read of the Python threads is said on stderr. */
+int threads_read(struct target *t, const struct freeze *fz,
+		 struct thread **out, size_t *n, struct nd_pystacks *ps,
+		 struct nd_err *e);
+
+#endif
