@@ -51,13 +51,11 @@ deps:
 $(B)/ndspy: $(AGENT_OBJ) $(PROBE_OBJ) $(B)/libdecode.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# eBPF: CO-RE programs against this kernel's BTF, embedded as skeletons
-$(B)/bpf/vmlinux.h:
+# eBPF: CO-RE programs (the kernel types they use in bpf/vmlinux.h,
+# relocated at load time), embedded as skeletons
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/vmlinux.h
 	@mkdir -p $(@D)
-	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
-
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(B)/bpf/vmlinux.h
-	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(B)/bpf -Ibpf -c $< -o $@
+	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ibpf -c $< -o $@
 
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@

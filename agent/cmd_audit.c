@@ -15,11 +15,11 @@
 #include "live_table.h"
 #include "../probe/watch_probe.h"
 #include "cli.h"
-#include "elf.h"
 #include "freeze.h"
 #include "scan.h"
 #include "sites.h"
 #include "target.h"
+#include "watch_object.h"
 
 static const char usage[] =
 	"usage: ndspy audit [options] PID\n"
@@ -270,8 +270,7 @@ int cmd_audit(int argc, char **argv)
 	struct census start = {0}, end = {0};
 	struct window win = {0};
 	struct watch_site sites[2];
-	struct watch_object obj;
-	struct elf_obj eo = {.fd = -1};
+	struct watch_object obj = {0};
 	struct watch_probe *w = NULL;
 	struct nd_err e = {0};
 	struct target t;
@@ -291,7 +290,7 @@ int cmd_audit(int argc, char **argv)
 	s.cutoff = UINT64_MAX;
 	/* probes first: nothing between the first scan and the window */
 	uint64_t stopped_at;
-	int rc = watch_object_of_target(&t, &eo, &obj, &e);
+	int rc = watch_object_of_target(&t, &obj, &e);
 	if (!rc && sites_init(&s.sites, &t, AUDIT_DEPTH) == 0) {
 		s.have_sites = true;
 		obj.py = t.ctx.py;
@@ -299,7 +298,6 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (!rc)
 		rc = watch_probe_open(&obj, false, on_event, &s, &w, sites, &e);
-	elf_obj_close(&eo);
 	if (!rc)
 		rc = take(&t, &start, &stopped_at, &win.not_stopped, &e);
 	/* after the first pause, which installs the release-on-signal

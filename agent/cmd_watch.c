@@ -15,10 +15,10 @@
 #include "live_table.h"
 #include "../probe/watch_probe.h"
 #include "cli.h"
-#include "elf.h"
 #include "launch.h"
 #include "sites.h"
 #include "target.h"
+#include "watch_object.h"
 
 static const char usage[] =
 	"usage: ndspy watch [options] PID\n"
@@ -269,8 +269,7 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		       char *name, size_t cap, struct nd_err *e)
 {
 	struct watch_site sites[2];
-	struct watch_object obj;
-	struct elf_obj eo = {.fd = -1};
+	struct watch_object obj = {0};
 	struct watch_file wf = {.fd = -1};
 	int rc;
 
@@ -282,7 +281,13 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		}
 		*pid = l->pid;
 		snprintf(name, cap, "process %d (%s)", (int)l->pid, argv[0]);
-		obj = (struct watch_object){wf.path, wf.fd, wf.elf, l->pid, name};
+		if ((rc = watch_object_of_file(wf.elf, wf.fd, wf.path, &obj, e))) {
+			launch_file_close(&wf);
+			launch_abort(l);
+			return rc;
+		}
+		obj.pid = l->pid;
+		obj.name = name;
 		struct nd_err why = {0};
 		if (s->o->depth &&
 		    runtime_file_layout(wf.elf, wf.fd, wf.path, &obj.py, &why))
@@ -299,7 +304,7 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		s->have_target = true;
 		*pid = t->pid;
 		snprintf(name, cap, "%s", t->name);
-		if ((rc = watch_object_of_target(t, &eo, &obj, e)))
+		if ((rc = watch_object_of_target(t, &obj, e)))
 			return rc;
 		obj.name = name;
 		obj.py = t->ctx.py;
@@ -317,7 +322,6 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		fprintf(stderr, "ndspy: no Python stacks: %s has no _PyRuntime "
 				"or a layout the probe cannot follow\n", obj.path);
 	launch_file_close(&wf);
-	elf_obj_close(&eo);
 	if (rc) {
 		if (command)
 			launch_abort(l);

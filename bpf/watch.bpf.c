@@ -19,13 +19,19 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* The process, as ndspy sees it: in ndspy's PID namespace (pidns_dev,
+ * pidns_ino) when that is not the initial one (a container's debug
+ * sidecar), where the kernel's own IDs would never match. */
 const volatile __u32 target_tgid = 0;
+const volatile __u32 in_pidns = 0;
+const volatile __u64 pidns_dev = 0, pidns_ino = 0;
 const volatile struct nd_stack_cfg cfg = {};
 
 /* 16 MiB: about 400,000 events, seconds of a busy target's buffers */
+#define RING_BYTES (1 << 24)
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 24);
+	__uint(max_entries, RING_BYTES);
 } events SEC(".maps");
 
 struct {
@@ -43,7 +49,10 @@ struct {
 	__type(value, struct nd_event);
 } scratch SEC(".maps");
 
-/* thread ID -> its thread state, checked at each use */
+/* thread ID -> its thread state, checked at each use; or, with the low
+ * bit set, the head of the thread list when none was found (a thread
+ * without one: new thread states are put at the head, so while the head
+ * stays, there is still none, and the list need not be walked again) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -108,13 +117,16 @@ static __always_inline __u64 find_tstate(struct spans *sp, __u64 runtime,
 					 __u64 fs, __u32 tid)
 {
 	__u64 *cached = bpf_map_lookup_elem(&tstates, &tid);
-	__u64 ts;
+	__u64 head, ts, none;
 
-	if (cached && *cached && read_ts(sp, *cached) &&
+	if (cached && *cached && !(*cached & 1) && read_ts(sp, *cached) &&
 	    field64(sp->ts, cfg.ts_thread_id, ND_MAX_TS_SPAN) == fs)
 		return *cached;
-	ts = word(word(runtime + cfg.rt_interpreters_head) +
-		  cfg.interp_threads_head);
+	head = word(word(runtime + cfg.rt_interpreters_head) +
+		    cfg.interp_threads_head);
+	if (cached && (*cached & 1) && *cached == (head | 1))
+		return 0;
+	ts = head;
 	for (int i = 0; i < ND_MAX_PYTHREADS_BPF && ts; i++) {
 		if (!read_ts(sp, ts))
 			return 0;
@@ -124,6 +136,8 @@ static __always_inline __u64 find_tstate(struct spans *sp, __u64 runtime,
 		}
 		ts = field64(sp->ts, cfg.ts_next, ND_MAX_TS_SPAN);
 	}
+	none = head | 1;
+	bpf_map_update_elem(&tstates, &tid, &none, BPF_ANY);
 	return 0;
 }
 
@@ -192,15 +206,35 @@ static __always_inline void copy_frames(struct pt_regs *ctx,
 	}
 }
 
+/* The calling thread's process and thread IDs as ndspy sees them; false
+ * when its process is not in ndspy's PID namespace. */
+static __always_inline bool ids(__u32 *tgid, __u32 *tid)
+{
+	struct bpf_pidns_info ns;
+	__u64 id;
+
+	if (in_pidns) {
+		if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns,
+						sizeof(ns)))
+			return false;
+		*tgid = ns.tgid;
+		*tid = ns.pid;
+		return true;
+	}
+	id = bpf_get_current_pid_tgid();
+	*tgid = (__u32)(id >> 32);
+	*tid = (__u32)id;
+	return true;
+}
+
 static __always_inline int emit(struct pt_regs *ctx, __u32 kind)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct nd_event *e;
-	__u32 zero = 0, n;
-	__u64 size;
+	__u32 zero = 0, n, tgid, tid;
+	__u64 size, flags;
 
-	if ((__u32)(id >> 32) != target_tgid ||
-	    (__u32)PT_REGS_PARM1(ctx) != ND_TRACE_DOMAIN)
+	if ((__u32)PT_REGS_PARM1(ctx) != ND_TRACE_DOMAIN ||
+	    !ids(&tgid, &tid) || tgid != target_tgid)
 		return 0;
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
@@ -208,7 +242,7 @@ static __always_inline int emit(struct pt_regs *ctx, __u32 kind)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->addr = PT_REGS_PARM2(ctx);
 	e->size = kind == ND_EV_ALLOC ? PT_REGS_PARM3(ctx) : 0;
-	e->tid = (__u32)id;
+	e->tid = tid;
 	e->kind = kind;
 	e->nframes = 0;
 	e->stack = ND_STACK_OFF;
@@ -221,8 +255,11 @@ static __always_inline int emit(struct pt_regs *ctx, __u32 kind)
 	       (__u64)n * sizeof(struct nd_event_frame);
 	/* Waking the reader costs the traced thread more than the probe
 	 * itself (an interrupt per event once it is behind): it polls every
-	 * 100 ms and is never woken. A ring that fills is counted. */
-	if (bpf_ringbuf_output(&events, e, size, BPF_RB_NO_WAKEUP)) {
+	 * 100 ms, and is woken only when the ring is half full, before it
+	 * fills. A ring that fills is counted. */
+	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RING_BYTES / 2
+			? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, e, size, flags)) {
 		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
 		if (n)
 			__sync_fetch_and_add(n, 1);

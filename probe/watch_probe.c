@@ -25,13 +25,12 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../agent/elf.h"
-#include "../agent/files.h"
-#include "../agent/target.h"
 #include "watch.skel.h"
 
 #define BATCH 65536 /* events per poll: a busy target never ends a drain */
@@ -63,36 +62,66 @@ static int on_sample(void *ctx, void *data, size_t len)
 	return ++w->batch >= BATCH ? -EAGAIN : 0;
 }
 
-/* libbpf's chatter is not for users. */
+/* libbpf's own messages (a verifier's rejection, say) are for -v. */
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level, (void)fmt, (void)ap;
 	return 0;
 }
 
-/* Where the probe on function name of obj goes: site, and *vaddr, its
- * link-time address. */
-static int place(const struct watch_object *obj, const char *name,
-		 int nargs, bool at_entry, struct watch_site *site,
-		 uint64_t *vaddr, struct nd_err *e)
+/* Warnings only: they say why loading failed (the verifier's log among
+ * them); the rest is libbpf telling its steps. */
+static int say(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	uint8_t code[96];
+	if (level != LIBBPF_WARN)
+		return 0;
+	fputs("ndspy: ", stderr); /* the message says "libbpf: " itself */
+	return vfprintf(stderr, fmt, ap);
+}
 
-	if (!elf_symbol_value(obj->elf, name, false, vaddr, NULL))
-		return nd_fail(e, ND_ETARGET, "%s: %s has no %s", obj->name,
-			       obj->path, name);
-	int64_t off = elf_file_offset(obj->elf, *vaddr);
-	if (off < 0 || pread_full(obj->fd, code, sizeof(code), (uint64_t)off))
-		return nd_fail(e, ND_ETARGET, "%s: %s: cannot read %s",
-			       obj->name, obj->path, name);
+int watch_probe_kernel_ok(struct nd_err *e)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0; /* cannot tell: loading will say */
+	if (major > WATCH_KERNEL_MAJOR ||
+	    (major == WATCH_KERNEL_MAJOR && minor >= WATCH_KERNEL_MINOR))
+		return 0;
+	return nd_fail(e, ND_ETARGET, "Linux %s is too old: the probes need "
+		       "Linux %d.%d or later (bpf_get_current_task_btf)",
+		       u.release, WATCH_KERNEL_MAJOR, WATCH_KERNEL_MINOR);
+}
+
+/* Where the probe on function fn (nargs arguments) goes: site, and
+ * *vaddr, its link-time address. */
+static int place(const struct watch_fn *fn, int nargs, bool at_entry,
+		 struct watch_site *site, uint64_t *vaddr, struct nd_err *e)
+{
 	site->place.at_entry = true;
-	if (!at_entry && probe_place(code, sizeof(code), nargs, &site->place))
+	if (!at_entry &&
+	    probe_place(fn->code, sizeof(fn->code), nargs, &site->place))
 		return nd_fail(e, ND_EIO, "cannot start the disassembler");
 	if (site->place.at_entry)
 		site->place.offset = 0;
-	site->file_offset = (uint64_t)off + site->place.offset;
-	*vaddr += site->place.offset;
+	site->file_offset = fn->file_offset + site->place.offset;
+	*vaddr = fn->vaddr + site->place.offset;
 	return 0;
+}
+
+/* The PID namespace ndspy runs in, when it is not the initial one: the
+ * program compares IDs there. */
+static void pid_namespace(struct watch_bpf *skel)
+{
+	struct stat st;
+
+	/* the initial namespace's inode is fixed (PROC_PID_INIT_INO) */
+	if (stat("/proc/self/ns/pid", &st) != 0 || st.st_ino == 0xEFFFFFFCu)
+		return;
+	skel->rodata->in_pidns = 1;
+	skel->rodata->pidns_dev = (uint64_t)st.st_dev;
+	skel->rodata->pidns_ino = (uint64_t)st.st_ino;
 }
 
 static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
@@ -121,11 +150,10 @@ static void stack_config(const struct watch_object *obj, uint64_t probe_vaddr,
 			 struct nd_stack_cfg *cfg)
 {
 	const struct nd_pylayout *P = obj->py;
-	uint64_t runtime;
+	uint64_t runtime = obj->runtime_vaddr;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (!P || !obj->depth ||
-	    !elf_symbol_value(obj->elf, "_PyRuntime", true, &runtime, NULL))
+	if (!P || !obj->depth || !runtime)
 		return;
 	/* a shim or a frame still setting up may sit between two frames
 	 * tracemalloc counts */
@@ -234,24 +262,6 @@ static int keeper_start(struct watch_probe *w, struct nd_err *e)
 	return 0;
 }
 
-int watch_object_of_target(const struct target *t, struct elf_obj *eo,
-			   struct watch_object *obj, struct nd_err *e)
-{
-	const struct region *r = NULL;
-
-	for (size_t i = 0; i < t->maps.n && !r; i++)
-		if (t->maps.r[i].path && strcmp(t->maps.r[i].path, t->rt.py_path) == 0)
-			r = &t->maps.r[i];
-	if (!r)
-		return nd_fail(e, ND_ETARGET, "%s: the interpreter is not mapped "
-			       "any more", t->name);
-	int rc = elf_obj_open(t, r, eo, e);
-	if (rc)
-		return rc;
-	*obj = (struct watch_object){eo->path, eo->fd, eo->elf, t->pid, t->name};
-	return 0;
-}
-
 int watch_probe_open(const struct watch_object *obj, bool at_entry,
 		     watch_event_fn fn, void *arg, struct watch_probe **out,
 		     struct watch_site sites[2], struct nd_err *e)
@@ -261,22 +271,26 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 
 	if (!w)
 		return nd_fail(e, ND_ENOMEM, "out of memory");
+	if (watch_probe_kernel_ok(e)) {
+		free(w);
+		return -1;
+	}
 	w->fn = fn;
 	w->arg = arg;
-	libbpf_set_print(quiet);
+	libbpf_set_print(obj->verbose ? say : quiet);
 	w->skel = watch_bpf__open();
 	if (!w->skel) {
 		rc = nd_fail(e, ND_ETARGET, "cannot load the eBPF program: %s",
 			     strerror(errno));
 		goto fail;
 	}
-	uint64_t track_vaddr, untrack_vaddr;
-	if ((rc = place(obj, "PyTraceMalloc_Track", 3, at_entry, &sites[0],
-			&track_vaddr, e)) ||
-	    (rc = place(obj, "PyTraceMalloc_Untrack", 2, at_entry, &sites[1],
-			&untrack_vaddr, e)))
+	uint64_t track_vaddr = 0, untrack_vaddr = 0;
+	if ((rc = place(&obj->track, 3, at_entry, &sites[0], &track_vaddr, e)) ||
+	    (rc = place(&obj->untrack, 2, at_entry, &sites[1], &untrack_vaddr,
+			e)))
 		goto fail;
 	w->skel->rodata->target_tgid = (uint32_t)obj->pid;
+	pid_namespace(w->skel);
 	stack_config(obj, track_vaddr, (struct nd_stack_cfg *)&w->skel->rodata->cfg);
 	w->stacks = w->skel->rodata->cfg.rawframes > 0;
 	if (watch_bpf__load(w->skel)) {
@@ -285,7 +299,7 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 			     strerror(err),
 			     err == EPERM || err == EACCES
 				     ? " (needs root, or CAP_BPF and CAP_PERFMON)"
-				     : "");
+				     : obj->verbose ? "" : " (-v says why)");
 		goto fail;
 	}
 	if ((rc = attach(w, 0, w->skel->progs.on_track, obj,

@@ -6,14 +6,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
 #include "../bpf/watch.h"
 #include "../decode/err.h"
 #include "../decode/layout.h"
 #include "placement.h"
-#include "../agent/elf.h"
-#include <sys/types.h>
 
-struct target;
 struct watch_probe;
 
 /* Where a probe went: the function's file offset plus the placement. */
@@ -24,29 +26,41 @@ struct watch_site {
 
 typedef void (*watch_event_fn)(void *arg, const struct nd_event *ev);
 
-/* The object defining PyTraceMalloc_Track (the python binary or
- * libpython) as we can open it, and the process to watch. */
+/* A function probed: its link-time address, where it is in the file, and
+ * its first bytes (where in it the probe goes is decided from them). */
+#define WATCH_CODE_BYTES 96
+struct watch_fn {
+	uint64_t vaddr, file_offset;
+	uint8_t code[WATCH_CODE_BYTES];
+};
+
+/* What the probes need of the object defining PyTraceMalloc_Track (the
+ * python binary or libpython), all plain data (agent/ reads it from the
+ * file), and the process to watch. */
 struct watch_object {
-	const char *path; /* a path the kernel resolves to the same file */
-	int fd;
-	void *elf;        /* Elf * */
-	pid_t pid;
+	char path[8400];  /* a path the kernel resolves to the same file */
+	struct watch_fn track, untrack;
+	uint64_t runtime_vaddr; /* link-time &_PyRuntime; 0: not exported */
+	pid_t pid;        /* as ndspy sees it (in its PID namespace) */
 	const char *name; /* "process 1234", for messages */
 	/* the interpreter's layout, and how many Python frames to copy per
 	 * allocation (0, or py NULL: none) */
 	const struct nd_pylayout *py;
 	unsigned depth;
+	bool verbose;     /* libbpf's own messages on stderr */
 };
 
+/* The kernel version the probes need (bpf_get_current_task_btf: 5.11);
+ * checked first by watch_probe_open. */
+#define WATCH_KERNEL_MAJOR 5
+#define WATCH_KERNEL_MINOR 11
+int watch_probe_kernel_ok(struct nd_err *e);
 /* Loads and attaches (at_entry: at the functions' first instruction,
  * the slow way, for comparison); sites[0] is Track's, sites[1] Untrack's.
  * The object need not be mapped yet: uprobes follow the file. */
 int watch_probe_open(const struct watch_object *obj, bool at_entry,
 		     watch_event_fn fn, void *arg, struct watch_probe **out,
 		     struct watch_site sites[2], struct nd_err *e);
-/* The interpreter object of an opened target. */
-int watch_object_of_target(const struct target *t, struct elf_obj *eo,
-			   struct watch_object *obj, struct nd_err *e);
 /* Delivers what arrived within timeout_ms; number of events or -errno. */
 int watch_probe_poll(struct watch_probe *w, int timeout_ms);
 /* Delivers what is in the ring now (at the end of a watch). */

@@ -1,8 +1,10 @@
 """`ndspy watch` against real processes: every buffer a scripted sequence
 allocates and frees is seen with the address and size NumPy reported, by
 two watchers at once; a target that exits ends the watch with a summary;
-`watch -- COMMAND` sees the buffers of the command's first lines; and no
-probe is left attached when ndspy is gone."""
+`watch -- COMMAND` sees the buffers of the command's first lines; inside a
+PID namespace of their own (a container's debug sidecar) ndspy and the
+target see every buffer all the same; and no probe is left attached when
+ndspy is gone."""
 import json
 import os
 import shutil
@@ -64,6 +66,51 @@ def python_command():
             k, _, v = words.pop(0).partition("=")
             env[k] = v
     return env, words
+
+
+def watch_sequence(zoo):
+    """Starts a watcher, runs the target's sequence: (sequence, events,
+    summary, watcher's exit status, stderr)."""
+    w, _ = start_watch(zoo.pid, "--json")
+    zoo.proc.stdin.write(b"go\n")
+    zoo.proc.stdin.flush()
+    zoo.proc.stdout.readline()
+    with open(os.path.join(zoo.dir, "done.json")) as f:
+        seq = json.load(f)
+    time.sleep(0.3)
+    ev, summ, err = finish(w)
+    return seq, ev, summ, w.returncode, err
+
+
+def in_pidns():
+    """Run inside `unshare --pid --fork --mount-proc`: the sequence watched
+    there, as JSON on stdout."""
+    zoo = Zoo(script="watched.py")
+    try:
+        seq, ev, summ, rc, err = watch_sequence(zoo)
+        json.dump({"pid": zoo.pid, "seq": seq, "events": ev, "rc": rc,
+                   "err": err}, sys.stdout)
+    finally:
+        zoo.stop()
+    return 0
+
+
+def pidns(t):
+    """ndspy and the target in a PID namespace of their own: the IDs the
+    probes compare are that namespace's."""
+    p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc",
+                        sys.executable, os.path.abspath(__file__),
+                        "--in-pidns"], capture_output=True, timeout=120)
+    try:
+        got = json.loads(p.stdout)
+    except ValueError:
+        got = None
+    miss = matches(got["events"], got["seq"]) if got else ["no result"]
+    t.ok(got and got["rc"] == 0 and got["pid"] < 100 and not miss,
+         "inside its own PID namespace, watch sees every buffer of the "
+         "sequence (target PID %s there)" % (got and got["pid"]),
+         "exit %d %s\nmissing %s" % (p.returncode, p.stderr.decode()[-800:],
+                                     miss))
 
 
 def unprivileged(t):
@@ -186,9 +233,10 @@ def main():
          "watch -- a command that is not python: exit 3", se)
     rc, so, se = ndspy("watch", "--duration", "x", "1")
     t.ok(rc == 2 and "--duration" in se, "a bad --duration: exit 2", se)
+    pidns(t)
     unprivileged(t)
     return t.done()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(in_pidns() if sys.argv[1:] == ["--in-pidns"] else main())

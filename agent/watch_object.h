@@ -1,0 +1,20 @@
+/* What the probes of probe/ need of the interpreter file, read here (the
+ * probes take plain data: addresses, file offsets, code bytes). */
+#ifndef NDSPY_WATCH_OBJECT_H
+#define NDSPY_WATCH_OBJECT_H
+
+#include "../decode/err.h"
+#include "../probe/watch_probe.h"
+
+struct target;
+
+/* From an interpreter file (elf: its Elf *, opened as fd at path): where
+ * PyTraceMalloc_Track and _Untrack are and their first bytes, and
+ * &_PyRuntime. o's pid, name, layout and depth are the caller's. */
+int watch_object_of_file(void *elf, int fd, const char *path,
+			 struct watch_object *o, struct nd_err *e);
+/* The same for the interpreter an opened target has mapped. */
+int watch_object_of_target(const struct target *t, struct watch_object *o,
+			   struct nd_err *e);
+
+#endif
