@@ -4,6 +4,7 @@ import json
 import os
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,47 @@ def gcore(pid, prefix):
     if p.returncode or not os.path.exists(path):
         raise RuntimeError("gcore %d failed: %s" % (pid, p.stderr[-400:]))
     return path
+
+
+def core_phdrs(data):
+    """(type, offset, vaddr, filesz, where the header is) of each program
+    header of an ELF core's bytes."""
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phnum, = struct.unpack_from("<H", data, 0x38)
+    for i in range(phnum):
+        typ, _, off, vaddr, _, size, _, _ = struct.unpack_from(
+            "<IIQQQQQQ", data, phoff + 56 * i)
+        yield typ, off, vaddr, size, phoff + 56 * i
+
+
+def core_mappings(path):
+    """(start, end, page offset, file) of each mapping an ELF core's NT_FILE
+    note names."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out = []
+    for typ, off, _, size, _ in core_phdrs(data):
+        at = off
+        while typ == 4 and at + 12 <= off + size:   # PT_NOTE
+            namesz, descsz, kind = struct.unpack_from("<III", data, at)
+            desc = at + 12 + (namesz + 3) // 4 * 4
+            if kind == 0x46494c45:   # NT_FILE
+                count, = struct.unpack_from("<Q", data, desc)
+                names = data[desc + 16 + 24 * count:desc + descsz]
+                for i, name in enumerate(names.split(b"\0")[:count]):
+                    out.append(struct.unpack_from(
+                        "<QQQ", data, desc + 16 + 24 * i) + (name.decode(),))
+            at = desc + (descsz + 3) // 4 * 4
+    return out
+
+
+def core_files(path):
+    """The files an ELF core's NT_FILE note names, in order, once each."""
+    out = []
+    for _, _, _, name in core_mappings(path):
+        if name not in out:
+            out.append(name)
+    return out
 
 
 class Zoo:

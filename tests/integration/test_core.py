@@ -6,11 +6,13 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
 
-from tap import Tap, Zoo, ndspy, unlimited_cores, wait_for
+from tap import (Tap, Zoo, core_files, core_mappings, core_phdrs, ndspy,
+                 unlimited_cores, wait_for)
 
 
 def kernel_core(directory, pid):
@@ -68,12 +70,23 @@ def check_core(t, zoo, core, opts):
              (got, truth[who], se))
 
 
+def place(src, dst):
+    """A file of the host at dst: a hard link where it can be, a copy."""
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy(src, dst)
+
+
 def moved_exe(t, core, directory):
     """--sysroot and --exe: a root holding the libraries but not the
     interpreter, which is somewhere else."""
     root = os.path.join(directory, "root")
     os.makedirs(os.path.join(root, "usr", "bin"))
-    os.symlink("/usr/lib", os.path.join(root, "usr", "lib"))
+    for path in core_files(core):
+        if path.startswith("/usr/lib/"):
+            place(path, root + path)
     exe = os.path.join(directory, "python-elsewhere")
     real = os.path.realpath("/usr/bin/python3")
     shutil.copy(real, exe)
@@ -83,6 +96,58 @@ def moved_exe(t, core, directory):
     rc, so, se = ndspy("list", core, "--sysroot", root, "--exe", exe)
     t.ok(rc == 0 and "arrays;" in so, "--exe: the interpreter read from "
          "where it is now", "exit %d: %s" % (rc, se))
+    return root, exe
+
+
+def escapes(t, core, directory, exe):
+    """A core from an untrusted source cannot lead reads out of --sysroot:
+    not by an absolute symlink in the root, not by "../" in its NT_FILE."""
+    linked = os.path.join(directory, "linked")
+    os.makedirs(os.path.join(linked, "usr"))
+    os.symlink("/usr/lib", os.path.join(linked, "usr", "lib"))
+    rc, so, se = ndspy("list", core, "--sysroot", linked, "--exe", exe)
+    t.ok(rc == 3 and "cannot be opened" in se, "--sysroot: an absolute "
+         "symlink in the root stays in it (no host file is read)",
+         "exit %d: %s" % (rc, se))
+    # NT_FILE names NumPy's module "/../out////NAME": joined naively to the
+    # root, that is a copy of it beside the root, which would serve
+    numpy = next(p for p in core_files(core) if "_multiarray_umath" in p)
+    name = os.path.basename(numpy)
+    forged = "/../out" + "/" * (len(numpy) - len(name) - 7) + name
+    place(numpy, os.path.normpath(os.path.join(directory, "root") + forged))
+    with open(core, "rb") as f:
+        data = f.read()
+    bad = os.path.join(directory, "forged")
+    with open(bad, "wb") as f:
+        f.write(data.replace(numpy.encode() + b"\0", forged.encode() + b"\0"))
+    rc, so, se = ndspy("list", bad, "--sysroot",
+                       os.path.join(directory, "root"), "--exe", exe)
+    t.ok(rc == 3 and "cannot be opened" in se and forged in se,
+         "--sysroot: an NT_FILE path with '..' stays in the root",
+         "exit %d: %s" % (rc, se))
+
+
+def unchecked_file(t, core, directory, exe):
+    """A core that kept no page of a file (its first page's segment made
+    empty here): the file is read as it is now, and the user is told."""
+    with open(core, "rb") as f:
+        data = bytearray(f.read())
+    real = os.path.realpath("/usr/bin/python3")
+    head = next(s for s, _, off, name in core_mappings(core)
+                if name == real and off == 0)
+    for typ, _, vaddr, _, at in core_phdrs(bytes(data)):
+        if typ == 1 and vaddr == head:   # PT_LOAD: p_filesz at +32
+            struct.pack_into("<Q", data, at + 32, 0)
+    kept = os.path.join(directory, "unchecked")
+    with open(kept, "wb") as f:
+        f.write(data)
+    rc, so, se = ndspy("stacks", kept, "--exe", exe)
+    t.ok(rc == 0 and "%s is read as it is now" % real in se,
+         "a file the core kept no page of: read, and the user told",
+         "exit %d: %s" % (rc, se))
+    rc, so, se = ndspy("stacks", core, "--exe", exe)
+    t.ok(rc == 0 and "as it is now" not in se,
+         "a file the core kept the first page of: checked, nothing said", se)
 
 
 def bad_cores(t, good, directory):
@@ -145,7 +210,9 @@ def main():
         # once, with the host's interpreter (its binary is the one --exe
         # replaces; a libpython build would not need it)
         if os.environ.get("PYTHON", "/usr/bin/python3") == "/usr/bin/python3":
-            moved_exe(t, core, zoo.dir)
+            _, exe = moved_exe(t, core, zoo.dir)
+            escapes(t, core, zoo.dir, exe)
+            unchecked_file(t, core, zoo.dir, exe)
             bad_cores(t, core, zoo.dir)
     finally:
         zoo.stop()
