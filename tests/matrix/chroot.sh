@@ -6,17 +6,35 @@
 # .ndspy-ok stamp exists: it is built under a temporary name, checked
 # (python3 imports numpy, the headers are there), stamped, then renamed, so
 # a failed or interrupted debootstrap is never taken for a good one.
+# The Debian mirror is the one apt of this machine uses for its own release
+# ($NDSPY_DEBIAN_MIRROR overrides it).
 set -euo pipefail
 suite=$1
 cache=${NDSPY_CHROOT_CACHE:-/var/cache/ndspy/chroots}
-mirror=${NDSPY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 dir=$cache/$suite
+
+# The archive apt takes this machine's own release from.
+apt_mirror() {
+	local codename
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' \
+		'Created-By: Packages' 2>/dev/null |
+		awk -v want="$codename" '$2 == want && $3 == "main" {
+			print $1; exit }'
+}
+
 mkdir -p "$cache"
 exec 9>"$cache/.$suite.lock"
 flock 9
 if [ -f "$dir/.ndspy-ok" ]; then
 	echo "$dir"
 	exit 0
+fi
+mirror=${NDSPY_DEBIAN_MIRROR:-$(apt_mirror)}
+if [ -z "$mirror" ]; then
+	echo "chroot.sh: apt has no Debian archive for this machine's release;" \
+		"set NDSPY_DEBIAN_MIRROR" >&2
+	exit 1
 fi
 case $suite in
 bullseye) pkgs=python3-numpy,python3-dev ;;  # NumPy 1.x ships its headers
