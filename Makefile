@@ -1,6 +1,8 @@
 # ndspy: one Makefile for the binary, the tests, the demo and the benchmarks.
 # Everything built lands in build/. `make deps` installs the Debian packages
-# that are missing (as root); all, check and demo depend on it.
+# that are missing (as root); all, check and demo depend on it, and every
+# rule that runs a compiler waits for it (order-only: `make -j` on a machine
+# without the packages installs them first, then builds).
 
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
@@ -48,16 +50,16 @@ deps:
 	    --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-$(B)/ndspy: $(AGENT_OBJ) $(PROBE_OBJ) $(B)/libdecode.a
+$(B)/ndspy: $(AGENT_OBJ) $(PROBE_OBJ) $(B)/libdecode.a | deps
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # eBPF: CO-RE programs (the kernel types they use in bpf/vmlinux.h,
 # relocated at load time), embedded as skeletons
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/vmlinux.h
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/vmlinux.h | deps
 	@mkdir -p $(@D)
 	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ibpf -c $< -o $@
 
-$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o | deps
 	bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 # keep the object: the skeleton embeds it, make need not rebuild it
@@ -66,10 +68,10 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 $(PROBE_OBJ) $(AGENT_OBJ): $(BPF_SKEL)
 $(PROBE_OBJ): CFLAGS += -I$(B)/bpf
 
-$(B)/libdecode.a: $(DECODE_OBJ)
+$(B)/libdecode.a: $(DECODE_OBJ) | deps
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/%.o: %.c
+$(B)/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
 
@@ -78,15 +80,15 @@ $(B)/%.o: %.c
 MODEL_SRC := probe/placement.c agent/mem.c agent/snapshot.c agent/steady.c \
              agent/live_table.c agent/list_model.c agent/audit_model.c
 
-$(B)/libmodel.a: $(MODEL_SRC:%.c=$(B)/%.o)
+$(B)/libmodel.a: $(MODEL_SRC:%.c=$(B)/%.o) | deps
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/tests/%: tests/unit/%.c $(UNIT_LIB) $(B)/libmodel.a $(B)/libdecode.a
+$(B)/tests/%: tests/unit/%.c $(UNIT_LIB) $(B)/libmodel.a $(B)/libdecode.a | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIB) $(B)/libmodel.a $(B)/libdecode.a \
 		-lcapstone -lcmocka -lm -pthread
 
-$(B)/bench/rawread: tests/bench/rawread.c
+$(B)/bench/rawread: tests/bench/rawread.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $<
 
@@ -97,17 +99,17 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 SAN_B    := $(B)/san
 SAN_UNIT := $(UNIT_SRC:tests/unit/%.c=$(SAN_B)/tests/%)
 
-$(SAN_B)/%.o: %.c $(BPF_SKEL)
+$(SAN_B)/%.o: %.c $(BPF_SKEL) | deps
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g,$(CFLAGS)) -I$(B)/bpf \
 		-DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
 
 $(SAN_B)/ndspy: $(AGENT_SRC:%.c=$(SAN_B)/%.o) $(PROBE_SRC:%.c=$(SAN_B)/%.o) \
-		$(DECODE_SRC:%.c=$(SAN_B)/%.o)
+		$(DECODE_SRC:%.c=$(SAN_B)/%.o) | deps
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(SAN_B)/tests/%: tests/unit/%.c $(UNIT_LIB:%.c=$(SAN_B)/%.o) \
-		$(DECODE_SRC:%.c=$(SAN_B)/%.o) $(MODEL_SRC:%.c=$(SAN_B)/%.o)
+		$(DECODE_SRC:%.c=$(SAN_B)/%.o) $(MODEL_SRC:%.c=$(SAN_B)/%.o) | deps
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g -MMD -MP,$(CFLAGS)) -o $@ $^ \
 		-lcapstone -lcmocka -lm -pthread
@@ -121,24 +123,24 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
             -Wall -Wno-missing-field-initializers -MMD -MP -I$(B)/bpf
 FUZZ_SEED_DIRS := tests/fuzz/seeds tests/fuzz/regress
 
-$(F)/%.o: %.c $(BPF_SKEL)
+$(F)/%.o: %.c $(BPF_SKEL) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
 		-DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
 
 $(F)/fuzz_decode: $(F)/tests/fuzz/fuzz_decode.o $(F)/tests/fuzz/exercise.o \
-		$(F)/tests/fuzz/image_file.o $(DECODE_SRC:%.c=$(F)/%.o)
+		$(F)/tests/fuzz/image_file.o $(DECODE_SRC:%.c=$(F)/%.o) | deps
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lm
 
 $(F)/fuzz_core: $(F)/tests/fuzz/fuzz_core.o \
 		$(filter-out $(F)/agent/main.o,$(AGENT_SRC:%.c=$(F)/%.o)) \
-		$(PROBE_SRC:%.c=$(F)/%.o) $(DECODE_SRC:%.c=$(F)/%.o)
+		$(PROBE_SRC:%.c=$(F)/%.o) $(DECODE_SRC:%.c=$(F)/%.o) | deps
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 $(B)/tests/record: tests/fuzz/record.c tests/fuzz/exercise.c \
 		$(wildcard tests/fuzz/*.h) \
 		$(filter-out $(B)/agent/main.o,$(AGENT_OBJ)) $(PROBE_OBJ) \
-		$(B)/libdecode.a
+		$(B)/libdecode.a | deps
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $(filter-out %.h,$^) \
 		$(LDLIBS)

@@ -101,6 +101,8 @@ run_matrix() {
 for bin in "$@"; do
 	CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit:$(basename "$bin")" "$bin"
 done
+# the build itself: make -j4 where Debian packages are missing
+run_suite "make" /usr/bin/python3 tests/build/test_make.py
 run_integration "" "$PYTHON" ""
 roots=""
 if [ "${NDSPY_MATRIX:-1}" != 0 ]; then
