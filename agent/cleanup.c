@@ -1,16 +1,17 @@
 #include "cleanup.h"
 
-#include <signal.h>
 #include <string.h>
 
 #define SLOTS 8
+
+volatile sig_atomic_t cleanup_stop_requested;
 
 static struct {
 	cleanup_fn fn;
 	void *arg;
 } volatile slots[SLOTS];
 static int installed;
-static volatile sig_atomic_t current;
+static volatile sig_atomic_t current, stop_int_term, stop_hup;
 
 int cleanup_signal(void)
 {
@@ -19,6 +20,11 @@ int cleanup_signal(void)
 
 static void on_signal(int sig)
 {
+	if ((stop_int_term && (sig == SIGINT || sig == SIGTERM)) ||
+	    (stop_hup && sig == SIGHUP)) {
+		cleanup_stop_requested = 1;
+		return;
+	}
 	current = sig;
 	for (int i = SLOTS - 1; i >= 0; i--) {
 		cleanup_fn fn = slots[i].fn;
@@ -27,7 +33,11 @@ static void on_signal(int sig)
 			fn(slots[i].arg);
 		}
 	}
-	/* SA_RESETHAND restored the default action: die of the same signal */
+	/* die of the same signal, as if ndspy had not caught it */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(sig, &dfl, NULL);
 	raise(sig);
 }
 
@@ -37,9 +47,11 @@ static void install(void)
 				   SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 	struct sigaction sa;
 
+	if (installed)
+		return;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	sa.sa_flags = SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
@@ -48,8 +60,7 @@ static void install(void)
 
 int cleanup_push(cleanup_fn fn, void *arg)
 {
-	if (!installed)
-		install();
+	install();
 	for (int i = 0; i < SLOTS; i++) {
 		if (!slots[i].fn) {
 			slots[i].arg = arg;
@@ -64,4 +75,11 @@ void cleanup_pop(int slot)
 {
 	if (slot >= 0 && slot < SLOTS)
 		slots[slot].fn = NULL;
+}
+
+void cleanup_catch_stop(bool hangup)
+{
+	install();
+	stop_int_term = 1;
+	stop_hup = hangup;
 }

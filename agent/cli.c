@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "target.h"
 
 bool cli_verbose;
-volatile sig_atomic_t cli_stop_requested;
 struct target_opts cli_target;
 
 int cli_exit_code(const struct nd_err *e)
@@ -148,28 +148,12 @@ int cli_parse_seconds(const char *opt, const char *s, double *out,
 	return 0;
 }
 
-static void on_stop(int sig)
-{
-	(void)sig;
-	cli_stop_requested = 1;
-}
-
-void cli_catch_stop(bool hangup)
-{
-	struct sigaction sa = {.sa_handler = on_stop};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (hangup)
-		sigaction(SIGHUP, &sa, NULL);
-}
 
 bool cli_write_stdout(const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(1, buf, len);
-		if (n < 0 && errno == EINTR && !cli_stop_requested)
+		if (n < 0 && errno == EINTR && !cleanup_stop_requested)
 			continue;
 		if (n <= 0)
 			return false;

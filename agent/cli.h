@@ -17,8 +17,6 @@ enum {
 };
 
 extern bool cli_verbose;
-/* Set on SIGINT/SIGTERM after cli_catch_stop(): blocked writes give up. */
-extern volatile sig_atomic_t cli_stop_requested;
 /* --sysroot and --exe, for commands whose TARGET may be a core */
 struct target_opts;
 extern struct target_opts cli_target;
@@ -35,9 +33,6 @@ int cli_parse_object(const char *s, enum object_kind *kind, struct nd_err *e);
 /* Seconds for --duration: a positive number. */
 int cli_parse_seconds(const char *opt, const char *s, double *out,
 		      struct nd_err *e);
-/* SIGINT and SIGTERM (and SIGHUP, with hangup) set cli_stop_requested
- * instead of killing: long commands end cleanly, with their report. */
-void cli_catch_stop(bool hangup);
 /* A non-negative count for --data and the like. */
 int cli_parse_count(const char *opt, const char *s, int64_t *out,
 		    struct nd_err *e);

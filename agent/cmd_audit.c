@@ -14,6 +14,7 @@
 #include "audit_model.h"
 #include "live_table.h"
 #include "../probe/watch_probe.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "freeze.h"
 #include "scan.h"
@@ -300,12 +301,12 @@ int cmd_audit(int argc, char **argv)
 		rc = watch_probe_open(&obj, false, on_event, &s, &w, sites, &e);
 	if (!rc)
 		rc = take(&t, &start, &stopped_at, &win.not_stopped, &e);
-	/* after the first pause, which installs the release-on-signal
-	 * handlers: Ctrl-C now ends the window, and the report follows */
-	cli_catch_stop(false);
+	/* from the window on, Ctrl-C ends the window and the report follows
+	 * (before it, ndspy ends, the target released) */
+	cleanup_catch_stop(false);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!rc && !cli_stop_requested && win.seconds < o.duration) {
+	while (!rc && !cleanup_stop_requested && win.seconds < o.duration) {
 		int n = watch_probe_poll(w, 100);
 		if (n < 0) {
 			rc = nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));

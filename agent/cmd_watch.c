@@ -14,6 +14,7 @@
 #include "../decode/buf.h"
 #include "live_table.h"
 #include "../probe/watch_probe.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "launch.h"
 #include "sites.h"
@@ -246,7 +247,7 @@ static int watch_loop(struct watch_state *s, struct watch_probe *w, pid_t pid,
 	struct nd_err e = {0};
 	int status;
 
-	while (!cli_stop_requested && !*gone && clock_ns(CLOCK_MONOTONIC) < end) {
+	while (!cleanup_stop_requested && !*gone && clock_ns(CLOCK_MONOTONIC) < end) {
 		int n = watch_probe_poll(w, 100);
 		if (n < 0) {
 			nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));
@@ -369,7 +370,7 @@ int cmd_watch(int argc, char **argv)
 	}
 	if (!command && target_parse_live("watch", argv[first], &e))
 		return cli_error(&e);
-	cli_catch_stop(true);
+	cleanup_catch_stop(true);
 	s.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	if (open_probes(argv + first, command, &s, &l, &w, &pid, name,
 			sizeof(name), &e)) {
@@ -379,7 +380,7 @@ int cmd_watch(int argc, char **argv)
 			target_close(&s.t);
 		return cli_error(&e);
 	}
-	if (command && cli_stop_requested) {
+	if (command && cleanup_stop_requested) {
 		/* interrupted before it ran: it never will */
 		launch_abort(&l);
 		watch_probe_close(w);
