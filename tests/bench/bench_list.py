@@ -4,8 +4,11 @@ same run; then `ndspy list` on a gcore core of that process against one
 raw pread pass over the core's PT_LOAD bytes. The target holds 512 arrays
 of 4 MiB and 200,000 arrays of 16 float64. Each line also says the peak
 RSS of ndspy (the most any of its runs reached); listing the live process
-is meant to stay under RSS_GOAL."""
+is meant to stay under RSS_GOAL. Then how long `list` and `show` pause the
+target (what -v reports), and `ndspy snapshot` of the process (time and
+size, with and without array data) beside gcore's core of it."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +24,7 @@ TARGET = """
 import sys, numpy as np
 big = [np.full(512 * 1024, float(i)) for i in range(512)]
 small = [np.full(16, float(i)) for i in range(200000)]
-print("ready", flush=True)
+print("ready", id(big[0]), id(small[0]), flush=True)
 sys.stdin.read()
 """
 
@@ -66,6 +69,49 @@ def timed(args):
     return best, lines, rss
 
 
+def pauses(args):
+    """The pause -v reports (ms) over PASSES runs: best and median."""
+    got = []
+    for _ in range(PASSES):
+        p = subprocess.run([NDSPY, args[0], "-v"] + args[1:],
+                           capture_output=True, text=True, check=True)
+        got += [float(x) for x in re.findall(r"paused (?:for )?([0-9.]+) ms",
+                                             p.stderr)]
+    got.sort()
+    return got[0], got[len(got) // 2]
+
+
+def report_pauses(pid, big, small):
+    print("pauses of the live process (as -v reports them), best / median "
+          "of %d" % PASSES)
+    for name, args in (("list", ["list", str(pid)]),
+                       ("show of a 4 MiB array", ["show", str(pid), big]),
+                       ("show of a 16-element array",
+                        ["show", str(pid), small])):
+        best, med = pauses(args)
+        print("  %-40s %8.1f ms / %.1f ms" % (name, best, med))
+
+
+def report_snapshot(pid, tmp, gcore_s, gcore_bytes):
+    print("ndspy snapshot of the live process, best of %d, beside gcore "
+          "(%.2f GB in %.1f s)" % (PASSES, gcore_bytes / 1e9, gcore_s))
+    out = os.path.join(tmp, "snap")
+    for label, opts in (("default (--data-max 1M)", []),
+                        ("--data-max 0", ["--data-max", "0"])):
+        best = None
+        for _ in range(PASSES):
+            t0 = time.perf_counter()
+            subprocess.run([NDSPY, "snapshot", str(pid), "-o", out] + opts,
+                           check=True, capture_output=True)
+            dt = time.perf_counter() - t0
+            best = dt if best is None or dt < best else best
+        size = os.path.getsize(out)
+        print("  %-40s %8.1f ms  %8.1f MiB  (%.1f%% of gcore's size, "
+              "%.2fx its time)" % (label, best * 1e3, size / 2**20,
+                                   100 * size / gcore_bytes, best / gcore_s))
+        os.remove(out)
+
+
 def compare(label, baseline, raw, target, goal):
     raw, nbytes = raw
     gb = nbytes / 1e9
@@ -98,17 +144,20 @@ def main():
     python = os.environ.get("PYTHON", "/usr/bin/python3")
     p = subprocess.Popen([python, "-c", TARGET], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE)
-    p.stdout.readline()
+    _, big, small = p.stdout.readline().split()
     tmp = tempfile.mkdtemp(prefix="ndspy-bench-")
     try:
         compare("live process", "process_vm_readv pass",
                 raw_pass("--maps", p.pid), p.pid, True)
+        report_pauses(p.pid, big.decode(), small.decode())
         t0 = time.perf_counter()
         subprocess.run(["gcore", "-o", os.path.join(tmp, "core"),
                         str(p.pid)], check=True, capture_output=True)
+        gcore_s = time.perf_counter() - t0
         core = os.path.join(tmp, "core.%d" % p.pid)
         print("(gcore wrote %.2f GB in %.1f s)" %
-              (os.path.getsize(core) / 1e9, time.perf_counter() - t0))
+              (os.path.getsize(core) / 1e9, gcore_s))
+        report_snapshot(p.pid, tmp, gcore_s, os.path.getsize(core))
         compare("core file", "pread pass over its PT_LOAD bytes",
                 raw_pass("--core", core), core, False)
     finally:
