@@ -149,6 +149,66 @@ static void test_resolve_every_version(void **state)
 	}
 }
 
+struct seen {
+	struct world *w;
+	char names[8][128];
+	uint64_t values[8];
+	int n;
+};
+
+static int note_global(void *arg, const struct nd_global *g)
+{
+	struct seen *s = arg;
+	char name[128];
+
+	if (s->n < 8 && nd_py_global_name(&s->w->im.ctx, g, name, sizeof(name),
+					   NULL) == 0) {
+		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+		s->values[s->n++] = g->value;
+	}
+	return 0;
+}
+
+/* Every global of every module, named as nd_py_resolve takes the name;
+ * an entry of sys.modules that is no module is walked past, unnamed. */
+static void test_module_globals(void **state)
+{
+	(void)state;
+	for (int minor = 9; minor <= 14; minor++) {
+		struct world w;
+		struct seen s = {&w};
+		struct nd_err e = {0};
+		world_init(&w, minor);
+		struct image *im = &w.im;
+		uint64_t a1 = some_array(&w), a2 = some_array(&w);
+		uint64_t key = img_str(im, "weights");
+		uint64_t other = img_object(im, w.t_module, 64);
+		img_w64(im, other + (uint64_t)im->ctx.py->module_dict,
+			img_dict(im, 1, &key, &a2));
+		w.mod_keys[w.nmods] = img_str(im, "pkg.mod");
+		w.mod_vals[w.nmods++] = other;
+		/* a string where a module should be */
+		w.mod_keys[w.nmods] = img_str(im, "notmod");
+		w.mod_vals[w.nmods++] = img_str(im, "x");
+		world_global(&w, "arr", a1);
+		world_finish(&w);
+		assert_int_equal(nd_py_module_globals(&im->ctx, w.runtime,
+						      note_global, &s, &e), 0);
+		assert_int_equal(s.n, 2);
+		assert_string_equal(s.names[0], "pkg.mod.weights");
+		assert_int_equal(s.values[0], a2);
+		assert_string_equal(s.names[1], "__main__.arr");
+		assert_int_equal(s.values[1], a1);
+		for (int i = 0; i < s.n; i++)
+			resolves_to(&w, s.names[i], s.values[i]);
+		/* no _PyRuntime: said, not walked */
+		assert_int_equal(nd_py_module_globals(&im->ctx, 0, note_global, &s,
+						      &e), -1);
+		assert_int_equal(e.code, ND_ETARGET);
+		image_free(im);
+	}
+}
+
 /* Before 3.12, instances of tuple or int subclasses keep __dict__ after
  * their items (a negative tp_dictoffset), and nothing before the header;
  * sys.modules may hold instances of a module subclass. */
@@ -350,6 +410,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolve_every_version),
+		cmocka_unit_test(test_module_globals),
 		cmocka_unit_test(test_var_objects_and_module_subclasses),
 		cmocka_unit_test(test_inline_values_taken_over),
 		cmocka_unit_test(test_hostile_attributes),
