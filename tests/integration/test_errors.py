@@ -1,5 +1,6 @@
 """Bad input to `ndspy show`: each a one-line error with the exit status of
 DESIGN.md, never a crash, and the target always left running."""
+import json
 import os
 import pwd
 import random
@@ -11,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from tap import Tap, Zoo, ndspy, NDSPY
+from tap import Tap, Zoo, ndspy, NDSPY, wait_for
 
 NOT_PYTHON = ["sleep", "300"]
 NO_NUMPY = ["-c", "import time; time.sleep(300)"]
@@ -80,6 +81,30 @@ def interrupted_save(t, python):
          "partial file", bad)
 
 
+def unstoppable(t):
+    """A thread that cannot stop (waiting for its vfork child): ndspy reads
+    on after 100 ms, and says so on stderr (not only with -v); audit's
+    summary counts it."""
+    zoo = Zoo(script="held.py")
+    try:
+        held = wait_for(lambda: any(s == "D" for s, _ in zoo.state()), 5)
+        rc, so, se = ndspy("list", "--json", zoo.pid)
+        t.ok(held and rc == 0 and so and "did not stop within 100 ms" in se,
+             "a thread that cannot stop: list lists, and says so",
+             "held %s, exit %d: %s" % (held, rc, se))
+        rc, so, se = ndspy("audit", "--json", "--duration", "0.3", zoo.pid)
+        summ = [json.loads(x) for x in so.splitlines()
+                if '"summary"' in x]
+        t.ok(rc == 0 and summ and summ[0]["threads_not_stopped"] >= 1 and
+             "did not stop" in se,
+             "a thread that cannot stop: audit's summary counts it",
+             "exit %d: %s %s" % (rc, so[-300:], se))
+    finally:
+        with open(os.path.join(zoo.dir, "fifo"), "w"):
+            pass  # lets the child go on to exec
+        zoo.stop()
+
+
 def main():
     t = Tap("errors")
     python = os.environ.get("PYTHON", "/usr/bin/python3")
@@ -126,6 +151,7 @@ def main():
         nonumpy.kill()
 
     interrupted_save(t, python)
+    unstoppable(t)
 
     # a Python ndspy does not know: a clear refusal naming versions
     old = os.environ.get("NDSPY_PYENV_OLD",
