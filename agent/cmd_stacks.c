@@ -10,7 +10,7 @@
 #include "../decode/pyframes.h"
 #include "cli.h"
 #include "core.h"
-#include "files.h"
+#include "fileio.h"
 #include "freeze.h"
 #include "symbols.h"
 #include "target.h"

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "files.h"
+#include "fileio.h"
 #include "snapshot_file.h"
 
 #define MAX_SEGS (1u << 20)
@@ -307,7 +307,7 @@ int core_open(const char *path, const char *sysroot, const char *exe,
 	c->exe = exe;
 	pthread_mutex_init(&c->lock, NULL);
 	c->cleanup = -1;
-	core_mem_init(c);
+	c->fd = -1;
 	c->fd = open_regular(path);
 	if (c->fd < 0) {
 		nd_fail(e, ND_ETARGET, "%s: %s", path,
@@ -315,13 +315,13 @@ int core_open(const char *path, const char *sysroot, const char *exe,
 					   "file (TARGET is a PID or a core)"
 			: c->fd == -EINVAL ? "not a regular file"
 					   : strerror(-c->fd));
-		c->m.close(&c->m);
+		core_free(c);
 		return -1;
 	}
 	fstat(c->fd, &st);
 	c->size = (uint64_t)st.st_size;
 	if (elf_version(EV_CURRENT) == EV_NONE) {
-		c->m.close(&c->m);
+		core_free(c);
 		return nd_fail(e, ND_ETARGET, "libelf: %s", elf_errmsg(-1));
 	}
 	Elf *elf = elf_begin(c->fd, ELF_C_READ, NULL);
@@ -342,11 +342,36 @@ int core_open(const char *path, const char *sysroot, const char *exe,
 	if (elf)
 		elf_end(elf);
 	if (rc) {
-		c->m.close(&c->m);
+		core_free(c);
 		return rc;
 	}
 	*out = c;
 	return 0;
+}
+
+void core_free(struct core *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nfiles; i++) {
+		if (c->files[i].fd >= 0)
+			close(c->files[i].fd);
+		free(c->files[i].path);
+		free(c->files[i].tried);
+	}
+	cleanup_pop(c->cleanup);
+	if (c->image)
+		munmap((void *)c->image, c->size);
+	if (c->fd >= 0)
+		close(c->fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c->files);
+	free(c->map);
+	free(c->seg);
+	free(c->thr);
+	free(c->auxv);
+	maps_free(&c->smaps);
+	free(c);
 }
 
 const struct core_map *core_map_at(const struct core *c, uint64_t addr)

@@ -88,8 +88,9 @@ int core_file_open(struct core *c, const struct region *r, char *resolved,
 		   size_t cap, int *fd, struct nd_err *e);
 /* The NT_FILE mapping holding addr, or NULL. */
 const struct core_map *core_map_at(const struct core *c, uint64_t addr);
-/* Closing the memory source (c->m.close) frees the core. */
-/* mem_core.c: makes c its own memory source (before anything can fail). */
-void core_mem_init(struct core *c);
+/* Frees all of it. */
+void core_free(struct core *c);
+/* mem_core.c: c as a memory source; closing it frees the core. */
+struct mem *core_mem(struct core *c);
 
 #endif

@@ -19,19 +19,6 @@ int target_file_open(const struct target *t, const struct region *r,
 		     char *resolved,
 		     size_t cap, int *fd, struct nd_err *e);
 
-/* Opens path read-only only if it is a regular file, never blocking on a
- * FIFO or touching a device the target planted there. -errno on failure. */
-int open_regular(const char *path);
-/* The same for path taken inside root, as a chroot would take it: "..",
- * absolute paths and symlinks stay in root (openat2 RESOLVE_IN_ROOT). */
-int open_in_root(const char *root, const char *path);
-
-/* The part of path after its last '/'. */
-const char *path_base(const char *path);
-
-/* All len bytes at off, or -errno (-EFAULT past the end of the file). */
-int pread_full(int fd, void *buf, size_t len, uint64_t off);
-
 /* A path in the target's view (e.g. a sibling of a mapped file) to one we
  * can open: prefix is whatever made the mapped file reachable. */
 void target_path(const char *resolved_mapped, const char *mapped_path,

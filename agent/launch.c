@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "elf.h"
-#include "files.h"
+#include "fileio.h"
 
 /* COMMAND as execvp would find it. */
 static int find_program(const char *cmd, char *out, size_t cap)

@@ -12,8 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "files.h"
+#include "fileio.h"
 
 #define PAGE 4096u
 
@@ -228,35 +227,15 @@ static size_t core_readv(struct mem *m, struct mem_iov *iov, size_t n)
 
 static void core_close(struct mem *m)
 {
-	struct core *c = (struct core *)m;
-
-	for (size_t i = 0; i < c->nfiles; i++) {
-		if (c->files[i].fd >= 0)
-			close(c->files[i].fd);
-		free(c->files[i].path);
-		free(c->files[i].tried);
-	}
-	cleanup_pop(c->cleanup);
-	if (c->image)
-		munmap((void *)c->image, c->size);
-	if (c->fd >= 0)
-		close(c->fd);
-	pthread_mutex_destroy(&c->lock);
-	free(c->files);
-	free(c->map);
-	free(c->seg);
-	free(c->thr);
-	free(c->auxv);
-	maps_free(&c->smaps);
-	free(c);
+	core_free((struct core *)m);
 }
 
-void core_mem_init(struct core *c)
+struct mem *core_mem(struct core *c)
 {
-	c->fd = -1;
 	c->m.read = core_read;
 	c->m.readv = core_readv;
 	c->m.close = core_close;
 	c->m.view = core_view;
 	c->m.how = "the core file";
+	return &c->m;
 }

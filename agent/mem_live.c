@@ -4,7 +4,7 @@
 #include "mem.h"
 
 #include "../decode/ctx.h"
-#include "files.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>

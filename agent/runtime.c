@@ -11,6 +11,7 @@
 
 #include "../decode/pyobj.h"
 #include "elf.h"
+#include "fileio.h"
 #include "files.h"
 #include "target.h"
 

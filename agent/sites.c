@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "files.h"
+#include "fileio.h"
 #include "snapshot.h"
 #include "target.h"
 

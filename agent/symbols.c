@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "elf.h"
+#include "fileio.h"
 #include "files.h"
 #include "target.h"
 

@@ -178,7 +178,7 @@ static int open_core(const char *path, const struct target_opts *o,
 			   &t->core, e);
 	if (rc)
 		return rc;
-	t->src = &t->core->m;
+	t->src = core_mem(t->core);
 	if ((rc = open_snapshot(t, o, e))) {
 		target_close(t);
 		return rc;

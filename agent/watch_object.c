@@ -5,7 +5,7 @@
 
 #include "cli.h"
 #include "elf.h"
-#include "files.h"
+#include "fileio.h"
 #include "target.h"
 
 static int function(void *elf, int fd, const char *path, const char *name,

@@ -57,12 +57,21 @@ void nd_nested_list(int64_t elsize, const int64_t *shape, int ndim,
 		    const unsigned char *item, int64_t edge, nd_leaf_fn leaf,
 		    void *arg, struct nd_buf *b);
 
+/* A float as JSON: its shortest text, "nan"/"inf" as strings, always
+ * with a point or an exponent (it stays a float when parsed). */
+void nd_json_float(long double v, int size, struct nd_buf *b);
+/* n bytes of S (ucs4: U) items as a JSON string, trailing NULs dropped
+ * (strip) as NumPy drops them. */
+void nd_json_chars(const unsigned char *p, int64_t n, bool ucs4, bool swap,
+		   bool strip, struct nd_buf *b);
+
 /* A Python object's value: as JSON its int, float, str, bool, None, or
  * {"address": A, "type": T}; as Python what repr() shows (or
  * "<T object at 0x...>"). */
 void nd_pyscalar_write(const struct nd_pyscalar *v, uint64_t obj,
 		       enum nd_style style, struct nd_buf *b);
 
+/* values_json.c: */
 struct nd_preview;
 /* One item as a JSON value (see DESIGN.md: numbers, booleans, [re, im],
  * strings for S/U/datetime, lists for structured items); objects come
