@@ -5,6 +5,17 @@
 
 #include "../decode/ctx.h"
 
+size_t mem_readv_each(struct mem *m, struct mem_iov *iov, size_t n)
+{
+	size_t ok = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		iov[i].status = m->read(m, iov[i].addr, iov[i].buf, iov[i].len);
+		ok += iov[i].status == 0;
+	}
+	return ok;
+}
+
 int mem_read_cb(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	struct mem *m = ctx;

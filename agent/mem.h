@@ -35,6 +35,10 @@ int mem_live_open(pid_t pid, uint64_t probe_addr, struct mem **out,
 		  struct nd_err *e);
 
 
+/* A readv for sources without a batched read: each range read with
+ * m->read. */
+size_t mem_readv_each(struct mem *m, struct mem_iov *iov, size_t n);
+
 /* The decoder's read callbacks over a mem. */
 int mem_read_cb(void *ctx, uint64_t addr, void *buf, size_t len);
 struct nd_iov;

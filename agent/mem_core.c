@@ -214,17 +214,6 @@ static const void *core_view(struct mem *mm, uint64_t addr, size_t len)
 	return c->image + s->offset + (addr - s->vaddr);
 }
 
-static size_t core_readv(struct mem *m, struct mem_iov *iov, size_t n)
-{
-	size_t ok = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		iov[i].status = core_read(m, iov[i].addr, iov[i].buf, iov[i].len);
-		ok += iov[i].status == 0;
-	}
-	return ok;
-}
-
 static void core_close(struct mem *m)
 {
 	core_free((struct core *)m);
@@ -233,7 +222,7 @@ static void core_close(struct mem *m)
 struct mem *core_mem(struct core *c)
 {
 	c->m.read = core_read;
-	c->m.readv = core_readv;
+	c->m.readv = mem_readv_each;
 	c->m.close = core_close;
 	c->m.view = core_view;
 	c->m.how = "the core file";

@@ -52,14 +52,8 @@ static size_t live_readv(struct mem *m, struct mem_iov *iov, size_t n)
 	struct iovec local[BATCH], remote[BATCH];
 	size_t ok = 0;
 
-	if (l->fd >= 0) {
-		for (size_t i = 0; i < n; i++) {
-			iov[i].status = live_read(m, iov[i].addr, iov[i].buf,
-						  iov[i].len);
-			ok += iov[i].status == 0;
-		}
-		return ok;
-	}
+	if (l->fd >= 0)
+		return mem_readv_each(m, iov, n);
 	for (size_t i = 0; i < n;) {
 		size_t k = n - i < BATCH ? n - i : BATCH;
 		for (size_t j = 0; j < k; j++) {

@@ -221,17 +221,6 @@ static int snap_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	return rc;
 }
 
-static size_t snap_readv(struct mem *m, struct mem_iov *iov, size_t n)
-{
-	size_t ok = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		iov[i].status = snap_read(m, iov[i].addr, iov[i].buf, iov[i].len);
-		ok += iov[i].status == 0;
-	}
-	return ok;
-}
-
 static void snap_close(struct mem *m)
 {
 	snapshot_free((struct snapshot *)m);
@@ -243,7 +232,7 @@ struct snapshot *snapshot_new(struct mem *src, uint64_t budget)
 
 	if (!s)
 		return NULL;
-	s->m = (struct mem){.read = snap_read, .readv = snap_readv,
+	s->m = (struct mem){.read = snap_read, .readv = mem_readv_each,
 			    .close = snap_close, .how = src->how};
 	s->src = src;
 	s->budget = budget;

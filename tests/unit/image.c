@@ -28,17 +28,6 @@ static int mem_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	return image_read(x->im, addr, buf, len);
 }
 
-static size_t mem_readv(struct mem *m, struct mem_iov *iov, size_t n)
-{
-	size_t ok = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		iov[i].status = mem_read(m, iov[i].addr, iov[i].buf, iov[i].len);
-		ok += iov[i].status == 0;
-	}
-	return ok;
-}
-
 static void mem_close(struct mem *m)
 {
 	(void)m; /* the image is freed with image_free */
@@ -46,7 +35,7 @@ static void mem_close(struct mem *m)
 
 void image_mem_init(struct image_mem *x, struct image *im)
 {
-	*x = (struct image_mem){.m = {.read = mem_read, .readv = mem_readv,
+	*x = (struct image_mem){.m = {.read = mem_read, .readv = mem_readv_each,
 				      .close = mem_close, .how = "image"},
 				.im = im};
 }
