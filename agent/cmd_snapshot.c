@@ -354,6 +354,9 @@ int cmd_snapshot(int argc, char **argv)
 	int rc = buf ? 0 : nd_fail(&e, ND_ENOMEM, "out of memory");
 	if (!rc)
 		rc = target_pause(&t, true, true, &fz, &e);
+	/* the file holds the map of this moment */
+	if (!rc)
+		rc = target_maps_again(&t, &e);
 	/* all of it read again while paused: what discovery read before
 	 * was read while the target ran */
 	uint64_t mark = 0;

@@ -32,7 +32,7 @@ int locate_array(struct target *t, const char *spec, struct nd_array *a,
 	if (locate(t, spec, &addr, &pointer_ok, e))
 		return -1;
 	a->addr = addr;
-	if (!maps_find(&t->maps, addr))
+	if (!target_find(t, addr))
 		return nd_fail_at(e, ND_EREAD, addr, "0x%" PRIx64 ": address "
 				  "not mapped in %s", addr, t->name);
 	struct nd_err first = {0};

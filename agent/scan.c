@@ -253,7 +253,7 @@ int scan_target(struct target *t, bool pause, struct freeze *fz,
 		struct scan *out, struct nd_err *e)
 {
 	memset(out, 0, sizeof(*out));
-	if (target_pause(t, pause, false, fz, e))
+	if (target_pause(t, pause, false, fz, e) || target_maps_again(t, e))
 		return -1;
 	return scan_arrays(t, progress, out, e);
 }

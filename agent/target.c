@@ -249,17 +249,27 @@ int target_open(const char *spec, const struct target_opts *o,
 	return 0;
 }
 
-/* The map again: once the target is paused, the map a scan covers must
- * be the one of that moment, not of when it was opened. */
-static int reread_maps(struct target *t, struct nd_err *e)
+int target_maps_again(struct target *t, struct nd_err *e)
 {
 	struct maps m = {0};
 
+	if (!t->pid || snapshot_sealed(t->snap))
+		return 0;
 	if (maps_read(live_task(t->pid), &m, e))
 		return -1;
 	maps_free(&t->maps);
 	t->maps = m;
 	return 0;
+}
+
+const struct region *target_find(struct target *t, uint64_t addr)
+{
+	const struct region *r = maps_find(&t->maps, addr);
+
+	if (!r && t->pid && !snapshot_sealed(t->snap) &&
+	    target_maps_again(t, NULL) == 0)
+		r = maps_find(&t->maps, addr);
+	return r;
 }
 
 int target_pause(struct target *t, bool pause, bool regs, struct freeze *fz,
@@ -270,10 +280,6 @@ int target_pause(struct target *t, bool pause, bool regs, struct freeze *fz,
 		return 0;
 	if (freeze_all(fz, t->pid, regs, e))
 		return -1;
-	if (reread_maps(t, e)) {
-		thaw_all(fz);
-		return -1;
-	}
 	if (fz->not_stopped)
 		fprintf(stderr, "ndspy: %s: %d thread%s did not stop within "
 				"%d ms and ran on while it was read: what %s "
@@ -321,10 +327,9 @@ void target_close(struct target *t)
 	maps_free(&t->maps);
 }
 
-void target_region(const struct target *t, uint64_t addr,
-		   struct nd_region *out)
+void target_region(struct target *t, uint64_t addr, struct nd_region *out)
 {
-	const struct region *r = maps_find(&t->maps, addr);
+	const struct region *r = target_find(t, addr);
 
 	memset(out, 0, sizeof(*out));
 	if (!r) {

@@ -47,15 +47,22 @@ int target_open(const char *spec, const struct target_opts *o,
 		struct target *t, struct nd_err *e);
 /* Begins one state of the target: the snapshot is emptied (what was kept
  * was read while the target ran) and, for a live target when pause is
- * set, every thread is stopped (fz; with regs, their registers read) and
- * the map read again, so that it is the map of that moment. Threads that
- * do not stop in time are said on stderr. */
+ * set, every thread is stopped (fz; with regs, their registers read).
+ * Threads that do not stop in time are said on stderr. */
 int target_pause(struct target *t, bool pause, bool regs, struct freeze *fz,
 		 struct nd_err *e);
 /* Ends it: a paused target runs again, and the snapshot is sealed: what
  * is decoded and printed from now on was read in between. A budget spent
  * meanwhile is said on stderr. */
 void target_release(struct target *t, struct freeze *fz);
+/* The map read again, so that it is the map of this moment (a scan, a
+ * snapshot file): a live target's, while its snapshot is open. */
+int target_maps_again(struct target *t, struct nd_err *e);
+/* The region holding addr. A live target's map is read again first if it
+ * has none while the snapshot is open (a mapping made since it was read);
+ * after the release it is what it was. */
+const struct region *target_find(struct target *t, uint64_t addr);
+
 /* How arrays of t are read as one state each (steady.h): a running target
  * (--no-pause) is read again past the snapshot. On a change, forget_all
  * forgets everything read (show), else only the array's own header, dims
@@ -69,8 +76,7 @@ void target_close(struct target *t);
 int target_parse_live(const char *cmd, const char *spec, struct nd_err *e);
 /* Whether process pid is gone or a zombie (no memory left to read). */
 bool target_exited(pid_t pid);
-/* The mapping holding addr, in the decoder's terms. */
-void target_region(const struct target *t, uint64_t addr,
-		   struct nd_region *out);
+/* The mapping holding addr (target_find), in the decoder's terms. */
+void target_region(struct target *t, uint64_t addr, struct nd_region *out);
 
 #endif
