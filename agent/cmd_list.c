@@ -197,8 +197,10 @@ int cmd_list(int argc, char **argv)
 	int nthreads = fz.n;
 	uint64_t t1 = now_ns();
 	target_steady(&t, !o.pause && t.pid, false, &st);
+	struct nd_ctx glance = t.ctx;
+	glance.rd.ctx = snapshot_glance(t.snap);
 	if (!rc)
-		rc = list_validate(&m, &t.ctx, &st, sc.cand, sc.ncand,
+		rc = list_validate(&m, &t.ctx, &glance, &st, sc.cand, sc.ncand,
 				   o.min_bytes, &e);
 	size_t ncand = sc.ncand;
 	scan_free(&sc); /* not needed for printing */

@@ -158,7 +158,8 @@ static int capture_arrays(struct target *t, uint64_t data_max,
 	struct steady still = {.running = false};
 
 	if (scan_arrays(t, NULL, &sc, e) ||
-	    list_validate(&m, &t->ctx, &still, sc.cand, sc.ncand, 0, e)) {
+	    list_validate(&m, &t->ctx, &t->ctx, &still, sc.cand, sc.ncand, 0,
+			  e)) {
 		scan_free(&sc);
 		return -1;
 	}
@@ -186,14 +187,13 @@ static int capture_arrays(struct target *t, uint64_t data_max,
 
 /* The first page of every file mapped at offset 0: a reader checks the
  * file against it. */
-static void capture_file_heads(struct target *t)
+static void capture_file_heads(struct target *t, unsigned char *buf)
 {
-	char byte;
-
 	for (size_t i = 0; i < t->maps.n; i++)
 		if (t->maps.r[i].kind == R_FILE && t->maps.r[i].offset == 0 &&
 		    t->maps.r[i].perms[0] == 'r')
-			(void)t->mem->read(t->mem, t->maps.r[i].start, &byte, 1);
+			(void)t->mem->read(t->mem, t->maps.r[i].start, buf,
+					   SNAPSHOT_PAGE);
 }
 
 /* The OBJECTs given: located and shown as show would. */
@@ -363,7 +363,7 @@ int cmd_snapshot(int argc, char **argv)
 	if (!rc)
 		rc = runtime_discover(&t, &e);
 	if (!rc) {
-		capture_file_heads(&t);
+		capture_file_heads(&t, buf);
 		tl.kib_runtime = kib_since(&t, &mark);
 		rc = threads_read(&t, &fz, &th, &nth, &ps, &e);
 		tl.threads = nth;

@@ -70,8 +70,10 @@ static int read_segments(struct core *c, Elf *elf, struct nd_err *e)
 			return fail(c, e, "unreadable program header");
 		if (ph.p_type != PT_LOAD || !ph.p_memsz || ph.p_vaddr >= USER_END)
 			continue;
+		/* a kernel's or gdb's segments are page aligned, ndspy
+		 * snapshot's to 64-byte lines */
 		if (ph.p_filesz > ph.p_memsz || ph.p_offset + ph.p_filesz < ph.p_offset ||
-		    ph.p_vaddr + ph.p_memsz > USER_END || (ph.p_vaddr & 4095))
+		    ph.p_vaddr + ph.p_memsz > USER_END || (ph.p_vaddr & 63))
 			return fail(c, e, "a segment's address or sizes make no "
 					  "sense: the file is damaged");
 		if (ph.p_offset + ph.p_filesz > need)
@@ -478,10 +480,6 @@ int core_maps(struct core *c, struct maps *m, struct nd_err *e)
 			 s->flags & PF_R ? 'r' : '-', s->flags & PF_W ? 'w' : '-',
 			 s->flags & PF_X ? 'x' : '-');
 		r->kind = R_ANON;
-		if (s->filesz < s->memsz) {
-			r->partial = true;
-			r->dumped = s->vaddr + ((s->filesz + 4095) & ~4095ull);
-		}
 	}
 	size_t nseg = m->n;
 	for (size_t i = 0; i < c->nmap; i++) {

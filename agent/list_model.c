@@ -42,7 +42,8 @@ static int decode_candidate(void *arg, struct nd_array *a, struct nd_err *e)
 	return nd_array_decode(x->c, x->addr, a, e);
 }
 
-int list_validate(struct list_model *m, struct nd_ctx *c, struct steady *st,
+int list_validate(struct list_model *m, struct nd_ctx *c,
+		  struct nd_ctx *glance, struct steady *st,
 		  const uint64_t *cand, size_t ncand, int64_t min_bytes,
 		  struct nd_err *e)
 {
@@ -58,7 +59,7 @@ int list_validate(struct list_model *m, struct nd_ctx *c, struct steady *st,
 		int tries;
 		/* a candidate too small to print is not decoded */
 		if (min_bytes > 0 &&
-		    (nd_array_peek_nbytes(c, cand[i], memo, &guess) ||
+		    (nd_array_peek_nbytes(glance, cand[i], memo, &guess) ||
 		     guess < min_bytes))
 			continue;
 		enum steady_result r = steady_read(st, decode_candidate, &x,

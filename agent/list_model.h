@@ -35,8 +35,11 @@ struct list_model {
 };
 
 /* Keeps each candidate (ascending addresses) that decodes through c as an
- * array of at least min_bytes; st says how a running target is read. */
-int list_validate(struct list_model *m, struct nd_ctx *c, struct steady *st,
+ * array of at least min_bytes; st says how a running target is read.
+ * glance reads as c does without keeping what it reads: the guess that
+ * spares decoding a candidate too small goes through it. */
+int list_validate(struct list_model *m, struct nd_ctx *c,
+		  struct nd_ctx *glance, struct steady *st,
 		  const uint64_t *cand, size_t ncand, int64_t min_bytes,
 		  struct nd_err *e);
 /* Decodes entry f again into a (free it whatever the result): 0, or -1

@@ -20,10 +20,6 @@ struct region {
 	enum region_kind kind;
 	char *path; /* NULL for anonymous memory; "[vdso]" etc. for R_OTHER */
 	bool deleted;
-	/* a core's segment of which the dump holds only [start, dumped):
-	 * the rest was never written to (or kept out), so no scan needs it */
-	bool partial;
-	uint64_t dumped;
 };
 
 struct maps {

@@ -3,6 +3,7 @@
 #ifndef NDSPY_MEM_H
 #define NDSPY_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -26,6 +27,12 @@ struct mem {
 	/* Optional (NULL: copy with read): the len bytes at addr in place,
 	 * valid until close, or NULL when they are not all in one piece. */
 	const void *(*view)(struct mem *m, uint64_t addr, size_t len);
+	/* Optional (NULL: all of a mapping may be): the first range [*lo,
+	 * *hi) at or after addr, below end, that it holds bytes of; false
+	 * when none. A core holds what its segments dumped, a snapshot file
+	 * what was captured: scans skip the rest. */
+	bool (*present)(struct mem *m, uint64_t addr, uint64_t end, uint64_t *lo,
+			uint64_t *hi);
 	const char *how; /* "process_vm_readv" or "/proc/PID/mem" */
 };
 

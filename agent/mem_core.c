@@ -219,12 +219,33 @@ static void core_close(struct mem *m)
 	core_free((struct core *)m);
 }
 
+static bool core_present(struct mem *mm, uint64_t addr, uint64_t end,
+			 uint64_t *lo, uint64_t *hi)
+{
+	struct core *c = (struct core *)mm;
+
+	for (size_t i = seg_from(c, addr); i < c->nseg && c->seg[i].vaddr < end;
+	     i++) {
+		const struct core_seg *s = &c->seg[i];
+		uint64_t a = s->vaddr > addr ? s->vaddr : addr;
+		uint64_t b = s->vaddr + s->filesz < end ? s->vaddr + s->filesz
+							 : end;
+		if (a < b) {
+			*lo = a;
+			*hi = b;
+			return true;
+		}
+	}
+	return false;
+}
+
 struct mem *core_mem(struct core *c)
 {
 	c->m.read = core_read;
 	c->m.readv = mem_readv_each;
 	c->m.close = core_close;
 	c->m.view = core_view;
+	c->m.present = core_present;
 	c->m.how = "the core file";
 	return &c->m;
 }

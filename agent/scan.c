@@ -148,6 +148,26 @@ static void *work(void *arg)
 	return NULL;
 }
 
+/* [lo, hi) in CHUNK pieces, each readable up to hi. */
+static int add_pieces(struct job *j, size_t *cap, uint64_t lo, uint64_t hi,
+		      uint64_t *total)
+{
+	for (uint64_t a = lo; a < hi; a += CHUNK) {
+		if (j->npieces == *cap) {
+			size_t ncap = *cap ? 2 * *cap : 1024;
+			struct piece *p = realloc(j->pieces, ncap * sizeof(*p));
+			if (!p)
+				return -1;
+			j->pieces = p;
+			*cap = ncap;
+		}
+		uint64_t end = hi - a < CHUNK ? hi : a + CHUNK;
+		j->pieces[j->npieces++] = (struct piece){a, end, hi};
+		*total += end - a;
+	}
+	return 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -176,25 +196,20 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 	qsort(j.types, ntypes, sizeof(*j.types), cmp_u64);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct region *r = &m->r[i];
+		uint64_t lo = r->start, hi = r->end;
 		if (!scan_region_wanted(r))
 			continue;
 		out->regions++;
-		uint64_t stop = r->partial && r->dumped < r->end ? r->dumped
-								 : r->end;
-		for (uint64_t a = r->start; a < stop; a += CHUNK) {
-			if (j.npieces == cap) {
-				cap = cap ? 2 * cap : 1024;
-				struct piece *p = realloc(j.pieces, cap * sizeof(*p));
-				if (!p) {
-					free(j.pieces);
-					free(j.types);
-					return nd_fail(e, ND_ENOMEM, "out of memory");
-				}
-				j.pieces = p;
+		/* what the source holds of it (a core: what was dumped) */
+		for (uint64_t at = r->start;
+		     at < r->end && (!mem->present ||
+				     mem->present(mem, at, r->end, &lo, &hi));
+		     at = hi) {
+			if (add_pieces(&j, &cap, lo, hi, &total)) {
+				free(j.pieces);
+				free(j.types);
+				return nd_fail(e, ND_ENOMEM, "out of memory");
 			}
-			uint64_t end = stop - a < CHUNK ? stop : a + CHUNK;
-			j.pieces[j.npieces++] = (struct piece){a, end, stop};
-			total += end - a;
 		}
 	}
 	/* the other worker never takes signals: they stay on this thread */

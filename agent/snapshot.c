@@ -1,41 +1,53 @@
-/* Pages kept by address in an open-addressing table; their bytes in
- * chunks of CHUNK_PAGES pages, reused when the snapshot is reset (a page
- * cache of a running target is reset often). */
+/* Pages are fetched whole, into a small window of the pages fetched last
+ * (neighbouring objects cost one system call between them), but what is
+ * kept is the 64-byte lines reads touched: an array's dims and strides
+ * sit among small arrays' data, and keeping their whole pages would keep
+ * that data too. A page keeps its lines in order in a buffer of its own,
+ * all 4 KiB of it once most of its lines are kept. One thread reads a
+ * snapshot (scans read the source itself): no lock. */
 #include "snapshot.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PAGE SNAPSHOT_PAGE
-#define CHUNK_PAGES 256u
-#define RUN_MAX 1024u /* pages fetched by one batched read */
-
-/* PARTIAL: unreadable whole, yet bytes of it were read (a file's last
- * page), which were passed on, not kept */
-enum { EMPTY, KEPT, UNREADABLE, PARTIAL, STALE };
+#define LINE SNAPSHOT_LINE
+#define LINES (PAGE / LINE) /* 64: a page's lines are the bits of a word */
+#define DENSE 40            /* past this many lines, a page keeps it all */
+#define WINDOW 64           /* pages fetched lately, by page number */
+#define RUN_MAX WINDOW      /* pages one batched read fetches */
+#define RECENT 64
 
 struct slot {
-	uint64_t key;   /* page number + 1; 0: empty */
-	uint32_t data;  /* index of its bytes, or NO_DATA */
-	uint32_t state;
+	uint64_t key;        /* page number + 1; 0: empty */
+	uint64_t lines;      /* bit i: line i is kept */
+	unsigned char *data; /* the kept lines in order, or (dense) the page */
+	uint8_t dense, cap;  /* cap: lines data has room for */
+	/* the page could not be fetched whole (then its lines are read on
+	 * their own: a snapshot file holds lines); partial: yet some bytes
+	 * of it were read */
+	uint8_t unreadable, partial;
 };
 
-#define NO_DATA UINT32_MAX
+/* A page fetched lately: its bytes, or the error that read it. */
+struct fetched {
+	uint64_t key; /* page number + 1; 0: none */
+	int status;
+	unsigned char data[PAGE];
+};
 
 struct snapshot {
-	struct mem m; /* first: the snapshot is a memory source */
+	struct mem m;      /* first: the snapshot is a memory source */
+	struct mem glance; /* the same reads, keeping nothing */
 	struct mem *src;
-	pthread_mutex_t lock; /* the unwinder and scans may share it */
 	struct slot *slot;
-	size_t cap, used;     /* slots (a power of two), taken */
-	unsigned char **chunk;
-	size_t nchunks;
-	uint32_t npages;      /* page buffers handed out since the reset */
-	uint32_t *spare;      /* buffers of unreadable fetches, for reuse */
-	size_t nspare;
-	uint64_t budget;
+	size_t cap, used;  /* slots (a power of two), taken */
+	/* slots found lately, by page number: a decode reads a few objects
+	 * many times (an array's type, its dtype) */
+	struct slot *recent[RECENT];
+	struct fetched *win; /* WINDOW of them, made when first needed */
+	uint64_t kept, budget;
 	bool sealed, overflowed;
 };
 
@@ -47,10 +59,8 @@ static size_t hash(uint64_t key, size_t mask)
 	return (size_t)key & mask;
 }
 
-static struct slot *find(const struct snapshot *s, uint64_t page)
+static struct slot *lookup(const struct snapshot *s, uint64_t key)
 {
-	uint64_t key = page / PAGE + 1;
-
 	if (!s->cap)
 		return NULL;
 	for (size_t i = hash(key, s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
@@ -59,6 +69,19 @@ static struct slot *find(const struct snapshot *s, uint64_t page)
 		if (s->slot[i].key == 0)
 			return NULL;
 	}
+}
+
+static struct slot *find(struct snapshot *s, uint64_t page)
+{
+	uint64_t key = page / PAGE + 1;
+	struct slot **r = &s->recent[key % RECENT];
+
+	if (*r && (*r)->key == key)
+		return *r;
+	struct slot *x = lookup(s, key);
+	if (x)
+		*r = x;
+	return x;
 }
 
 static int grow(struct snapshot *s)
@@ -79,10 +102,11 @@ static int grow(struct snapshot *s)
 	free(s->slot);
 	s->slot = n;
 	s->cap = cap;
+	memset(s->recent, 0, sizeof(s->recent)); /* the slots moved */
 	return 0;
 }
 
-/* The slot of page, made (empty of data) if it has none; NULL when out of
+/* The slot of page, made (nothing kept) if it has none; NULL when out of
  * memory. */
 static struct slot *slot_of(struct snapshot *s, uint64_t page)
 {
@@ -96,94 +120,185 @@ static struct slot *slot_of(struct snapshot *s, uint64_t page)
 	size_t i = hash(key, s->cap - 1);
 	while (s->slot[i].key)
 		i = (i + 1) & (s->cap - 1);
-	s->slot[i] = (struct slot){key, NO_DATA, STALE};
+	s->slot[i] = (struct slot){.key = key};
 	s->used++;
 	return &s->slot[i];
 }
 
-static unsigned char *bytes_of(const struct snapshot *s, uint32_t data)
+static uint64_t below(unsigned line)
 {
-	return s->chunk[data / CHUNK_PAGES] + (size_t)(data % CHUNK_PAGES) * PAGE;
+	return line ? ~0ULL >> (LINES - line) : 0;
 }
 
-/* A page buffer for x, within the budget: false when the budget is spent
- * (or memory is). */
-static bool give_data(struct snapshot *s, struct slot *x)
+/* Where kept line i of x is. */
+static unsigned char *line_at(const struct slot *x, unsigned i)
 {
-	if (x->data != NO_DATA)
+	if (x->dense)
+		return x->data + (size_t)i * LINE;
+	return x->data + (size_t)__builtin_popcountll(x->lines & below(i)) * LINE;
+}
+
+/* The lines [lo, hi) of a page cover, as bits. */
+static uint64_t lines_of(unsigned lo, unsigned hi)
+{
+	unsigned first = lo / LINE, last = (hi - 1) / LINE;
+
+	return (last == LINES - 1 ? ~0ULL : below(last + 1)) & ~below(first);
+}
+
+/* Keeps the lines of want that x lacks, from page (its bytes); false when
+ * the budget (or memory) does not allow it. */
+static bool keep(struct snapshot *s, struct slot *x, uint64_t want,
+		 const unsigned char *page)
+{
+	uint64_t add = want & ~x->lines;
+	unsigned n = (unsigned)__builtin_popcountll(x->lines | add);
+
+	if (!add)
 		return true;
-	if (s->nspare) {
-		x->data = s->spare[--s->nspare];
-		return true;
-	}
-	if ((uint64_t)(s->npages + 1) * PAGE > s->budget ||
-	    s->npages == NO_DATA - 1)
+	if (s->kept + (uint64_t)__builtin_popcountll(add) * LINE > s->budget)
 		return false;
-	if (s->npages / CHUNK_PAGES == s->nchunks) {
-		unsigned char **c = realloc(s->chunk,
-					    (s->nchunks + 1) * sizeof(*c));
-		if (!c)
+	if (!x->dense && n > DENSE) {
+		unsigned char *d = malloc(PAGE);
+		if (!d)
 			return false;
-		s->chunk = c;
-		if (!(c[s->nchunks] = malloc((size_t)CHUNK_PAGES * PAGE)))
+		for (uint64_t b = x->lines; b; b &= b - 1) {
+			unsigned i = (unsigned)__builtin_ctzll(b);
+			memcpy(d + (size_t)i * LINE, line_at(x, i), LINE);
+		}
+		free(x->data);
+		x->data = d;
+		x->dense = 1;
+	} else if (!x->dense && n > x->cap) {
+		/* a few lines of room at a time: sparse pages stay small */
+		unsigned cap = (n + 3) & ~3u;
+		unsigned char *d = realloc(x->data, (size_t)cap * LINE);
+		if (!d)
 			return false;
-		s->nchunks++;
+		x->data = d;
+		x->cap = (uint8_t)cap;
 	}
-	x->data = s->npages++;
+	for (uint64_t b = add; b; b &= b - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(b);
+		unsigned char *at = x->dense ? x->data + (size_t)i * LINE
+					     : line_at(x, i);
+		if (!x->dense) {
+			size_t after = (size_t)__builtin_popcountll(x->lines &
+								 ~below(i));
+			memmove(at + LINE, at, after * LINE);
+		}
+		memcpy(at, page + (size_t)i * LINE, LINE);
+		x->lines |= 1ULL << i;
+	}
+	s->kept += (uint64_t)__builtin_popcountll(add) * LINE;
 	return true;
 }
 
-static void take_back(struct snapshot *s, struct slot *x)
-{
-	uint32_t *p;
-
-	if (x->data == NO_DATA)
-		return;
-	p = realloc(s->spare, (s->nspare + 1) * sizeof(*p));
-	if (p) {
-		s->spare = p;
-		s->spare[s->nspare++] = x->data;
-	}
-	x->data = NO_DATA;
-}
-
-/* Fetches the pages from first on that are not kept (at most RUN_MAX,
- * stopping at one that is), in one batched read of the source. Returns
- * how many pages it dealt with, 0 when the budget (or memory) is spent. */
-static size_t fetch_run(struct snapshot *s, uint64_t first, uint64_t last)
+/* The page fetched lately, or fetched now with those after it up to last
+ * that are not (one batched read); NULL when out of memory. */
+static struct fetched *fetch(struct snapshot *s, uint64_t page, uint64_t last)
 {
 	struct mem_iov iov[RUN_MAX];
-	struct slot *x[RUN_MAX];
 	size_t n = 0;
 
-	/* room for the whole run first: slots must not move under x[] */
-	while (2 * (s->used + RUN_MAX) > s->cap)
-		if (grow(s))
-			return 0;
-	for (uint64_t p = first; p <= last && n < RUN_MAX; p += PAGE) {
-		struct slot *y = slot_of(s, p);
-		if (!y || (y->state != STALE && n))
+	if (!s->win && !(s->win = calloc(WINDOW, sizeof(*s->win))))
+		return NULL;
+	struct fetched *w = &s->win[(page / PAGE) % WINDOW];
+	if (w->key == page / PAGE + 1)
+		return w;
+	for (uint64_t p = page; p <= last && n < RUN_MAX; p += PAGE) {
+		struct fetched *f = &s->win[(p / PAGE) % WINDOW];
+		if (n && f->key == p / PAGE + 1)
 			break;
-		if (!give_data(s, y))
-			break;
-		x[n] = y;
-		iov[n] = (struct mem_iov){p, bytes_of(s, y->data), PAGE, 0};
-		n++;
+		f->key = p / PAGE + 1;
+		iov[n++] = (struct mem_iov){p, f->data, PAGE, 0};
 	}
-	if (!n)
-		return 0;
 	s->src->readv(s->src, iov, n);
-	for (size_t i = 0; i < n; i++) {
-		x[i]->state = iov[i].status ? UNREADABLE : KEPT;
-		if (iov[i].status)
-			take_back(s, x[i]);
-	}
-	return n;
+	for (size_t i = 0; i < n; i++)
+		s->win[(iov[i].addr / PAGE) % WINDOW].status = iov[i].status;
+	return w;
 }
 
-static int snap_read(struct mem *m, uint64_t addr, void *buf, size_t len)
+/* [lo, hi) of a page that cannot be fetched whole: its lines on their
+ * own, kept if asked to, else just the bytes, passed on. */
+static int read_lines(struct snapshot *s, struct slot *x, uint64_t p,
+		      uint64_t lo, uint64_t hi, uint64_t want, bool keeping,
+		      unsigned char *out)
 {
-	struct snapshot *s = (struct snapshot *)m;
+	unsigned char page[PAGE];
+	uint64_t first = p + (uint64_t)__builtin_ctzll(want) * LINE;
+	uint64_t end = p + (uint64_t)(LINES - __builtin_clzll(want)) * LINE;
+
+	if (s->src->read(s->src, first, page + (first - p), end - first) == 0) {
+		x->partial = 1;
+		if (!keeping || !keep(s, x, want, page)) {
+			s->overflowed |= keeping;
+			memcpy(out, page + (lo - p), hi - lo);
+			return 1;
+		}
+		return 0;
+	}
+	/* not even its lines (a file's last page): the bytes */
+	int rc = s->src->read(s->src, lo, out, hi - lo);
+	if (!rc)
+		x->partial = 1;
+	return rc ? rc : 1;
+}
+
+/* Reads [lo, hi) of page p into out: kept lines, else (open) the page
+ * fetched, keeping its lines if asked to. */
+static int read_page(struct snapshot *s, uint64_t p, uint64_t lo, uint64_t hi,
+		     uint64_t last, bool keeping, unsigned char *out)
+{
+	uint64_t want = lines_of((unsigned)(lo - p), (unsigned)(hi - p));
+	struct slot *x = find(s, p);
+
+	if (!(x && (x->lines & want) == want)) {
+		/* a page no byte of which could be read is unreadable, as
+		 * the target said; else what was not kept is "not captured" */
+		if (s->sealed)
+			return x && x->unreadable && !x->partial ? -EFAULT
+								 : -ENODATA;
+		if (!x || !x->unreadable) {
+			struct fetched *w = fetch(s, p, last);
+			if (!w)
+				return -ENOMEM;
+			if (w->status) {
+				if (!(x = slot_of(s, p)))
+					return w->status;
+				x->unreadable = 1;
+			} else if (!keeping || !(x = slot_of(s, p)) ||
+				   !keep(s, x, want, w->data)) {
+				s->overflowed |= keeping;
+				memcpy(out, w->data + (lo - p), hi - lo);
+				return 0;
+			}
+		}
+		if (x->unreadable) {
+			int rc = read_lines(s, x, p, lo, hi, want, keeping, out);
+			if (rc)
+				return rc > 0 ? 0 : rc;
+		}
+	}
+	if (x->dense) {
+		memcpy(out, x->data + (lo - p), hi - lo);
+		return 0;
+	}
+	/* line by line: a sparse page's kept lines need not be adjacent */
+	for (uint64_t a = lo; a < hi;) {
+		unsigned i = (unsigned)((a - p) / LINE);
+		uint64_t n = p + (uint64_t)(i + 1) * LINE - a;
+		if (n > hi - a)
+			n = hi - a;
+		memcpy(out + (a - lo), line_at(x, i) + (a - p) % LINE, n);
+		a += n;
+	}
+	return 0;
+}
+
+static int snap_readx(struct snapshot *s, uint64_t addr, void *buf,
+		      size_t len, bool keeping)
+{
 	int rc = 0;
 
 	if (!len)
@@ -191,39 +306,37 @@ static int snap_read(struct mem *m, uint64_t addr, void *buf, size_t len)
 	if (addr + len < addr)
 		return -EFAULT;
 	uint64_t last = (addr + len - 1) & ~(uint64_t)(PAGE - 1);
-	pthread_mutex_lock(&s->lock);
-	for (uint64_t p = addr & ~(uint64_t)(PAGE - 1); p <= last && !rc;) {
+	for (uint64_t p = addr & ~(uint64_t)(PAGE - 1); p <= last && !rc;
+	     p += PAGE) {
 		uint64_t lo = p > addr ? p : addr;
 		uint64_t hi = p + PAGE < addr + len ? p + PAGE : addr + len;
-		unsigned char *out = (unsigned char *)buf + (lo - addr);
-		struct slot *x = find(s, p);
-		if (x && x->state == KEPT) {
-			memcpy(out, bytes_of(s, x->data) + (lo - p), hi - lo);
-			p += PAGE;
-		} else if (x && (x->state == UNREADABLE || x->state == PARTIAL)) {
-			/* a page may be unreadable whole and its bytes not
-			 * (a file's last page): those are passed on */
-			if (s->sealed)
-				rc = x->state == PARTIAL ? -ENODATA : -EFAULT;
-			else if (!(rc = s->src->read(s->src, lo, out, hi - lo)))
-				x->state = PARTIAL;
-			p += PAGE;
-		} else if (s->sealed) {
-			rc = -ENODATA;
-		} else if (!fetch_run(s, p, last)) {
-			/* the budget is spent: the rest is passed on, not kept */
-			s->overflowed = true;
-			rc = s->src->read(s->src, lo, out, addr + len - lo);
-			break;
-		}
+		rc = read_page(s, p, lo, hi, last, keeping,
+			       (unsigned char *)buf + (lo - addr));
 	}
-	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+static int snap_read(struct mem *m, uint64_t addr, void *buf, size_t len)
+{
+	return snap_readx((struct snapshot *)m, addr, buf, len, true);
+}
+
+static int snap_glance(struct mem *m, uint64_t addr, void *buf, size_t len)
+{
+	struct snapshot *s = (struct snapshot *)((char *)m -
+						 offsetof(struct snapshot, glance));
+
+	return snap_readx(s, addr, buf, len, false);
 }
 
 static void snap_close(struct mem *m)
 {
 	snapshot_free((struct snapshot *)m);
+}
+
+static void glance_close(struct mem *m)
+{
+	(void)m; /* closed with the snapshot */
 }
 
 struct snapshot *snapshot_new(struct mem *src, uint64_t budget)
@@ -234,28 +347,45 @@ struct snapshot *snapshot_new(struct mem *src, uint64_t budget)
 		return NULL;
 	s->m = (struct mem){.read = snap_read, .readv = mem_readv_each,
 			    .close = snap_close, .how = src->how};
+	s->glance = (struct mem){.read = snap_glance, .readv = mem_readv_each,
+				 .close = glance_close, .how = src->how};
 	s->src = src;
 	s->budget = budget;
-	pthread_mutex_init(&s->lock, NULL);
 	return s;
+}
+
+static void drop_all(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->slot[i].data);
+	if (s->slot)
+		memset(s->slot, 0, s->cap * sizeof(*s->slot));
+	memset(s->recent, 0, sizeof(s->recent));
+	if (s->win)
+		for (size_t i = 0; i < WINDOW; i++)
+			s->win[i].key = 0;
+	s->used = 0;
+	s->kept = 0;
 }
 
 void snapshot_free(struct snapshot *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nchunks; i++)
-		free(s->chunk[i]);
-	free(s->chunk);
+	drop_all(s);
 	free(s->slot);
-	free(s->spare);
-	pthread_mutex_destroy(&s->lock);
+	free(s->win);
 	free(s);
 }
 
 struct mem *snapshot_mem(struct snapshot *s)
 {
 	return &s->m;
+}
+
+struct mem *snapshot_glance(struct snapshot *s)
+{
+	return &s->glance;
 }
 
 struct mem *snapshot_source(struct snapshot *s)
@@ -265,36 +395,35 @@ struct mem *snapshot_source(struct snapshot *s)
 
 void snapshot_reset(struct snapshot *s)
 {
-	pthread_mutex_lock(&s->lock);
-	if (s->slot)
-		memset(s->slot, 0, s->cap * sizeof(*s->slot));
-	s->used = 0;
-	s->npages = 0;
-	s->nspare = 0;
+	drop_all(s);
 	s->sealed = s->overflowed = false;
-	pthread_mutex_unlock(&s->lock);
 }
 
 void snapshot_forget(struct snapshot *s, uint64_t addr, size_t len)
 {
 	if (!len || addr + len < addr)
 		return;
-	pthread_mutex_lock(&s->lock);
 	uint64_t last = (addr + len - 1) & ~(uint64_t)(PAGE - 1);
 	for (uint64_t p = addr & ~(uint64_t)(PAGE - 1); !s->sealed && p <= last;
 	     p += PAGE) {
 		struct slot *x = find(s, p);
-		if (x)
-			x->state = STALE; /* its buffer is refilled on reuse */
+		if (s->win && s->win[(p / PAGE) % WINDOW].key == p / PAGE + 1)
+			s->win[(p / PAGE) % WINDOW].key = 0;
+		if (!x)
+			continue;
+		/* all of its lines: a forgotten page is read again whole */
+		s->kept -= (uint64_t)__builtin_popcountll(x->lines) * LINE;
+		free(x->data);
+		x->data = NULL;
+		x->lines = 0;
+		x->cap = x->dense = 0;
+		x->unreadable = x->partial = 0;
 	}
-	pthread_mutex_unlock(&s->lock);
 }
 
 void snapshot_seal(struct snapshot *s)
 {
-	pthread_mutex_lock(&s->lock);
 	s->sealed = true;
-	pthread_mutex_unlock(&s->lock);
 }
 
 bool snapshot_sealed(const struct snapshot *s)
@@ -304,7 +433,7 @@ bool snapshot_sealed(const struct snapshot *s)
 
 uint64_t snapshot_bytes(const struct snapshot *s)
 {
-	return (uint64_t)(s->npages - s->nspare) * PAGE;
+	return s->kept;
 }
 
 uint64_t snapshot_budget(const struct snapshot *s)
@@ -324,24 +453,62 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int snapshot_pages(const struct snapshot *s, uint64_t **pages, size_t *n)
+int snapshot_runs(const struct snapshot *s, struct snapshot_run **runs,
+		  size_t *n)
 {
-	uint64_t *p = malloc((s->used ? s->used : 1) * sizeof(*p));
+	uint64_t *pages = malloc((s->used ? s->used : 1) * sizeof(*pages));
+	size_t np = 0, cap = 0;
 
+	*runs = NULL;
 	*n = 0;
-	if (!p)
+	if (!pages)
 		return -1;
 	for (size_t i = 0; i < s->cap; i++)
-		if (s->slot[i].key && s->slot[i].state == KEPT)
-			p[(*n)++] = (s->slot[i].key - 1) * PAGE;
-	qsort(p, *n, sizeof(*p), cmp_u64);
-	*pages = p;
+		if (s->slot[i].key && s->slot[i].lines)
+			pages[np++] = (s->slot[i].key - 1) * PAGE;
+	qsort(pages, np, sizeof(*pages), cmp_u64);
+	for (size_t k = 0; k < np; k++) {
+		uint64_t lines = lookup(s, pages[k] / PAGE + 1)->lines;
+		for (unsigned i = 0; i < LINES; i++) {
+			if (!(lines >> i & 1))
+				continue;
+			uint64_t a = pages[k] + (uint64_t)i * LINE;
+			struct snapshot_run *last = *n ? &(*runs)[*n - 1] : NULL;
+			if (last && last->addr + last->len == a) {
+				last->len += LINE;
+				continue;
+			}
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 1024;
+				struct snapshot_run *r = realloc(*runs,
+								 cap * sizeof(*r));
+				if (!r) {
+					free(pages);
+					return -1;
+				}
+				*runs = r;
+			}
+			(*runs)[(*n)++] = (struct snapshot_run){a, LINE};
+		}
+	}
+	free(pages);
 	return 0;
 }
 
-const void *snapshot_page(const struct snapshot *s, uint64_t page)
+int snapshot_copy(const struct snapshot *s, uint64_t addr, void *buf,
+		  size_t len)
 {
-	const struct slot *x = find(s, page);
-
-	return x && x->state == KEPT ? bytes_of(s, x->data) : NULL;
+	for (size_t done = 0; done < len;) {
+		uint64_t a = addr + done;
+		const struct slot *x = lookup(s, a / PAGE + 1);
+		unsigned i = (unsigned)((a % PAGE) / LINE);
+		size_t n = LINE - a % LINE;
+		if (n > len - done)
+			n = len - done;
+		if (!x || !(x->lines >> i & 1))
+			return -ENODATA;
+		memcpy((char *)buf + done, line_at(x, i) + a % LINE, n);
+		done += n;
+	}
+	return 0;
 }

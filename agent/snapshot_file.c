@@ -12,19 +12,19 @@
 #define PAGE SNAPSHOT_PAGE
 #define NOTE_ALIGN 4
 
-/* A run of kept pages of one region: one PT_LOAD. */
+/* A run of kept bytes of one region: one PT_LOAD. */
 struct run {
 	uint64_t start, len;
 	uint32_t flags;
 };
 
-int snapshot_file_keeps(const struct region *r, uint64_t page)
+uint64_t snapshot_file_keeps(const struct region *r)
 {
 	if (r->kind != R_FILE || r->perms[1] == 'w')
-		return 1;
+		return r->end;
 	/* a file's first page (its ELF header), for readers to check the
 	 * file against; the rest of a read-only mapping is the file's */
-	return r->offset == 0 && page == r->start;
+	return r->offset == 0 ? r->start + SNAPSHOT_PAGE : r->start;
 }
 
 static void note(struct nd_buf *b, const char *name, uint32_t type,
@@ -144,40 +144,46 @@ static uint32_t seg_flags(const struct region *r)
 	       (r->perms[2] == 'x' ? PF_X : 0);
 }
 
-/* The runs of pages the file keeps, in address order. */
+/* The runs of kept bytes the file holds, in address order, each within
+ * one region. */
 static int runs_of(const struct snapshot *s, const struct maps *m,
 		   struct run **out, size_t *n)
 {
-	uint64_t *pages;
-	size_t np, cap = 0;
-	const struct region *last = NULL;
+	struct snapshot_run *kept;
+	size_t nk, cap = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (snapshot_pages(s, &pages, &np))
+	if (snapshot_runs(s, &kept, &nk))
 		return -1;
-	for (size_t i = 0; i < np; i++) {
-		const struct region *r = maps_find(m, pages[i]);
-		if (!r || !snapshot_file_keeps(r, pages[i]))
-			continue;
-		struct run *prev = *n ? &(*out)[*n - 1] : NULL;
-		if (prev && r == last && prev->start + prev->len == pages[i]) {
-			prev->len += PAGE;
-			continue;
-		}
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 256;
-			struct run *p = realloc(*out, cap * sizeof(*p));
-			if (!p) {
-				free(pages);
-				return -1;
+	for (size_t i = 0; i < nk; i++) {
+		uint64_t a = kept[i].addr, end = a + kept[i].len;
+		while (a < end) {
+			const struct region *r = maps_find(m, a);
+			if (!r) {
+				a += SNAPSHOT_LINE; /* read, then unmapped? */
+				continue;
 			}
-			*out = p;
+			uint64_t stop = end < r->end ? end : r->end;
+			uint64_t keep = snapshot_file_keeps(r);
+			uint64_t to = stop < keep ? stop : keep;
+			if (to > a) {
+				if (*n == cap) {
+					cap = cap ? 2 * cap : 256;
+					struct run *p = realloc(*out, cap * sizeof(*p));
+					if (!p) {
+						free(kept);
+						return -1;
+					}
+					*out = p;
+				}
+				(*out)[(*n)++] = (struct run){a, to - a,
+							      seg_flags(r)};
+			}
+			a = stop;
 		}
-		(*out)[(*n)++] = (struct run){pages[i], PAGE, seg_flags(r)};
-		last = r;
 	}
-	free(pages);
+	free(kept);
 	return 0;
 }
 
@@ -233,7 +239,7 @@ int snapshot_file_write(int fd, const struct snapshot *s,
 		ph = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = runs[i].flags,
 				  .p_offset = off, .p_vaddr = runs[i].start,
 				  .p_filesz = runs[i].len, .p_memsz = runs[i].len,
-				  .p_align = PAGE};
+				  .p_align = SNAPSHOT_LINE};
 		nd_buf_add(&head, &ph, sizeof(ph));
 		off += runs[i].len;
 	}
@@ -244,10 +250,18 @@ int snapshot_file_write(int fd, const struct snapshot *s,
 		rc = nd_fail(e, ND_ENOMEM, "out of memory");
 	if (!rc)
 		rc = write_or_fail(fd, head.p, head.len, e);
+	static unsigned char buf[1 << 16];
 	for (size_t i = 0; !rc && i < nruns; i++)
-		for (uint64_t p = 0; !rc && p < runs[i].len; p += PAGE)
-			rc = write_or_fail(fd, snapshot_page(s, runs[i].start + p),
-					   PAGE, e);
+		for (uint64_t p = 0; !rc && p < runs[i].len; p += sizeof(buf)) {
+			size_t n = runs[i].len - p < sizeof(buf)
+					   ? (size_t)(runs[i].len - p) : sizeof(buf);
+			if (snapshot_copy(s, runs[i].start + p, buf, n))
+				rc = nd_fail(e, ND_EIO, "the snapshot lost what it "
+					     "kept at 0x%llx",
+					     (unsigned long long)(runs[i].start + p));
+			else
+				rc = write_or_fail(fd, buf, n, e);
+		}
 	if (!rc && xnum) {
 		Elf64_Shdr sh = {.sh_type = SHT_NULL, .sh_size = 1,
 				 .sh_info = (Elf64_Word)phnum};

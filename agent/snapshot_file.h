@@ -1,9 +1,11 @@
 /* A snapshot written as an ELF core file (`ndspy snapshot`): the pages it
  * kept, one PT_LOAD per run of them, and the notes a core has (NT_PRSTATUS
  * per thread with its registers, NT_PRPSINFO, NT_AUXV, NT_FILE), so that
- * gdb and ndspy open it as any core. Pages of read-only file mappings are
- * left to the files (as gcore does), but for the first page of each file
- * mapped at offset 0, which a reader checks the file against.
+ * gdb and ndspy open it as any core. What it keeps is the 64-byte lines
+ * the snapshot kept: runs of them, not whole pages (PT_LOADs are aligned
+ * to 64 bytes). Read-only file mappings are left to the files (as gcore
+ * does), but for the first page of each file mapped at offset 0, which a
+ * reader checks the file against.
  *
  * One more note, "NDSPY" type SNAPSHOT_NOTE_MAPS, says it is a snapshot
  * and holds the target's map as it was: every region with its kind and
@@ -45,8 +47,8 @@ struct snapshot_meta {
 	size_t nthr;
 };
 
-/* Whether the file keeps page p of region r (see above). */
-int snapshot_file_keeps(const struct region *r, uint64_t page);
+/* Up to where the file keeps what was read of region r (see above). */
+uint64_t snapshot_file_keeps(const struct region *r);
 /* Writes the sealed snapshot s as a core into fd; *bytes: its size. */
 int snapshot_file_write(int fd, const struct snapshot *s,
 			const struct snapshot_meta *m, uint64_t *bytes,

@@ -97,8 +97,8 @@ static void test_list_model(void **state)
 		struct steady still = {.running = false};
 		struct nd_err e = {0};
 		build(&w, pairs[p][0], pairs[p][1]);
-		assert_int_equal(list_validate(&m, &w.ctx, &still, w.cand, 6, 0,
-					       &e), 0);
+		assert_int_equal(list_validate(&m, &w.ctx, &w.ctx, &still, w.cand,
+					       6, 0, &e), 0);
 		snapshot_seal(w.s);
 		assert_int_equal(m.n, 4);
 		assert_int_equal(m.rejected, 2);
@@ -131,8 +131,8 @@ static void test_list_model(void **state)
 		assert_int_equal(m.e[0].addr, w.owner);
 		list_model_free(&m);
 		/* --min-bytes: the guess skips small arrays undecoded */
-		assert_int_equal(list_validate(&m, &w.ctx, &still, w.cand, 6,
-					       100, &e), 0);
+		assert_int_equal(list_validate(&m, &w.ctx, &w.ctx, &still, w.cand,
+					       6, 100, &e), 0);
 		assert_int_equal(m.n, 1);
 		assert_int_equal(m.e[0].addr, w.owner);
 		list_model_free(&m);

@@ -1,6 +1,7 @@
-/* agent/snapshot.c: what an open snapshot reads it keeps; once sealed it
- * serves only that, never the source, and refuses the rest as "not
- * captured"; budgets, forgetting, resetting, the kept pages in order. */
+/* agent/snapshot.c: what an open snapshot reads it keeps (the lines, not
+ * the pages); once sealed it serves only that, never the source, and
+ * refuses the rest as "not captured"; budgets, forgetting, resetting,
+ * glances, the kept runs in order. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -122,11 +123,11 @@ static void test_budget(void **state)
 	struct nd_array a;
 	(void)state;
 
-	/* room for one page: a1's header; the rest passes through */
-	setup(&f, 11, 1, SNAPSHOT_PAGE);
+	/* room for two lines: a1's header; the rest passes through */
+	setup(&f, 11, 1, 2 * SNAPSHOT_LINE);
 	decodes(&f, f.a1, 3);
 	assert_true(snapshot_overflowed(f.s));
-	assert_int_equal(snapshot_bytes(f.s), SNAPSHOT_PAGE);
+	assert_int_equal(snapshot_bytes(f.s), 2 * SNAPSHOT_LINE);
 	snapshot_seal(f.s);
 	assert_int_equal(nd_array_decode(&f.ctx, f.a1, &a, NULL), -1);
 	nd_array_free(&a);
@@ -155,29 +156,52 @@ static void test_forget_and_reset(void **state)
 	teardown(&f);
 }
 
-static void test_pages_in_order(void **state)
+/* What is kept is the lines reads covered, not their pages: the rest of
+ * a page it fetched is refused once sealed, and a glance keeps nothing. */
+static void test_lines_kept(void **state)
 {
 	struct fixture f;
-	uint64_t *pages;
+	struct snapshot_run *runs;
 	size_t n;
+	char buf[16];
 	(void)state;
 
 	setup(&f, 14, 2, SNAPSHOT_BUDGET);
 	decodes(&f, f.a2, 3);
 	decodes(&f, f.a1, 3);
-	assert_int_equal(snapshot_pages(f.s, &pages, &n), 0);
-	assert_true(n >= 4);
-	assert_int_equal(n * SNAPSHOT_PAGE, snapshot_bytes(f.s));
+	assert_int_equal(snapshot_runs(f.s, &runs, &n), 0);
+	uint64_t total = 0;
 	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(pages[i] % SNAPSHOT_PAGE, 0);
-		if (i)
-			assert_true(pages[i] > pages[i - 1]);
-		const void *p = snapshot_page(f.s, pages[i]);
-		assert_non_null(p);
-		assert_memory_equal(p, img_ptr(&f.im, pages[i]), SNAPSHOT_PAGE);
+		assert_int_equal(runs[i].addr % SNAPSHOT_LINE, 0);
+		assert_int_equal(runs[i].len % SNAPSHOT_LINE, 0);
+		if (i) /* ascending, and adjacent lines are one run */
+			assert_true(runs[i].addr > runs[i - 1].addr +
+						   runs[i - 1].len);
+		unsigned char *kept = malloc(runs[i].len);
+		assert_int_equal(snapshot_copy(f.s, runs[i].addr, kept,
+					       runs[i].len), 0);
+		assert_memory_equal(kept, img_ptr(&f.im, runs[i].addr),
+				    runs[i].len);
+		free(kept);
+		total += runs[i].len;
 	}
-	assert_null(snapshot_page(f.s, f.a1 + 4096));
-	free(pages);
+	assert_int_equal(total, snapshot_bytes(f.s));
+	/* far less than the pages those reads touched */
+	assert_true(total < 6 * SNAPSHOT_PAGE);
+	free(runs);
+	/* a page it fetched: the lines past what was read are not kept */
+	uint64_t past = (f.a1 & ~(uint64_t)(SNAPSHOT_PAGE - 1)) + 3072;
+	assert_int_equal(snapshot_copy(f.s, past, buf, 8), -ENODATA);
+	/* a glance is served, and keeps nothing */
+	struct mem *g = snapshot_glance(f.s);
+	uint64_t kept = snapshot_bytes(f.s);
+	assert_int_equal(g->read(g, past, buf, 8), 0);
+	assert_memory_equal(buf, img_ptr(&f.im, past), 8);
+	assert_int_equal(snapshot_bytes(f.s), kept);
+	snapshot_seal(f.s);
+	assert_int_equal(g->read(g, past, buf, 8), -ENODATA);
+	struct mem *m = snapshot_mem(f.s);
+	assert_int_equal(m->read(m, past, buf, 8), -ENODATA);
 	teardown(&f);
 }
 
@@ -188,7 +212,7 @@ int main(void)
 		cmocka_unit_test(test_unreadable_stays_unreadable),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_forget_and_reset),
-		cmocka_unit_test(test_pages_in_order),
+		cmocka_unit_test(test_lines_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
