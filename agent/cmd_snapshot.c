@@ -64,19 +64,28 @@ struct snap_opts {
 	uint64_t data_max;
 };
 
-/* What was captured, for the summary line, and how many bytes of pages
- * each part added (-v). */
+/* The parts of a capture, each said under -v with what it kept and how
+ * long it took. */
+enum part { P_RUNTIME, P_THREADS, P_ARRAYS, P_NAMES, P_OBJECTS, NPARTS };
+static const char *const part_name[NPARTS] = {
+	"interpreter and types", "threads", "arrays", "names", "objects given"};
+
+/* What was captured, for the summary line and -v. */
 struct tally {
 	size_t arrays, names, threads, objects;
-	uint64_t kib_runtime, kib_threads, kib_arrays, kib_names, kib_objects;
+	uint64_t kept[NPARTS], ns[NPARTS];
+	uint64_t mark_kept, mark_ns; /* where the part under way began */
 };
 
-static uint64_t kib_since(const struct target *t, uint64_t *mark)
+/* The part under way is done: what it kept and took. */
+static void part_done(const struct target *t, struct tally *tl, enum part p)
 {
-	uint64_t now = snapshot_bytes(t->snap), d = now - *mark;
+	uint64_t kept = snapshot_bytes(t->snap), ns = now_ns();
 
-	*mark = now;
-	return d >> 10;
+	tl->kept[p] += kept - tl->mark_kept;
+	tl->ns[p] += ns - tl->mark_ns;
+	tl->mark_kept = kept;
+	tl->mark_ns = ns;
 }
 
 static int snap_option(void *opts, int ch, const char *arg, struct nd_err *e)
@@ -170,15 +179,15 @@ static int capture_arrays(struct target *t, uint64_t data_max,
 		nd_array_free(&a);
 	}
 	n->arrays = m.n;
+	part_done(t, n, P_ARRAYS);
 	uint64_t *addrs = malloc((m.n ? m.n : 1) * sizeof(*addrs));
 	for (size_t i = 0; addrs && i < m.n; i++)
 		addrs[i] = m.e[i].addr; /* validated in address order */
-	uint64_t mark = snapshot_bytes(t->snap);
 	struct naming nm = {t, addrs, addrs ? m.n : 0, 0};
 	nd_py_module_globals(&t->ctx, t->rt.runtime_addr, name_global, &nm,
 			     NULL);
 	n->names = nm.names;
-	n->kib_names = kib_since(t, &mark);
+	part_done(t, n, P_NAMES);
 	free(addrs);
 	list_model_free(&m);
 	scan_free(&sc);
@@ -359,24 +368,22 @@ int cmd_snapshot(int argc, char **argv)
 		rc = target_maps_again(&t, &e);
 	/* all of it read again while paused: what discovery read before
 	 * was read while the target ran */
-	uint64_t mark = 0;
+	tl.mark_ns = now_ns();
 	if (!rc)
 		rc = runtime_discover(&t, &e);
 	if (!rc) {
 		capture_file_heads(&t, buf);
-		tl.kib_runtime = kib_since(&t, &mark);
+		part_done(&t, &tl, P_RUNTIME);
 		rc = threads_read(&t, &fz, &th, &nth, &ps, &e);
 		tl.threads = nth;
-		tl.kib_threads = kib_since(&t, &mark);
+		part_done(&t, &tl, P_THREADS);
 	}
-	if (!rc && t.rt.np) {
+	if (!rc && t.rt.np)
 		rc = capture_arrays(&t, o.data_max, buf, &tl, &e);
-		tl.kib_arrays = kib_since(&t, &mark) - tl.kib_names;
-	}
 	if (!rc) {
 		status = capture_objects(&t, argv + first + 1, argc - first - 1,
 					 o.data_max, buf, &tl);
-		tl.kib_objects = kib_since(&t, &mark);
+		part_done(&t, &tl, P_OBJECTS);
 	}
 	size_t nregs = 0;
 	if (!rc && !(regs = threads_of(&t, &fz, &nregs)))
@@ -403,14 +410,14 @@ int cmd_snapshot(int argc, char **argv)
 		       out.path, size, t.name, tl.arrays, tl.names, tl.threads,
 		       tl.objects ? ", and the objects given" : "",
 		       t.rt.np ? "" : " (no NumPy)");
-		cli_verbosef("%s: captured %" PRIu64 " KiB (interpreter and "
-			     "types %" PRIu64 ", threads %" PRIu64 ", arrays %"
-			     PRIu64 ", names %" PRIu64 ", objects given %" PRIu64
-			     "), of which the file holds what read-only files "
-			     "do not; paused %.1f ms (%d threads)", t.name,
-			     snapshot_bytes(t.snap) >> 10, tl.kib_runtime,
-			     tl.kib_threads, tl.kib_arrays, tl.kib_names,
-			     tl.kib_objects, (double)fz.pause_ns / 1e6, nthreads);
+		for (int p = 0; p < NPARTS; p++)
+			cli_verbosef("%s: %s: %" PRIu64 " KiB kept in %.1f ms",
+				     t.name, part_name[p], tl.kept[p] >> 10,
+				     (double)tl.ns[p] / 1e6);
+		cli_verbosef("%s: %" PRIu64 " KiB kept, of which the file holds "
+			     "all but the read-only files' pages; paused %.1f ms "
+			     "(%d threads)", t.name, snapshot_bytes(t.snap) >> 10,
+			     (double)fz.pause_ns / 1e6, nthreads);
 	}
 	if (rc)
 		status = cli_error(&e);

@@ -221,13 +221,15 @@ static size_t find_strings(const struct maps *m, struct mem *mem,
 }
 
 /* A static type object whose tp_name is one of the strings: its tp_name
- * slot sits in the object's writable data. */
-static uint64_t find_type(const struct maps *m, struct mem *mem,
-			  struct nd_ctx *c, const struct region *so,
-			  const char *name)
+ * slot sits in the object's writable data. The strings are looked for in
+ * bulk (what is read-only is the file's: nothing of it need be kept);
+ * the type through mem. */
+static uint64_t find_type(const struct maps *m, struct mem *bulk,
+			  struct mem *mem, struct nd_ctx *c,
+			  const struct region *so, const char *name)
 {
 	uint64_t strs[8];
-	size_t ns = find_strings(m, mem, so, name, strs, 8);
+	size_t ns = find_strings(m, bulk, so, name, strs, 8);
 
 	for (size_t i = 0; i < m->n && ns; i++) {
 		const struct region *r = &m->r[i];
@@ -372,8 +374,8 @@ static int find_numpy(const struct target *t, struct mem *mem,
 	/* Type names are read through a context that knows Python's layout;
 	 * NumPy's is not needed for that yet. */
 	struct nd_ctx c = {.rd = {.read = mem_read_cb, .ctx = mem}, .py = rt->py};
-	rt->array_type = find_type(m, mem, &c, so, "numpy.ndarray");
-	rt->descr_type = find_type(m, mem, &c, so, "numpy.dtype");
+	rt->array_type = find_type(m, t->src, mem, &c, so, "numpy.ndarray");
+	rt->descr_type = find_type(m, t->src, mem, &c, so, "numpy.dtype");
 	if (!rt->array_type || !rt->descr_type)
 		return nd_fail(e, ND_ETARGET,
 			       "%s: NumPy is loaded but its ndarray and "
