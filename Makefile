@@ -155,7 +155,7 @@ demo: deps $(B)/ndspy
 	@PYTHON=$(PYTHON) bash tests/demo.sh
 
 # FUZZ_SECONDS per harness (default 60); findings land in build/fuzz/.
-fuzz: deps $(FUZZ_BIN)
+fuzz: deps $(B)/ndspy $(FUZZ_BIN)
 	@bash tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60) $(FUZZ_BIN)
 
 # Records tests/fuzz/seeds/ again from live processes of the matrix.

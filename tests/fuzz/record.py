@@ -4,7 +4,9 @@
 The second writes DIR/python-S: the kernel core of a Python without site
 or NumPy, anonymous memory included (4 MiB: too big to commit, made by
 each fuzzing run), so that fuzz_core also reaches the thread states and
-frames that `stacks` reads.
+frames that `stacks` reads; and DIR/snapshot-S, `ndspy snapshot` of such
+a process, so that it also reads the notes and line-sized segments of
+snapshot files.
 decode/: for the zoo of the host's Python, of each chroot given and of
 pyenv's libpython build, the bytes decoding each array reads
 (build/tests/record). core/: kernel and gdb cores of Python processes with
@@ -26,6 +28,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from tap import Zoo  # noqa: E402
 
 RECORD = os.path.join(ROOT, "build", "tests", "record")
+NDSPY = os.path.join(ROOT, "build", "ndspy")
 SEEDS = os.path.join(HERE, "seeds")
 PYENV = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 ELF_HEADERS_ONLY = "0x10"
@@ -108,14 +111,28 @@ def gdb_core(out, argv):
 WAITS = "import sys; print('ready', flush=True); sys.stdin.read()"
 
 
+def snapshot(out, argv):
+    """`ndspy snapshot` of argv waiting in its read."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        p.stdout.readline()
+        time.sleep(0.3)
+        subprocess.run([NDSPY, "snapshot", str(p.pid), "-o", out],
+                       check=True, capture_output=True, timeout=60)
+    finally:
+        p.kill()
+        p.wait()
+
+
 def live_core(d):
     os.makedirs(d, exist_ok=True)
     frames = "def inner(): sys.stdin.read()\ndef outer(): inner()\n"
-    kernel_core(os.path.join(d, "python-S"),
-                ["/usr/bin/python3", "-S", "-c",
-                 "import sys\n" + frames + WAITS.replace("sys.stdin.read()",
-                                                        "outer()")],
+    argv = ["/usr/bin/python3", "-S", "-c",
+            "import sys\n" + frames + WAITS.replace("sys.stdin.read()",
+                                                   "outer()")]
+    kernel_core(os.path.join(d, "python-S"), argv,
                 dump_filter="0x11")  # anonymous private memory too
+    snapshot(os.path.join(d, "snapshot-S"), argv)
 
 
 def core_seeds():

@@ -49,7 +49,7 @@ done
 
 # fuzz_core also starts from a core with memory in it, made here
 live=$out/live-core
-if [ ! -s "$live/python-S" ]; then
+if [ ! -s "$live/python-S" ] || [ ! -s "$live/snapshot-S" ]; then
 	/usr/bin/python3 tests/fuzz/record.py --live-core "$live" \
 		>"$out/live-core.log" 2>&1
 	tap $? "a live core for fuzz_core" "$out/live-core.log"
