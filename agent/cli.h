@@ -64,7 +64,8 @@ struct option;
 #define CLI_CORE_HELP \
 	"  --sysroot DIR    a core's files (binary, libraries) are under DIR\n" \
 	"                   (the core was written on another machine or in a\n" \
-	"                   container)\n" \
+	"                   container); its paths are taken inside DIR, as a\n" \
+	"                   chroot would take them\n" \
 	"  --exe PATH       the core's executable is PATH\n"
 typedef int (*cli_option_fn)(void *opts, int ch, const char *arg,
 			     struct nd_err *e);
