@@ -6,16 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slot_hash.h"
+
 #define EMPTY 0
 #define GONE 1 /* addresses 0 and 1 are never buffers */
-
-static size_t slot_of(uint64_t addr, size_t mask)
-{
-	addr ^= addr >> 33;
-	addr *= 0xff51afd7ed558ccdULL;
-	addr ^= addr >> 33;
-	return (size_t)addr & mask;
-}
 
 /* Rehashes into a table a quarter full of the live entries: bigger when
  * they grew, the same size (or smaller) when tombstones filled it. */
@@ -35,7 +29,7 @@ static int grow(struct live_table *t)
 	for (size_t i = 0; i < oldcap; i++) {
 		if (old[i].addr <= GONE)
 			continue;
-		size_t s = slot_of(old[i].addr, cap - 1);
+		size_t s = slot_hash(old[i].addr, cap - 1);
 		while (b[s].addr != EMPTY)
 			s = (s + 1) & (cap - 1);
 		b[s] = old[i];
@@ -48,7 +42,7 @@ static struct live_buf *find(const struct live_table *t, uint64_t addr)
 {
 	if (!t->cap)
 		return NULL;
-	for (size_t s = slot_of(addr, t->cap - 1);; s = (s + 1) & (t->cap - 1)) {
+	for (size_t s = slot_hash(addr, t->cap - 1);; s = (s + 1) & (t->cap - 1)) {
 		if (t->b[s].addr == addr)
 			return &t->b[s];
 		if (t->b[s].addr == EMPTY)
@@ -70,7 +64,7 @@ int live_add(struct live_table *t, const struct live_buf *buf,
 	}
 	if (2 * (t->used + 1) > t->cap && grow(t))
 		return -1;
-	size_t s = slot_of(buf->addr, t->cap - 1);
+	size_t s = slot_hash(buf->addr, t->cap - 1);
 	while (t->b[s].addr > GONE)
 		s = (s + 1) & (t->cap - 1);
 	if (t->b[s].addr == EMPTY)

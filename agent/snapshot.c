@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slot_hash.h"
+
 #define PAGE SNAPSHOT_PAGE
 #define LINE SNAPSHOT_LINE
 #define LINES (PAGE / LINE) /* 64: a page's lines are the bits of a word */
@@ -51,19 +53,11 @@ struct snapshot {
 	bool sealed, overflowed;
 };
 
-static size_t hash(uint64_t key, size_t mask)
-{
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdULL;
-	key ^= key >> 33;
-	return (size_t)key & mask;
-}
-
 static struct slot *lookup(const struct snapshot *s, uint64_t key)
 {
 	if (!s->cap)
 		return NULL;
-	for (size_t i = hash(key, s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+	for (size_t i = slot_hash(key, s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
 		if (s->slot[i].key == key)
 			return &s->slot[i];
 		if (s->slot[i].key == 0)
@@ -94,7 +88,7 @@ static int grow(struct snapshot *s)
 	for (size_t i = 0; i < s->cap; i++) {
 		if (!s->slot[i].key)
 			continue;
-		size_t j = hash(s->slot[i].key, cap - 1);
+		size_t j = slot_hash(s->slot[i].key, cap - 1);
 		while (n[j].key)
 			j = (j + 1) & (cap - 1);
 		n[j] = s->slot[i];
@@ -117,7 +111,7 @@ static struct slot *slot_of(struct snapshot *s, uint64_t page)
 	if (2 * (s->used + 1) > s->cap && grow(s))
 		return NULL;
 	uint64_t key = page / PAGE + 1;
-	size_t i = hash(key, s->cap - 1);
+	size_t i = slot_hash(key, s->cap - 1);
 	while (s->slot[i].key)
 		i = (i + 1) & (s->cap - 1);
 	s->slot[i] = (struct slot){.key = key};
