@@ -3,11 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return a < b ? -1 : a > b;
-}
+#include "../decode/cmp.h"
 
 static int cmp_view(const void *x, const void *y)
 {
@@ -71,7 +67,7 @@ int census_take(struct census *s, struct nd_ctx *c, const uint64_t *cand,
 			b->vhi = hi > b->vhi ? hi : b->vhi;
 		}
 	}
-	qsort(s->owned, s->nowned, sizeof(*s->owned), cmp_u64);
+	qsort(s->owned, s->nowned, sizeof(*s->owned), nd_cmp_u64);
 	/* base first in census_view: sorted by base, then by address */
 	qsort(s->views, s->nviews, sizeof(*s->views), cmp_view);
 	return 0;
@@ -106,7 +102,7 @@ size_t census_views_of(const struct census *s, uint64_t owner, size_t *first)
 static bool owned(const struct census *s, uint64_t data)
 {
 	return bsearch(&data, s->owned, s->nowned, sizeof(*s->owned),
-		       cmp_u64) != NULL;
+		       nd_cmp_u64) != NULL;
 }
 
 int64_t census_reachable(const struct census_arr *o)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../decode/buf.h"
+#include "../decode/cmp.h"
 #include "../decode/preview.h"
 #include "../decode/pywalk.h"
 #include "cli.h"
@@ -125,13 +126,6 @@ static void capture_array(struct target *t, const struct nd_array *a,
 	}
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* names: MODULE.NAME of every global that holds an array (known by its
  * address alone: nothing else of the globals is read), resolved as
  * `show` resolves it. */
@@ -148,7 +142,7 @@ static int name_global(void *arg, const struct nd_global *g)
 	char dotted[2 * ND_MAX_NAME + 2];
 
 	if (!bsearch(&g->value, n->arrays, n->narrays, sizeof(g->value),
-		     cmp_u64) ||
+		     nd_cmp_u64) ||
 	    nd_py_global_name(&n->t->ctx, g, dotted, sizeof(dotted), NULL))
 		return 0;
 	n->names += nd_py_resolve(&n->t->ctx, n->t->rt.runtime_addr, dotted,
@@ -158,25 +152,35 @@ static int name_global(void *arg, const struct nd_global *g)
 
 /* Every array: found, validated and shown as list and show would; the
  * names of module globals holding them. */
+/* What capture_array needs besides the array, for list_validate. */
+struct shows {
+	struct target *t;
+	uint64_t data_max;
+	unsigned char *buf;
+};
+
+static void show_each(void *arg, const struct nd_array *a)
+{
+	struct shows *s = arg;
+
+	capture_array(s->t, a, s->data_max, s->buf);
+}
+
 static int capture_arrays(struct target *t, uint64_t data_max,
 			  unsigned char *buf, struct tally *n,
 			  struct nd_err *e)
 {
 	struct scan sc;
-	struct list_model m = {0};
+	struct shows sh = {t, data_max, buf};
+	struct list_model m = {.each = show_each, .each_arg = &sh};
 	struct steady still = {.running = false};
 
 	if (scan_arrays(t, NULL, &sc, e) ||
 	    list_validate(&m, &t->ctx, &t->ctx, &still, sc.cand, sc.ncand, 0,
 			  e)) {
 		scan_free(&sc);
+		list_model_free(&m);
 		return -1;
-	}
-	for (size_t i = 0; i < m.n; i++) {
-		struct nd_array a;
-		if (nd_array_decode(&t->ctx, m.e[i].addr, &a, NULL) == 0)
-			capture_array(t, &a, data_max, buf);
-		nd_array_free(&a);
 	}
 	n->arrays = m.n;
 	part_done(t, n, P_ARRAYS);

@@ -75,6 +75,8 @@ int list_validate(struct list_model *m, struct nd_ctx *c,
 				free(memo);
 				return nd_fail(e, ND_ENOMEM, "out of memory");
 			}
+			if (m->each)
+				m->each(m->each_arg, &a);
 		} else if (r == STEADY_CHANGED) {
 			m->unsteady++;
 		} else if (r == STEADY_FAILED) {

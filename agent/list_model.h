@@ -32,6 +32,10 @@ struct list_model {
 	uint64_t rejected; /* candidates that are not arrays */
 	uint64_t unsteady; /* arrays that kept changing while read */
 	uint64_t changed;  /* arrays not found again for printing */
+	/* called with each array kept, as it was decoded (snapshot reads
+	 * there what showing it needs); NULL: nothing */
+	void (*each)(void *arg, const struct nd_array *a);
+	void *each_arg;
 };
 
 /* Keeps each candidate (ascending addresses) that decodes through c as an

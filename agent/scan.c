@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../decode/cmp.h"
 #include "../decode/ndarray.h"
 #include "../decode/pywalk.h"
 #include "freeze.h"
@@ -168,13 +169,6 @@ static int add_pieces(struct job *j, size_t *cap, uint64_t lo, uint64_t hi,
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 		const uint64_t *types, size_t ntypes,
 		void (*progress)(uint64_t done, uint64_t total),
@@ -193,7 +187,7 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 	if (!(j.types = malloc(ntypes * sizeof(*j.types))))
 		return nd_fail(e, ND_ENOMEM, "out of memory");
 	memcpy(j.types, types, ntypes * sizeof(*j.types));
-	qsort(j.types, ntypes, sizeof(*j.types), cmp_u64);
+	qsort(j.types, ntypes, sizeof(*j.types), nd_cmp_u64);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct region *r = &m->r[i];
 		uint64_t lo = r->start, hi = r->end;
@@ -250,7 +244,7 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 		scan_free(out);
 		return nd_fail(e, ND_ENOMEM, "out of memory collecting arrays");
 	}
-	qsort(out->cand, out->ncand, sizeof(*out->cand), cmp_u64);
+	qsort(out->cand, out->ncand, sizeof(*out->cand), nd_cmp_u64);
 	out->bytes = total;
 	out->unreadable = j.unreadable;
 	return 0;
@@ -291,6 +285,6 @@ int scan_arrays(struct target *t,
 		rc = scan_memory(&t->maps, t->src, &t->ctx, types, *ntypes,
 				 progress, out, e);
 	if (!rc)
-		qsort(types, *ntypes, sizeof(*types), cmp_u64);
+		qsort(types, *ntypes, sizeof(*types), nd_cmp_u64);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../decode/cmp.h"
 #include "slot_hash.h"
 
 #define PAGE SNAPSHOT_PAGE
@@ -382,11 +383,6 @@ struct mem *snapshot_glance(struct snapshot *s)
 	return &s->glance;
 }
 
-struct mem *snapshot_source(struct snapshot *s)
-{
-	return s->src;
-}
-
 void snapshot_reset(struct snapshot *s)
 {
 	drop_all(s);
@@ -440,13 +436,6 @@ bool snapshot_overflowed(const struct snapshot *s)
 	return s->overflowed;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int snapshot_runs(const struct snapshot *s, struct snapshot_run **runs,
 		  size_t *n)
 {
@@ -460,7 +449,7 @@ int snapshot_runs(const struct snapshot *s, struct snapshot_run **runs,
 	for (size_t i = 0; i < s->cap; i++)
 		if (s->slot[i].key && s->slot[i].lines)
 			pages[np++] = (s->slot[i].key - 1) * PAGE;
-	qsort(pages, np, sizeof(*pages), cmp_u64);
+	qsort(pages, np, sizeof(*pages), nd_cmp_u64);
 	for (size_t k = 0; k < np; k++) {
 		uint64_t lines = lookup(s, pages[k] / PAGE + 1)->lines;
 		for (unsigned i = 0; i < LINES; i++) {

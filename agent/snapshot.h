@@ -36,9 +36,6 @@ struct mem *snapshot_mem(struct snapshot *s);
 /* A reader that reads as snapshot_mem does but keeps nothing (a guess
  * about a candidate that will not be printed). */
 struct mem *snapshot_glance(struct snapshot *s);
-/* The source it reads from: scans and --save read in bulk from there,
- * and --no-pause's re-checks read the target as it is now. */
-struct mem *snapshot_source(struct snapshot *s);
 
 /* Forgets everything and opens it again: what was kept may be stale (a
  * pause begins; a running target moved on). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmp.h"
 #include "values.h"
 
 #define MAX_SHOWN (1 << 20)          /* elements a repr gathers */
@@ -170,13 +171,6 @@ static void object_ptrs(const struct nd_dtype *d, const unsigned char *item,
 	}
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void capture_objects(struct nd_ctx *c, const struct nd_array *a,
 			    struct nd_preview *p)
 {
@@ -192,7 +186,7 @@ static void capture_objects(struct nd_ctx *c, const struct nd_array *a,
 		free(s.v);
 		return;
 	}
-	qsort(s.v, s.n, sizeof(*s.v), cmp_u64);
+	qsort(s.v, s.n, sizeof(*s.v), nd_cmp_u64);
 	size_t n = 0;
 	for (size_t i = 0; i < s.n && n < MAX_OBJECTS; i++)
 		if (!n || s.v[i] != s.v[n - 1])
