@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "snapshot_file.h"
 
 #define PAGE 4096u
 
@@ -142,13 +143,16 @@ int core_file_open(struct core *c, const struct region *r, char *resolved,
 	return 0;
 }
 
-/* Whether a snapshot's page at addr is its file's: one of a read-only
- * file mapping, which the file holds as the process saw it. */
-static bool from_file(const struct core *c, uint64_t addr)
+/* What a snapshot holds no segment for: -EFAULT unmapped, -ENODATA not
+ * captured, 0 its file's (past what the file keeps of a read-only file
+ * mapping: the file holds it as the process saw it). */
+static int not_kept(const struct core *c, uint64_t addr)
 {
 	const struct region *r = maps_find(&c->smaps, addr);
 
-	return r && r->kind == R_FILE && r->perms[1] != 'w';
+	if (!r)
+		return -EFAULT;
+	return addr < snapshot_file_keeps(r) ? -ENODATA : 0;
 }
 
 /* Reads in pieces: the bytes a segment holds from the core, the rest of a
@@ -170,11 +174,8 @@ static int core_read(struct mem *mm, uint64_t addr, void *buf, size_t len)
 			rc = pread_full(c->fd, buf, (size_t)n, s->offset + off);
 		} else {
 			const struct core_map *m = core_map_at(c, addr);
-			/* a snapshot keeps what was read of writable memory:
-			 * the rest was not captured, and is not the file's */
-			if (c->snapshot && !from_file(c, addr))
-				return maps_find(&c->smaps, addr) ? -ENODATA
-								   : -EFAULT;
+			if (c->snapshot && (rc = not_kept(c, addr)))
+				return rc;
 			if (!m || open_file(c, m->file, NULL))
 				return -EFAULT;
 			uint64_t stop = m->end;

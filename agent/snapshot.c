@@ -136,9 +136,7 @@ static unsigned char *line_at(const struct slot *x, unsigned i)
 /* The lines [lo, hi) of a page cover, as bits. */
 static uint64_t lines_of(unsigned lo, unsigned hi)
 {
-	unsigned first = lo / LINE, last = (hi - 1) / LINE;
-
-	return (last == LINES - 1 ? ~0ULL : below(last + 1)) & ~below(first);
+	return below((hi - 1) / LINE + 1) & ~below(lo / LINE);
 }
 
 /* Keeps the lines of want that x lacks, from page (its bytes); false when

@@ -79,7 +79,11 @@ static int say(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return vfprintf(stderr, fmt, ap);
 }
 
-int watch_probe_kernel_ok(struct nd_err *e)
+/* The kernel the probes need: bpf_get_current_task_btf came in 5.11. */
+#define WATCH_KERNEL_MAJOR 5
+#define WATCH_KERNEL_MINOR 11
+
+static int kernel_ok(struct nd_err *e)
 {
 	struct utsname u;
 	int major = 0, minor = 0;
@@ -271,7 +275,7 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 
 	if (!w)
 		return nd_fail(e, ND_ENOMEM, "out of memory");
-	if (watch_probe_kernel_ok(e)) {
+	if (kernel_ok(e)) {
 		free(w);
 		return -1;
 	}

@@ -50,14 +50,10 @@ struct watch_object {
 	bool verbose;     /* libbpf's own messages on stderr */
 };
 
-/* The kernel version the probes need (bpf_get_current_task_btf: 5.11);
- * checked first by watch_probe_open. */
-#define WATCH_KERNEL_MAJOR 5
-#define WATCH_KERNEL_MINOR 11
-int watch_probe_kernel_ok(struct nd_err *e);
-/* Loads and attaches (at_entry: at the functions' first instruction,
- * the slow way, for comparison); sites[0] is Track's, sites[1] Untrack's.
- * The object need not be mapped yet: uprobes follow the file. */
+/* Checks the kernel (5.11+: bpf_get_current_task_btf), loads and
+ * attaches (at_entry: at the functions' first instruction, the slow way,
+ * for comparison); sites[0] is Track's, sites[1] Untrack's. The object
+ * need not be mapped yet: uprobes follow the file. */
 int watch_probe_open(const struct watch_object *obj, bool at_entry,
 		     watch_event_fn fn, void *arg, struct watch_probe **out,
 		     struct watch_site sites[2], struct nd_err *e);
