@@ -108,7 +108,7 @@ int cli_parse_size(const char *opt, const char *s, uint64_t *out,
 	unsigned long long v = strtoull(s, &end, 10);
 	const char *u = *end ? strchr(units, toupper((unsigned char)*end))
 			     : NULL;
-	if (u && *u) {
+	if (u) {
 		for (int i = 0; i <= u - units; i++)
 			if (__builtin_mul_overflow(v, 1024ull, &v))
 				errno = ERANGE;
@@ -164,8 +164,8 @@ bool cli_write_stdout(const char *buf, size_t len)
 }
 
 int cli_options(int argc, char **argv, const struct option *longopts,
-		const char *shorts, const char *cmd, const char *usage, cli_option_fn fn,
-		void *opts, int *first, struct nd_err *e)
+		const char *shorts, const char *cmd, const char *usage,
+		cli_option_fn fn, void *opts, int *first, struct nd_err *e)
 {
 	char optstring[32];
 	int ch;

@@ -70,8 +70,8 @@ struct option;
 typedef int (*cli_option_fn)(void *opts, int ch, const char *arg,
 			     struct nd_err *e);
 int cli_options(int argc, char **argv, const struct option *longopts,
-		const char *shorts, const char *cmd, const char *usage, cli_option_fn fn,
-		void *opts, int *first, struct nd_err *e);
+		const char *shorts, const char *cmd, const char *usage,
+		cli_option_fn fn, void *opts, int *first, struct nd_err *e);
 /* Writes all of buf to fd 1; false if stdout is gone. */
 bool cli_write_stdout(const char *buf, size_t len);
 

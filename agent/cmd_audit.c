@@ -107,8 +107,12 @@ static int take(struct target *t, struct census *s, uint64_t *stopped_at,
 	*stopped_at = fz.stopped_ns;
 	if (fz.not_stopped > *not_stopped)
 		*not_stopped = fz.not_stopped;
+	/* the census is all audit keeps of it: nothing need stay in the
+	 * snapshot */
+	struct nd_ctx glance = t->ctx;
+	glance.rd.ctx = snapshot_glance(t->snap);
 	if (!rc)
-		rc = census_take(s, &t->ctx, sc.cand, sc.ncand, e);
+		rc = census_take(s, &glance, sc.cand, sc.ncand, e);
 	target_release(t, &fz);
 	cli_verbosef("%s: %zu arrays, paused %.1f ms", t->name, s->n,
 		     (double)fz.pause_ns / 1e6);
