@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 static int add(struct list_model *m, const struct list_entry *f)
 {
 	if (m->n == m->cap) {
@@ -22,12 +24,8 @@ static int add(struct list_model *m, const struct list_entry *f)
 static uint64_t raw_hash(struct nd_ctx *c, uint64_t addr)
 {
 	unsigned char raw[ND_RAW_STATE_MAX];
-	size_t n = nd_array_raw_state(c, addr, raw);
-	uint64_t h = 14695981039346656037ULL;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ raw[i]) * 1099511628211ULL;
-	return h;
+	return fnv1a(FNV_START, raw, nd_array_raw_state(c, addr, raw));
 }
 
 struct attempt {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "slot_hash.h"
+#include "hash.h"
 
 #define EMPTY 0
 #define GONE 1 /* addresses 0 and 1 are never buffers */

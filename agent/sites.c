@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "fileio.h"
+#include "hash.h"
 #include "snapshot.h"
 #include "target.h"
 
@@ -63,25 +64,16 @@ static size_t name_frames(struct sites *ss, const struct nd_event *ev)
 	return n;
 }
 
-static uint64_t mix(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ c[i]) * 1099511628211ULL; /* FNV-1a */
-	return h;
-}
-
 static uint64_t stack_hash(const struct nd_pyframe *f, size_t n)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = FNV_START;
 
 	for (size_t i = 0; i < n; i++) {
-		h = mix(h, f[i].file, strlen(f[i].file) + 1);
-		h = mix(h, f[i].name, strlen(f[i].name) + 1);
+		h = fnv1a(h, f[i].file, strlen(f[i].file) + 1);
+		h = fnv1a(h, f[i].name, strlen(f[i].name) + 1);
 		if (f[i].qualname)
-			h = mix(h, f[i].qualname, strlen(f[i].qualname) + 1);
-		h = mix(h, &f[i].line, sizeof(f[i].line));
+			h = fnv1a(h, f[i].qualname, strlen(f[i].qualname) + 1);
+		h = fnv1a(h, &f[i].line, sizeof(f[i].line));
 	}
 	return h;
 }
@@ -167,7 +159,7 @@ static uint32_t intern(struct sites *ss, size_t n)
 
 uint32_t sites_of(struct sites *ss, const struct nd_event *ev)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = FNV_START;
 
 	if (ev->stack == ND_STACK_OFF || !ss->codes || !ev->nframes)
 		return 0;
@@ -182,7 +174,7 @@ uint32_t sites_of(struct sites *ss, const struct nd_event *ev)
 			       (uint64_t)now.tv_nsec;
 		ss->gen++;
 	}
-	h = mix(h, ev->f, ev->nframes * sizeof(ev->f[0]));
+	h = fnv1a(h, ev->f, ev->nframes * sizeof(ev->f[0]));
 	struct sites_raw *r = &ss->raw[h % SITES_RAW];
 	if (r->gen == ss->gen && r->hash == h)
 		return r->id;

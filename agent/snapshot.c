@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "../decode/cmp.h"
-#include "slot_hash.h"
+#include "hash.h"
 
 #define PAGE SNAPSHOT_PAGE
 #define LINE SNAPSHOT_LINE
