@@ -77,7 +77,8 @@ $(B)/%.o: %.c | deps
 
 # What unit tests link besides decode/: the parts of probe/ and agent/
 # that need no process (placement, the snapshot, the models).
-MODEL_SRC := probe/placement.c agent/mem.c agent/snapshot.c agent/steady.c \
+MODEL_SRC := probe/placement.c agent/mem.c agent/maps.c agent/pymalloc.c \
+             agent/snapshot.c agent/steady.c \
              agent/live_table.c agent/list_model.c agent/audit_model.c
 
 $(B)/libmodel.a: $(MODEL_SRC:%.c=$(B)/%.o) | deps

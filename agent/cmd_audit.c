@@ -114,8 +114,10 @@ static int take(struct target *t, struct census *s, uint64_t *stopped_at,
 	if (!rc)
 		rc = census_take(s, &glance, sc.cand, sc.ncand, e);
 	target_release(t, &fz);
-	cli_verbosef("%s: %zu arrays, paused %.1f ms", t->name, s->n,
-		     (double)fz.pause_ns / 1e6);
+	char scanned[600];
+	scan_describe(&sc, scanned, sizeof(scanned));
+	cli_verbosef("%s: %zu arrays, paused %.1f ms; %s", t->name, s->n,
+		     (double)fz.pause_ns / 1e6, scanned);
 	scan_free(&sc);
 	return rc;
 }

@@ -18,8 +18,10 @@ static const char usage[] =
 	"usage: ndspy list [options] TARGET\n"
 	"\n"
 	"List every live NumPy array of a process or a core file (subclasses\n"
-	"included), found by scanning its writable memory for array headers\n"
-	"and decoding each one: a table sorted by size, then a summary.\n"
+	"included), found by scanning the memory that holds Python objects\n"
+	"(pymalloc's pools; all writable memory where the target does not use\n"
+	"pymalloc) for array headers and decoding each one: a table sorted by\n"
+	"size, then a summary.\n"
 	"\n"
 	"  TARGET           a process ID, or a core file (gcore's or the kernel's)\n"
 	"\n"
@@ -33,7 +35,8 @@ static const char usage[] =
 	"                   counted on stderr) if it keeps changing (3 tries)\n"
 	CLI_CORE_HELP
 	CLI_CAPTURE_HELP
-	"  -v, --verbose    what was scanned, how fast, how long the pause was\n"
+	"  -v, --verbose    what was scanned and why, how fast, how long the\n"
+	"                   pause was\n"
 	"  -h, --help       this text\n"
 	"\n"
 	"Columns: address, type, dtype, shape, size, owner (owns its data, view\n"
@@ -217,16 +220,15 @@ int cmd_list(int argc, char **argv)
 				 nthreads == 1 ? "" : "s",
 				 fz.not_stopped ? ", some did not stop in time"
 						: "");
-		cli_verbosef("%s: %zu array types; scanned %" PRIu64
-			     " MiB in %" PRIu64 " regions in %.1f ms (%.2f GB/s, "
-			     "%" PRIu64 " bytes unreadable); %zu candidates, %" PRIu64
+		char scanned[600];
+		scan_describe(&sc, scanned, sizeof(scanned));
+		cli_verbosef("%s: %zu array types; %s in %.1f ms (%" PRIu64
+			     " bytes unreadable); %zu candidates, %" PRIu64
 			     " rejected, validated in %.1f ms; %s; %" PRIu64
 			     " KiB captured",
-			     t.name, sc.ntypes, sc.bytes >> 20, sc.regions,
-			     (double)(t1 - t0) / 1e6,
-			     (double)sc.bytes / (double)(t1 - t0 + 1),
-			     sc.unreadable, ncand, m.rejected,
-			     (double)(t2 - t1) / 1e6, paused,
+			     t.name, sc.ntypes, scanned,
+			     (double)(t1 - t0) / 1e6, sc.unreadable, ncand,
+			     m.rejected, (double)(t2 - t1) / 1e6, paused,
 			     snapshot_bytes(t.snap) >> 10);
 		if (print_all(&t, &o, &m))
 			rc = nd_fail(&e, ND_EIO, "cannot write the list");

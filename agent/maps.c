@@ -180,3 +180,9 @@ const struct region *maps_find(const struct maps *m, uint64_t addr)
 	}
 	return NULL;
 }
+
+bool region_scanned(const struct region *r)
+{
+	return r->perms[0] == 'r' && r->perms[1] == 'w' && r->perms[3] == 'p' &&
+	       r->kind != R_OTHER;
+}

@@ -33,5 +33,7 @@ void maps_free(struct maps *m);
 /* The region holding addr, or NULL. */
 const struct region *maps_find(const struct maps *m, uint64_t addr);
 const char *region_kind_name(enum region_kind k);
+/* Whether scans read a region: private, writable, not a kernel page. */
+bool region_scanned(const struct region *r);
 
 #endif

@@ -141,6 +141,31 @@ static int debug_offsets(const struct target *t, struct mem *mem,
 	return 0;
 }
 
+/* The first bytes of _Py_GetAllocatedBlocks, which reads pymalloc's arena
+ * table, decoded for the addresses they load (the table is static before
+ * 3.12 and has no exported symbol). Read from the file: a core has it too.
+ * Nothing found leaves the scan to find pools by their headers. */
+static void arena_loads(struct elf_obj *o, struct runtime *rt)
+{
+	unsigned char code[64];
+	uint64_t vaddr, size;
+	int64_t off;
+
+	rt->narena_loads = 0;
+	if (rt->py->om_state >= 0 ||
+	    !elf_symbol_value(o->elf, "_Py_GetAllocatedBlocks", false, &vaddr,
+			      &size) ||
+	    (off = elf_file_offset(o->elf, vaddr)) < 0 ||
+	    pread_full(o->fd, code, sizeof(code), (uint64_t)off))
+		return;
+	rt->narena_loads = nd_rip_loads(code, sizeof(code), vaddr,
+					rt->arena_loads,
+					sizeof(rt->arena_loads) /
+						sizeof(rt->arena_loads[0]));
+	for (size_t i = 0; i < rt->narena_loads; i++)
+		rt->arena_loads[i].addr += o->bias;
+}
+
 static int find_python(const struct target *t, struct mem *mem,
 		       struct runtime *rt, struct nd_err *e)
 {
@@ -174,14 +199,17 @@ static int find_python(const struct target *t, struct mem *mem,
 			       "in %s",
 			       t->name, r->path);
 	}
-	elf_obj_close(&o);
 	rt->py = nd_pylayout_find(rt->py_major, rt->py_minor);
-	if (!rt->py)
+	if (!rt->py) {
+		elf_obj_close(&o);
 		return nd_fail(e, ND_ETARGET,
 			       "%s: Python %d.%d is not supported "
 			       "(supported: %s)",
 			       t->name, rt->py_major, rt->py_minor,
 			       nd_layout_supported_python());
+	}
+	arena_loads(&o, rt);
+	elf_obj_close(&o);
 	return debug_offsets(t, mem, rt, e);
 }
 

@@ -9,6 +9,7 @@
 
 #include "../decode/err.h"
 #include "../decode/layout.h"
+#include "../decode/obmalloc.h"
 #include "maps.h"
 #include "mem.h"
 
@@ -27,6 +28,10 @@ struct runtime {
 	 * _Py_DebugOffsets; py points here when they were read */
 	struct nd_pylayout py_target;
 	uint64_t runtime_addr; /* &_PyRuntime, 0 when not exported */
+	/* before 3.12: where pymalloc's static arena table may be, the
+	 * loads _Py_GetAllocatedBlocks begins with (see obmalloc.h) */
+	struct nd_rip_load arena_loads[8];
+	size_t narena_loads;
 };
 
 /* Fills t->rt from t's maps and memory. */

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "scan.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <signal.h>
@@ -9,8 +10,11 @@
 #include <string.h>
 
 #include "../decode/cmp.h"
+#include "../decode/obmalloc.h"
+#include "../decode/read.h"
 #include "../decode/ndarray.h"
 #include "../decode/pywalk.h"
+#include "core.h"
 #include "freeze.h"
 #include "target.h"
 
@@ -44,12 +48,6 @@ struct worker {
 	void (*progress)(uint64_t, uint64_t);
 	uint64_t total;
 };
-
-int scan_region_wanted(const struct region *r)
-{
-	return r->perms[0] == 'r' && r->perms[1] == 'w' && r->perms[3] == 'p' &&
-	       r->kind != R_OTHER;
-}
 
 static bool is_type(const struct job *j, uint64_t t)
 {
@@ -169,49 +167,56 @@ static int add_pieces(struct job *j, size_t *cap, uint64_t lo, uint64_t hi,
 	return 0;
 }
 
-int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
-		const uint64_t *types, size_t ntypes,
-		void (*progress)(uint64_t done, uint64_t total),
-		struct scan *out, struct nd_err *e)
+/* All that a scan reads of the map: each wanted region, as far as the
+ * source holds it (a core: what was dumped). */
+static int pieces_of_regions(struct job *j, const struct maps *m,
+			     struct mem *mem, uint64_t *total,
+			     uint64_t *regions)
 {
-	struct job j = {.c = c, .mem = mem, .common = types[0],
-			.ntypes = ntypes};
-	struct worker w[WORKERS];
-	pthread_t th[WORKERS];
 	size_t cap = 0;
-	uint64_t total = 0;
 
-	out->cand = NULL;
-	out->ncand = 0;
-	out->bytes = out->regions = out->unreadable = 0;
-	if (!(j.types = malloc(ntypes * sizeof(*j.types))))
-		return nd_fail(e, ND_ENOMEM, "out of memory");
-	memcpy(j.types, types, ntypes * sizeof(*j.types));
-	qsort(j.types, ntypes, sizeof(*j.types), nd_cmp_u64);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct region *r = &m->r[i];
 		uint64_t lo = r->start, hi = r->end;
-		if (!scan_region_wanted(r))
+		if (!region_scanned(r))
 			continue;
-		out->regions++;
-		/* what the source holds of it (a core: what was dumped) */
+		++*regions;
 		for (uint64_t at = r->start;
 		     at < r->end && (!mem->present ||
 				     mem->present(mem, at, r->end, &lo, &hi));
-		     at = hi) {
-			if (add_pieces(&j, &cap, lo, hi, &total)) {
-				free(j.pieces);
-				free(j.types);
-				return nd_fail(e, ND_ENOMEM, "out of memory");
-			}
-		}
+		     at = hi)
+			if (add_pieces(j, &cap, lo, hi, total))
+				return -1;
 	}
+	return 0;
+}
+
+static int pieces_of_pools(struct job *j, const struct pools *pl,
+			   uint64_t *total)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < pl->n; i++)
+		if (add_pieces(j, &cap, pl->r[i].start, pl->r[i].end, total))
+			return -1;
+	return 0;
+}
+
+/* Runs j over its pieces on WORKERS threads; the candidates found are
+ * added to out->cand (unsorted). */
+static int run(struct job *j, uint64_t total,
+	       void (*progress)(uint64_t done, uint64_t total),
+	       struct scan *out, struct nd_err *e)
+{
+	struct worker w[WORKERS];
+	pthread_t th[WORKERS];
+
 	/* the other worker never takes signals: they stay on this thread */
 	sigset_t all, old;
 	sigfillset(&all);
 	int started = 0;
 	for (int i = 0; i < WORKERS; i++) {
-		w[i] = (struct worker){.job = &j, .total = total};
+		w[i] = (struct worker){.job = j, .total = total};
 		if (i == 0)
 			continue;
 		pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -221,33 +226,128 @@ int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
 	}
 	w[0].progress = progress;
 	work(&w[0]);
-	size_t n = w[0].n;
+	size_t n = out->ncand;
 	bool oom = w[0].oom;
-	for (int i = 1; i < WORKERS; i++) {
-		if (started & (1 << i))
+	for (int i = 0; i < WORKERS; i++) {
+		if (i && started & (1 << i))
 			pthread_join(th[i], NULL);
 		n += w[i].n;
 		oom |= w[i].oom;
 	}
-	free(j.pieces);
-	free(j.types);
-	out->cand = malloc((n ? n : 1) * sizeof(*out->cand));
+	uint64_t *cand = oom ? NULL : realloc(out->cand,
+					      (n ? n : 1) * sizeof(*cand));
 	for (int i = 0; i < WORKERS; i++) {
-		if (out->cand && w[i].n)
-			memcpy(out->cand + out->ncand, w[i].cand,
+		if (cand && w[i].n)
+			memcpy(cand + out->ncand, w[i].cand,
 			       w[i].n * sizeof(*w[i].cand));
-		if (out->cand)
+		if (cand)
 			out->ncand += w[i].n;
 		free(w[i].cand);
 	}
-	if (!out->cand || oom) {
-		scan_free(out);
+	if (!cand)
 		return nd_fail(e, ND_ENOMEM, "out of memory collecting arrays");
-	}
-	qsort(out->cand, out->ncand, sizeof(*out->cand), nd_cmp_u64);
-	out->bytes = total;
-	out->unreadable = j.unreadable;
+	out->cand = cand;
+	out->bytes += total;
+	out->unreadable += j->unreadable;
 	return 0;
+}
+
+/* Looks for arrays of types (the most common first) in pl's pools, or in
+ * every wanted region of the map when pl is NULL. */
+static int scan_memory(struct target *t, const struct pools *pl,
+		       const uint64_t *types, size_t ntypes,
+		       void (*progress)(uint64_t done, uint64_t total),
+		       struct scan *out, struct nd_err *e)
+{
+	struct job j = {.c = &t->ctx, .mem = t->src, .common = types[0],
+			.ntypes = ntypes};
+	uint64_t total = 0;
+	int rc = -1;
+
+	if (!(j.types = malloc(ntypes * sizeof(*j.types))))
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	memcpy(j.types, types, ntypes * sizeof(*j.types));
+	qsort(j.types, ntypes, sizeof(*j.types), nd_cmp_u64);
+	if (pl ? pieces_of_pools(&j, pl, &total)
+	       : pieces_of_regions(&j, &t->maps, t->src, &total, &out->regions))
+		nd_fail(e, ND_ENOMEM, "out of memory");
+	else
+		rc = run(&j, total, progress, out, e);
+	free(j.pieces);
+	free(j.types);
+	return rc;
+}
+
+/* Which types pymalloc can hold (their objects, headers before them
+ * included, within its largest block), the smallest block that can hold
+ * one, and the rest. */
+#define PRE_HEADERS 64 /* GC, managed dict and debug-hook words before */
+
+static void split_types(struct target *t, const uint64_t *types, size_t n,
+			uint64_t *small, size_t *nsmall, uint64_t *large,
+			size_t *nlarge, uint32_t *min_block)
+{
+	*nsmall = *nlarge = 0;
+	*min_block = ND_SMALL_REQUEST;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t size;
+		if (nd_read_u64(&t->ctx, types[i] +
+					 (uint64_t)t->ctx.py->tp_basicsize,
+				&size, NULL, "tp_basicsize") ||
+		    size > ND_SMALL_REQUEST - PRE_HEADERS) {
+			large[(*nlarge)++] = types[i];
+			continue;
+		}
+		small[(*nsmall)++] = types[i];
+		uint32_t block = (uint32_t)(size + 15) & ~15u;
+		if (block < *min_block)
+			*min_block = block;
+	}
+}
+
+static int scan_all(struct target *t,
+		    void (*progress)(uint64_t done, uint64_t total),
+		    struct scan *out, struct nd_err *e)
+{
+	uint64_t small[ND_MAX_SUBTYPES], large[ND_MAX_SUBTYPES];
+	size_t nsmall, nlarge;
+	uint32_t min_block;
+	struct pools pl;
+
+	struct pools_where w = {&t->ctx, t->src, &t->maps, t->rt.runtime_addr,
+				 t->rt.arena_loads, t->rt.narena_loads};
+
+	split_types(t, out->types, out->ntypes, small, &nsmall, large,
+		    &nlarge, &min_block);
+	memset(&pl, 0, sizeof(pl));
+	if (t->core && t->core->snapshot) {
+		/* it holds what was captured: little, and no pool headers */
+		snprintf(pl.why, sizeof(pl.why), "an ndspy snapshot holds only "
+			 "what was captured");
+	} else if (!nsmall) {
+		snprintf(pl.why, sizeof(pl.why), "no array type fits "
+			 "pymalloc's blocks");
+	} else if (pools_find(&w, min_block, &pl, e)) {
+		return -1;
+	}
+	out->way = pl.way;
+	memcpy(out->why, pl.why, sizeof(out->why));
+	out->pools = pl.pools;
+	out->arenas = pl.arenas;
+	int rc;
+	if (pl.way == POOLS_NONE) {
+		rc = scan_memory(t, NULL, out->types, out->ntypes, progress, out,
+				 e);
+	} else {
+		out->pool_bytes = pl.bytes;
+		out->nlarge = nlarge;
+		rc = scan_memory(t, &pl, small, nsmall, progress, out, e);
+		if (!rc && nlarge)
+			rc = scan_memory(t, NULL, large, nlarge, progress, out,
+					 e);
+	}
+	pools_free(&pl);
+	return rc;
 }
 
 void scan_free(struct scan *s)
@@ -271,20 +371,51 @@ int scan_arrays(struct target *t,
 		void (*progress)(uint64_t done, uint64_t total),
 		struct scan *out, struct nd_err *e)
 {
-	uint64_t *types = out->types;
-	size_t *ntypes = &out->ntypes;
-
 	memset(out, 0, sizeof(*out));
-	int rc = nd_py_subtypes(&t->ctx, t->rt.array_type, types,
-				ND_MAX_SUBTYPES, ntypes, e);
-	if (!rc && *ntypes == ND_MAX_SUBTYPES)
+	int rc = nd_py_subtypes(&t->ctx, t->rt.array_type, out->types,
+				ND_MAX_SUBTYPES, &out->ntypes, e);
+	if (!rc && out->ntypes == ND_MAX_SUBTYPES)
 		fprintf(stderr, "ndspy: more than %d ndarray subclasses; arrays "
 				"of the ones past that are not seen\n",
 			ND_MAX_SUBTYPES);
 	if (!rc)
-		rc = scan_memory(&t->maps, t->src, &t->ctx, types, *ntypes,
-				 progress, out, e);
-	if (!rc)
-		qsort(types, *ntypes, sizeof(*types), nd_cmp_u64);
-	return rc;
+		rc = scan_all(t, progress, out, e);
+	if (rc) {
+		scan_free(out);
+		return -1;
+	}
+	/* each address once, in order (the two scans look for different
+	 * types, but a candidate is never reported twice) */
+	qsort(out->cand, out->ncand, sizeof(*out->cand), nd_cmp_u64);
+	size_t u = 0;
+	for (size_t i = 0; i < out->ncand; i++)
+		if (!u || out->cand[u - 1] != out->cand[i])
+			out->cand[u++] = out->cand[i];
+	out->ncand = u;
+	qsort(out->types, out->ntypes, sizeof(*out->types), nd_cmp_u64);
+	return 0;
+}
+
+void scan_describe(const struct scan *s, char *buf, size_t cap)
+{
+	char large[160] = "";
+
+	if (s->way != POOLS_NONE && s->nlarge)
+		snprintf(large, sizeof(large), ", and all writable memory "
+			 "(%" PRIu64 " regions) for %zu type%s too large for "
+			 "pymalloc", s->regions, s->nlarge,
+			 s->nlarge == 1 ? "" : "s");
+	if (s->way == POOLS_TABLE)
+		snprintf(buf, cap, "scanned %" PRIu64 " MiB: the blocks of %"
+			 PRIu64 " pymalloc pools in %" PRIu64 " arenas "
+			 "(the interpreter's arena table)%s",
+			 s->bytes >> 20, s->pools, s->arenas, large);
+	else if (s->way == POOLS_PROBED)
+		snprintf(buf, cap, "scanned %" PRIu64 " MiB: the blocks of %"
+			 PRIu64 " pymalloc pools found by their headers (%s)%s",
+			 s->bytes >> 20, s->pools, s->why, large);
+	else
+		snprintf(buf, cap, "scanned %" PRIu64 " MiB: all writable "
+			 "memory, %" PRIu64 " regions (%s)",
+			 s->bytes >> 20, s->regions, s->why);
 }

@@ -1,7 +1,10 @@
-/* Finding array headers by scanning the target's writable memory: every
- * 16-byte aligned slot whose type word is ndarray or a subclass and whose
- * header looks live becomes a candidate (validated by a full decode
- * afterwards). Two threads read and scan chunks in parallel. */
+/* Finding array headers by scanning the target's memory: every 16-byte
+ * aligned slot whose type word is ndarray or a subclass and whose header
+ * looks live becomes a candidate (validated by a full decode afterwards).
+ * Array objects are small Python objects: what is scanned is the blocks of
+ * pymalloc's pools that can hold one (pymalloc.h), and all writable memory
+ * only for types too large for pymalloc, or when the target's pools cannot
+ * be found. Two threads read and scan chunks in parallel. */
 #ifndef NDSPY_SCAN_H
 #define NDSPY_SCAN_H
 
@@ -13,6 +16,7 @@
 #include "../decode/pywalk.h"
 #include "maps.h"
 #include "mem.h"
+#include "pymalloc.h"
 
 struct scan {
 	uint64_t *cand;      /* candidate addresses, sorted, unique */
@@ -21,24 +25,25 @@ struct scan {
 	uint64_t types[ND_MAX_SUBTYPES];
 	size_t ntypes;
 	uint64_t bytes;      /* bytes of memory scanned */
-	uint64_t regions;
+	uint64_t regions;    /* regions scanned whole */
 	uint64_t unreadable; /* bytes that could not be read */
+	/* where small objects were looked for (pymalloc.h): the pools found
+	 * (way, why, pools, arenas, pool_bytes), and how many types were
+	 * looked for in all writable memory besides */
+	enum pools_way way;
+	char why[360];
+	uint64_t pools, arenas, pool_bytes;
+	size_t nlarge;
 };
 
-/* Whether a region is scanned: private, writable, not a kernel page. */
-int scan_region_wanted(const struct region *r);
-
-/* types: the array types in any order, the most common (ndarray) first;
- * progress: called now and then from the calling thread with bytes done
- * and total (may be NULL). */
-int scan_memory(const struct maps *m, struct mem *mem, const struct nd_ctx *c,
-		const uint64_t *types, size_t ntypes,
-		void (*progress)(uint64_t done, uint64_t total),
-		struct scan *out, struct nd_err *e);
 void scan_free(struct scan *s);
+/* What was scanned and why, for -v: "scanned 38 MiB: the blocks of ..." */
+void scan_describe(const struct scan *s, char *buf, size_t cap);
 
 /* Finds the ndarray types of t, and scans t's source for arrays of them
- * (in bulk, past the snapshot). */
+ * (in bulk, past the snapshot; the arena table through it). progress:
+ * called now and then from the calling thread with bytes done and total
+ * (may be NULL). */
 struct target;
 struct freeze;
 int scan_arrays(struct target *t,

@@ -112,6 +112,15 @@ struct nd_pylayout {
 	int dbg_fr_back, dbg_fr_code, dbg_fr_instr, dbg_fr_owner;
 	int dbg_co_filename, dbg_co_name, dbg_co_qualname, dbg_co_linetable;
 	int dbg_co_firstlineno, dbg_co_code_adaptive;
+	/* pymalloc: its arena table (struct _obmalloc_state's mgmt.arenas and
+	 * mgmt.maxarenas) in the interpreter state at om_state, or pointed to
+	 * from there when om_state_ptr (3.13+); -1 before 3.12, where the
+	 * table is static and found another way. Each interpreter has its
+	 * state; om_interp_next links them (-1 before 3.12). Pools of 2^om_pool_bits
+	 * bytes, each starting with an om_pool_header-byte header, in arenas
+	 * of 2^om_arena_bits; an arena_object is om_arena_object bytes */
+	int om_interp_next, om_state, om_state_ptr, om_arenas, om_maxarenas;
+	int om_pool_bits, om_arena_bits, om_arena_object, om_pool_header;
 };
 
 struct nd_nplayout {

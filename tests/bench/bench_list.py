@@ -1,12 +1,16 @@
-"""`make bench`: `ndspy list` scan speed against one raw process_vm_readv
-pass over the same process's private writable mappings, measured in the
-same run; then `ndspy list` on a gcore core of that process against one
-raw pread pass over the core's PT_LOAD bytes. The target holds 512 arrays
-of 4 MiB and 200,000 arrays of 16 float64. Each line also says the peak
+"""`make bench`: `ndspy list` against one raw process_vm_readv pass over
+the same process's private writable mappings, measured in the same run;
+then `ndspy list` on a gcore core of that process against one raw pread
+pass over the core's PT_LOAD bytes. The target holds 512 arrays of 4 MiB
+and 200,000 arrays of 16 float64 (2.2 GB). Each line also says the peak
 RSS of ndspy (the most any of its runs reached); listing the live process
-is meant to stay under RSS_GOAL. Then how long `list` and `show` pause the
-target (what -v reports), and `ndspy snapshot` of the process (time and
-size, with and without array data) beside gcore's core of it."""
+is meant to stay under RSS_GOAL, and `list --min-bytes` under SCAN_GOAL
+times the raw pass (its pause under PAUSE_GOAL). Then how long `list` and
+`show` pause the target (what -v reports), `ndspy snapshot` of the process
+(time and size, with and without array data) beside gcore's core of it,
+and last the same small arrays beside 2048 arrays of 4 MiB (8.6 GB):
+`list` there against `list` of the 2.2 GB process (FLAT_GOAL: the scan
+costs what the Python objects cost, not what the array data costs)."""
 import os
 import re
 import shutil
@@ -20,9 +24,13 @@ NDSPY = os.environ.get("NDSPY", os.path.join(ROOT, "build", "ndspy"))
 RAWREAD = os.path.join(ROOT, "build", "bench", "rawread")
 PASSES = int(os.environ.get("BENCH_PASSES", "5"))
 RSS_GOAL = 64 << 20
+SCAN_GOAL, SCAN_STRETCH = 0.25, 0.1
+PAUSE_GOAL = 50.0
+FLAT_GOAL = 1.3
+MIN_BYTES = ["--json", "--min-bytes", "1048576"]
 TARGET = """
 import sys, numpy as np
-big = [np.full(512 * 1024, float(i)) for i in range(512)]
+big = [np.full(512 * 1024, float(i)) for i in range(int(sys.argv[1]))]
 small = [np.full(16, float(i)) for i in range(200000)]
 print("ready", id(big[0]), id(small[0]), flush=True)
 sys.stdin.read()
@@ -84,7 +92,11 @@ def pauses(args):
 def report_pauses(pid, big, small):
     print("pauses of the live process (as -v reports them), best / median "
           "of %d" % PASSES)
-    for name, args in (("list", ["list", str(pid)]),
+    best, med = pauses(["list", str(pid)] + MIN_BYTES)
+    print("  %-40s %8.1f ms / %.1f ms  (goal: <= %.0f ms: %s)" % (
+        "list --min-bytes 1048576", best, med, PAUSE_GOAL,
+        "met" if med <= PAUSE_GOAL else "NOT met"))
+    for name, args in (("list (all arrays)", ["list", str(pid)]),
                        ("show of a 4 MiB array", ["show", str(pid), big]),
                        ("show of a 16-element array",
                         ["show", str(pid), small])):
@@ -113,15 +125,16 @@ def report_snapshot(pid, tmp, gcore_s, gcore_bytes):
 
 
 def compare(label, baseline, raw, target, goal):
+    """Each list command's best time, beside the raw pass; returns them
+    by command."""
     raw, nbytes = raw
     gb = nbytes / 1e9
     print("list benchmark, %s: %.2f GB, best of %d (whole command)" %
           (label, gb, PASSES))
     print("  %-40s %8.1f ms  %6.2f GB/s" % ("raw " + baseline, raw * 1e3,
                                            gb / raw))
-    over = []
-    for args, name in ((["--json", "--min-bytes", "1048576"],
-                        "ndspy list --min-bytes 1048576 --json"),
+    over, times = [], {}
+    for args, name in ((MIN_BYTES, "ndspy list --min-bytes 1048576 --json"),
                        (["--json"], "ndspy list --json (all arrays)"),
                        ([], "ndspy list (all arrays, text)")):
         t, n, rss = timed(["list"] + args + [str(target)])
@@ -129,8 +142,15 @@ def compare(label, baseline, raw, target, goal):
         print("  %-40s %8.1f ms  %6.2f GB/s  %.2fx the raw pass  (%d arrays, "
               "%.0f arrays/s)  peak RSS %.1f MiB" % (
                   name, t * 1e3, gb / t, t / raw, n, n / t, rss / 2**20))
+        times[name] = t
         if rss >= RSS_GOAL:
             over.append(name)
+        if args == MIN_BYTES:
+            ratio = t / raw
+            print("  %-40s goal <= %.2fx the raw pass: %s; stretch <= %.2fx: "
+                  "%s" % ("", SCAN_GOAL, "met" if ratio <= SCAN_GOAL
+                          else "NOT met", SCAN_STRETCH,
+                          "met" if ratio <= SCAN_STRETCH else "not met"))
     if not goal:
         print("  (a core's RSS counts the pages of the core file ndspy maps "
               "and reads in place)")
@@ -138,18 +158,45 @@ def compare(label, baseline, raw, target, goal):
         print("  peak RSS goal: < %d MiB on the live process: %s" % (
             RSS_GOAL >> 20, "met" if not over else
             "NOT met by " + ", ".join(over)))
+    return times
+
+
+def start(nbig):
+    """The target with nbig arrays of 4 MiB: the process, and the ids of
+    one big and one small array."""
+    python = os.environ.get("PYTHON", "/usr/bin/python3")
+    p = subprocess.Popen([python, "-c", TARGET, str(nbig)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    _, big, small = p.stdout.readline().split()
+    return p, big.decode(), small.decode()
+
+
+def flat(small_times):
+    """The same small arrays beside 8.6 GB of data: list's time against
+    the 2.2 GB process's."""
+    p, _, _ = start(2048)
+    try:
+        large = compare("live process, 2048 arrays of 4 MiB",
+                        "process_vm_readv pass", raw_pass("--maps", p.pid),
+                        p.pid, True)
+    finally:
+        p.stdin.close()
+        p.wait()
+    print("cost in data: 8.6 GB against 2.2 GB of arrays, the same 200,000 "
+          "small ones (goal <= %.1fx)" % FLAT_GOAL)
+    for name, t in large.items():
+        ratio = t / small_times[name]
+        print("  %-40s %8.2fx  %s" % (name, ratio, "met" if ratio <= FLAT_GOAL
+                                      else "NOT met"))
 
 
 def main():
-    python = os.environ.get("PYTHON", "/usr/bin/python3")
-    p = subprocess.Popen([python, "-c", TARGET], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE)
-    _, big, small = p.stdout.readline().split()
+    p, big, small = start(512)
     tmp = tempfile.mkdtemp(prefix="ndspy-bench-")
     try:
-        compare("live process", "process_vm_readv pass",
-                raw_pass("--maps", p.pid), p.pid, True)
-        report_pauses(p.pid, big.decode(), small.decode())
+        times = compare("live process", "process_vm_readv pass",
+                        raw_pass("--maps", p.pid), p.pid, True)
+        report_pauses(p.pid, big, small)
         t0 = time.perf_counter()
         subprocess.run(["gcore", "-o", os.path.join(tmp, "core"),
                         str(p.pid)], check=True, capture_output=True)
@@ -164,6 +211,7 @@ def main():
         p.stdin.close()
         p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+    flat(times)
 
 
 if __name__ == "__main__":

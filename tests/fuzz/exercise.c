@@ -2,9 +2,12 @@
  * seed holds exactly the bytes this reads. */
 #include "exercise.h"
 
+#include <stdlib.h>
+
 #include "../../decode/buf.h"
 #include "../../decode/format.h"
 #include "../../decode/ndarray.h"
+#include "../../decode/obmalloc.h"
 #include "../../decode/npy.h"
 #include "../../decode/preview.h"
 #include "../../decode/pyframes.h"
@@ -68,6 +71,31 @@ static void name_raw_frames(struct nd_ctx *c, const struct nd_pystacks *s)
 	nd_codecache_free(cc);
 }
 
+/* list's scan: pymalloc's arena tables (3.12+) and the headers of their
+ * pools. */
+static void walk_arenas(struct nd_ctx *c, uint64_t runtime)
+{
+	struct nd_arena_table_at at[4];
+	size_t nat = 0;
+	struct nd_err e = {0};
+
+	nd_pymalloc_tables(c, runtime, at, 4, &nat, &e);
+	for (size_t i = 0; i < nat; i++) {
+		struct nd_pyarena *a;
+		size_t n;
+		if (nd_arena_table(c, &at[i], &a, &n, &e))
+			continue;
+		for (size_t j = 0; j < n && j < 64; j++) {
+			unsigned char hdr[64];
+			struct nd_pool p;
+			if (c->rd.read(c->rd.ctx, a[j].first, hdr,
+				       (size_t)c->py->om_pool_header) == 0)
+				nd_pool_parse(c->py, a[j].first, hdr, &p);
+		}
+		free(a);
+	}
+}
+
 /* stacks and list: every thread's frames, ndarray's subclasses; watch's
  * naming of frames. */
 static void walk_interpreter(struct nd_ctx *c, uint64_t runtime)
@@ -82,6 +110,7 @@ static void walk_interpreter(struct nd_ctx *c, uint64_t runtime)
 	nd_py_stacks_free(&s);
 	nd_err_clear(&e);
 	nd_py_subtypes(c, c->array_type, types, 64, &ntypes, &e);
+	walk_arenas(c, runtime);
 }
 
 void fuzz_exercise(struct nd_ctx *c, const struct fuzz_header *h)

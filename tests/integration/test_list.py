@@ -1,9 +1,36 @@
 """`ndspy list` against the zoo: every array of the zoo is found, with the
-same JSON as `show`; nothing twice; every line is a real array."""
+same JSON as `show`; nothing twice; every line is a real array. Arrays are
+looked for in pymalloc's pools where the zoo allocates with pymalloc, and
+in all its writable memory under PYTHONMALLOC=malloc: both find them all."""
 import json
+import os
 import sys
 
 from tap import Tap, Zoo, ndspy
+
+TABLE = "pymalloc pools in"
+EVERYWHERE = "all writable memory"
+
+
+def scanned(t, zoo, label):
+    """list -v of the zoo: every zoo array listed, once, and the way -v
+    says memory was scanned, as the zoo's own allocator implies."""
+    rc, so, se = ndspy("list", "-v", "--json", zoo.target)
+    listed = [json.loads(x)["address"] for x in so.splitlines()]
+    missing = [n for n, v in zoo.truth["objects"].items()
+               if v["address"] not in listed]
+    t.ok(rc == 0 and not missing and len(set(listed)) == len(listed),
+         "%s: every zoo array is listed, once" % label, (rc, missing, se))
+    want = TABLE if zoo.truth["pymalloc"] else EVERYWHERE
+    t.ok(want in se, "%s: -v says it scanned %s" % (
+        label, "the blocks of pymalloc's pools (found through the arena "
+        "table)" if zoo.truth["pymalloc"] else "all writable memory"), se)
+    if zoo.truth["pymalloc"]:
+        n = zoo.truth["large_types"]
+        t.ok(n >= 1 and "for %d type%s too large for pymalloc" % (
+            n, "" if n == 1 else "s") in se, "%s: and all writable memory "
+             "for the %d types whose objects are larger than pymalloc's "
+             "blocks (the zoo's Wide among them)" % (label, n), se)
 
 
 def main():
@@ -47,11 +74,22 @@ def main():
              len(rows) == len(lines) + 2,
              "text: a header, a row per array, a summary", so[-400:])
         types = {x["type"] for x in lines}
-        t.ok({"matrix", "memmap", "recarray", "Sub"} <= types,
-             "subclasses are found (matrix, memmap, recarray, a Python one)",
-             types)
+        t.ok({"matrix", "memmap", "recarray", "Sub", "Wide"} <= types,
+             "subclasses are found (matrix, memmap, recarray, Python ones, "
+             "one too large for pymalloc)", types)
         t.ok(zoo.running_untraced(), "the zoo runs untraced afterwards",
              zoo.state())
+        t.ok(zoo.truth["pymalloc"], "the zoo allocates with pymalloc",
+             zoo.truth)
+        scanned(t, zoo, "default allocator")
+    finally:
+        zoo.stop()
+    python = os.environ.get("PYTHON", "/usr/bin/python3")
+    zoo = Zoo(python="env PYTHONMALLOC=malloc " + python)
+    try:
+        t.ok(not zoo.truth["pymalloc"], "PYTHONMALLOC=malloc: the zoo "
+             "allocates no object with pymalloc", zoo.truth["pymalloc"])
+        scanned(t, zoo, "PYTHONMALLOC=malloc")
     finally:
         zoo.stop()
     return t.done()

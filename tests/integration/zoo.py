@@ -158,6 +158,11 @@ def build(tmpdir):
         pass
     add("python_subclass", np.arange(4).view(Sub))
 
+    # instances too large for pymalloc's blocks: malloc'd, not in pools
+    Wide = type("Wide", (np.ndarray,),
+                {"__slots__": tuple("s%d" % i for i in range(64))})
+    add("wide_subclass", np.arange(3).view(Wide))
+
     # flags and strides
     ro = np.arange(6)
     ro.setflags(write=False)
@@ -321,6 +326,13 @@ def truth(a):
     }
 
 
+def all_subclasses(cls):
+    out = []
+    for c in cls.__subclasses__():
+        out += [c] + all_subclasses(c)
+    return out
+
+
 def main():
     truth_path, save_dir = sys.argv[1], sys.argv[2]
     tmpdir = tempfile.mkdtemp(prefix="ndspy-zoo-")
@@ -328,6 +340,11 @@ def main():
     out = {"pid": os.getpid(),
            "python": "%d.%d.%d" % sys.version_info[:3],
            "numpy": np.__version__,
+           # pymalloc serves objects (0 under PYTHONMALLOC=malloc)
+           "pymalloc": sys.getallocatedblocks() > 0,
+           # ndarray types whose objects pymalloc cannot hold
+           "large_types": sum(1 for c in [np.ndarray] + all_subclasses(
+               np.ndarray) if c.__basicsize__ > 512),
            "objects": {},
            "not_arrays": {"list": id(KEEP), "int": id(NVALUES), "dict": id(Z),
                           "str": id(truth_path)},

@@ -50,6 +50,8 @@ PY_FIELDS = [
     "dbg_ts_frame", "dbg_fr_back", "dbg_fr_code", "dbg_fr_instr",
     "dbg_fr_owner", "dbg_co_filename", "dbg_co_name", "dbg_co_qualname",
     "dbg_co_linetable", "dbg_co_firstlineno", "dbg_co_code_adaptive",
+    "om_interp_next", "om_state", "om_state_ptr", "om_arenas", "om_maxarenas", "om_pool_bits",
+    "om_arena_bits", "om_arena_object", "om_pool_header",
 ]
 NP_FIELDS = [
     "maxdims", "arr_data", "arr_nd", "arr_dims", "arr_strides", "arr_base",
@@ -71,6 +73,16 @@ OLD_DICT = {"dict_repr": 0, "dict_split_values": 0, "dk_size": 8,
             "dk_log2_index_bytes": -1, "dk_kind": -1, "dk_nentries": 32,
             "dk_indices": 40, "dk_entry_size": 24,
             "dk_unicode_entry_size": 24, "dv_capacity": -1, "dv_valid": -1}
+# Before 3.12 pymalloc's state is static in Objects/obmalloc.c (found
+# through _Py_GetAllocatedBlocks, see agent/pymalloc.c) and its sizes are
+# that file's macros: 4 KiB pools in 256 KiB arenas in 3.9, 16 KiB pools in
+# 1 MiB arenas from 3.10 (64-bit, radix tree on); struct arena_object
+# (address, pool_address, nfreepools, ntotalpools, freepools, nextarena,
+# prevarena) and the pool header are the same as 3.12's.
+OLD_OBMALLOC = {"om_interp_next": -1, "om_state": -1, "om_state_ptr": 0, "om_arenas": -1,
+                "om_maxarenas": -1, "om_arena_object": 48,
+                "om_pool_header": 48}
+OLD_POOLS = {(3, 9): (12, 18), (3, 10): (14, 20), (3, 11): (14, 20)}
 NO_DEBUG = {f: 0 for f in PY_FIELDS if f.startswith("dbg_")}
 
 
@@ -146,6 +158,11 @@ def derive_python(src):
         row["dict_repr"] = 1
     else:
         row.update(OLD_DICT)
+    if src.version >= (3, 12):
+        row.update(compile_run(src, "probe_obmalloc.c"))
+    else:
+        row.update(OLD_OBMALLOC)
+        row["om_pool_bits"], row["om_arena_bits"] = OLD_POOLS[src.version]
     for f, v in NO_DEBUG.items():
         row.setdefault(f, v)
     rt = src.run(os.path.join(HERE, "probe_rt.py") if not src.root else
