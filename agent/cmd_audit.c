@@ -114,7 +114,7 @@ static int take(struct target *t, struct census *s, uint64_t *stopped_at,
 	if (!rc)
 		rc = census_take(s, &glance, sc.cand, sc.ncand, e);
 	target_release(t, &fz);
-	char scanned[600];
+	char scanned[SCAN_DESCRIBE];
 	scan_describe(&sc, scanned, sizeof(scanned));
 	cli_verbosef("%s: %zu arrays, paused %.1f ms; %s", t->name, s->n,
 		     (double)fz.pause_ns / 1e6, scanned);

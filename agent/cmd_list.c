@@ -220,7 +220,7 @@ int cmd_list(int argc, char **argv)
 				 nthreads == 1 ? "" : "s",
 				 fz.not_stopped ? ", some did not stop in time"
 						: "");
-		char scanned[600];
+		char scanned[SCAN_DESCRIBE];
 		scan_describe(&sc, scanned, sizeof(scanned));
 		cli_verbosef("%s: %zu array types; %s in %.1f ms (%" PRIu64
 			     " bytes unreadable); %zu candidates, %" PRIu64

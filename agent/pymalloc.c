@@ -29,7 +29,7 @@ static int add_range(struct collect *k, uint64_t start, uint64_t end)
 	struct pools *o = k->out;
 	struct pool_range *last = o->n ? &o->r[o->n - 1] : NULL;
 
-	o->bytes += end - start;
+	o->f.bytes += end - start;
 	/* the next pool's blocks, past the end of this one and the next
 	 * one's header: one read for both */
 	if (last && start >= last->end &&
@@ -65,10 +65,10 @@ static int flush(struct collect *k)
 			continue;
 		bool probed = k->arena[i] == UINT32_MAX;
 		if (probed ? p.arena >= ND_MAX_ARENAS ||
-				     p.addr + p.end > k->end[i]
+				     p.end > k->end[i] - p.addr
 			   : p.arena != k->arena[i])
 			continue;
-		k->out->pools += p.count > 0;
+		k->out->f.pools += p.count > 0;
 		if (p.count && p.block >= k->min_block &&
 		    add_range(k, p.addr + k->head, p.addr + p.end))
 			return -1;
@@ -92,22 +92,29 @@ static int push(struct collect *k, uint64_t addr, uint32_t arena,
 static int static_table(const struct pools_where *w, struct nd_pyarena **a,
 			size_t *n, struct nd_err *e)
 {
-	bool empty = false;
+	bool empty = false, tried = false;
+	struct nd_err last = {0};
 
-	nd_fail(e, ND_EUNSUPPORTED, "_Py_GetAllocatedBlocks was not found or "
-		"not understood");
 	for (size_t i = 0; i < w->nloads; i++)
 		for (size_t j = 0; j < w->nloads; j++) {
 			struct nd_arena_table_at at = {w->loads[j].addr,
 						       w->loads[i].addr};
-			if (w->loads[i].width != 4 || w->loads[j].width != 8 ||
-			    nd_arena_table(w->ctx, &at, a, n, e))
+			if (w->loads[i].width != 4 || w->loads[j].width != 8)
+				continue;
+			tried = true;
+			last = (struct nd_err){0};
+			if (nd_arena_table(w->ctx, &at, a, n, &last))
 				continue;
 			if (*n)
 				return 0;
 			empty = true;
 		}
-	return empty ? 0 : -1;
+	if (empty)
+		return 0;
+	if (!tried)
+		return nd_fail(e, ND_EUNSUPPORTED, "_Py_GetAllocatedBlocks was "
+			       "not found or not understood");
+	return nd_fail(e, last.code, "%s", last.msg);
 }
 
 /* Every interpreter's table (3.12+), or the static one. */
@@ -148,6 +155,36 @@ fail:
 	*a = NULL;
 	*n = 0;
 	return -1;
+}
+
+static int cmp_arena(const void *a, const void *b)
+{
+	return nd_cmp_u64(&((const struct nd_pyarena *)a)->first,
+			  &((const struct nd_pyarena *)b)->first);
+}
+
+/* Arenas are distinct mappings of memory scans read: a table (or tables)
+ * listing one twice, overlapping, or outside such memory is garbage, and
+ * would make the pools' reads unbounded by the target's size. */
+static int arenas_check(const struct pools_where *w, struct nd_pyarena *a,
+			size_t n, struct nd_err *e)
+{
+	qsort(a, n, sizeof(*a), cmp_arena);
+	for (size_t i = 0; i < n; i++) {
+		const struct region *r = maps_find(w->maps, a[i].first);
+		uint64_t last = a[i].end > a[i].first ? a[i].end - 1
+						      : a[i].first;
+		if (i && (a[i].first == a[i - 1].first ||
+			  a[i].first < a[i - 1].end))
+			return nd_fail_at(e, ND_ECORRUPT, a[i].first,
+					  "arenas %u and %u overlap",
+					  a[i - 1].index, a[i].index);
+		if (!r || !region_scanned(r) || last >= r->end)
+			return nd_fail_at(e, ND_ECORRUPT, a[i].first,
+					  "arena %u is not in private writable "
+					  "memory", a[i].index);
+	}
+	return 0;
 }
 
 static int from_table(struct collect *k, const struct nd_pyarena *a, size_t n)
@@ -199,8 +236,9 @@ int pools_find(const struct pools_where *w, uint32_t min_block,
 
 	memset(out, 0, sizeof(*out));
 	if (P->om_pool_bits < 12 || P->om_pool_bits > P->om_arena_bits ||
-	    P->om_arena_bits > 24 || P->om_pool_header > 64) {
-		snprintf(out->why, sizeof(out->why), "pymalloc's layout of "
+	    P->om_arena_bits > 24 || P->om_pool_header < 48 ||
+	    P->om_pool_header > 64) {
+		snprintf(out->f.why, sizeof(out->f.why), "pymalloc's layout of "
 			 "Python %d.%d is unknown", P->major, P->minor);
 		return 0;
 	}
@@ -209,23 +247,24 @@ int pools_find(const struct pools_where *w, uint32_t min_block,
 	*k = (struct collect){.w = w, .out = out, .min_block = min_block,
 			      .head = (uint32_t)P->om_pool_header,
 			      .pool = 1u << P->om_pool_bits};
+	struct pools_found *f = &out->f;
 	int rc;
-	if (arena_tables(w, &a, &na, &why) == 0) {
-		out->way = POOLS_TABLE;
-		out->arenas = na;
+	if (arena_tables(w, &a, &na, &why) == 0 &&
+	    arenas_check(w, a, na, &why) == 0) {
+		f->way = POOLS_TABLE;
+		f->arenas = na;
 		rc = from_table(k, a, na);
 		if (!na)
-			snprintf(out->why, sizeof(out->why), "the target "
-				 "allocates no objects with pymalloc "
-				 "(PYTHONMALLOC=malloc?)");
+			snprintf(f->why, sizeof(f->why), "the target allocates "
+				 "no objects with pymalloc (PYTHONMALLOC=malloc "
+				 "or mimalloc?)");
 	} else {
-		out->way = POOLS_PROBED;
-		snprintf(out->why, sizeof(out->why), "no arena table: %s",
-			 why.msg);
+		f->way = POOLS_PROBED;
+		snprintf(f->why, sizeof(f->why), "no arena table: %s", why.msg);
 		rc = probe(k);
-		if (!rc && !out->pools)
-			snprintf(out->why, sizeof(out->why), "no pymalloc pool "
-				 "found (PYTHONMALLOC=malloc?)");
+		if (!rc && !f->pools)
+			snprintf(f->why, sizeof(f->why), "no pymalloc pool found "
+				 "(PYTHONMALLOC=malloc or mimalloc?)");
 	}
 	free(a);
 	free(k);
@@ -233,14 +272,15 @@ int pools_find(const struct pools_where *w, uint32_t min_block,
 		pools_free(out);
 		return nd_fail(e, ND_ENOMEM, "out of memory");
 	}
-	if (!out->pools) {
-		if (!out->why[0])
-			snprintf(out->why, sizeof(out->why), "no pymalloc pool "
-				 "is in use");
+	if (!f->pools) {
+		if (!f->why[0])
+			snprintf(f->why, sizeof(f->why), "no pymalloc pool is in "
+				 "use");
 		pools_free(out);
-		out->way = POOLS_NONE;
+		f->way = POOLS_NONE;
 	}
-	qsort(out->r, out->n, sizeof(*out->r), cmp_range);
+	if (out->n)
+		qsort(out->r, out->n, sizeof(*out->r), cmp_range);
 	return 0;
 }
 
@@ -249,5 +289,5 @@ void pools_free(struct pools *p)
 	free(p->r);
 	p->r = NULL;
 	p->n = 0;
-	p->bytes = 0;
+	p->f.bytes = 0;
 }

@@ -25,13 +25,18 @@ struct pool_range {
 	uint64_t start, end;
 };
 
-struct pools {
+/* How pools were found, for -v. */
+struct pools_found {
 	enum pools_way way;
 	char why[360];  /* NONE, PROBED: why not the table (or not pools) */
+	uint64_t pools, arenas; /* pools found in use; arenas (TABLE) */
+	uint64_t bytes;         /* of the ranges */
+};
+
+struct pools {
+	struct pools_found f;
 	struct pool_range *r; /* blocks of the pools wanted, ascending */
 	size_t n;
-	uint64_t pools, arenas; /* pools found in use; arenas (TABLE) */
-	uint64_t bytes;         /* in r */
 };
 
 /* Where to look: the table is read through ctx (its layout says the
@@ -50,7 +55,9 @@ struct pools_where {
 
 /* The ranges of the pools in use whose blocks are at least min_block
  * bytes. Fails only when out of memory: where pools cannot be found,
- * out->way is POOLS_NONE and out->why says why. */
+ * out->f.way is POOLS_NONE and out->f.why says why. Arenas outside the
+ * memory scans read, or listed twice, are not the allocator's: its table
+ * is then refused as garbage. */
 int pools_find(const struct pools_where *w, uint32_t min_block,
 	       struct pools *out, struct nd_err *e);
 void pools_free(struct pools *p);

@@ -158,8 +158,9 @@ static void arena_loads(struct elf_obj *o, struct runtime *rt)
 	    (off = elf_file_offset(o->elf, vaddr)) < 0 ||
 	    pread_full(o->fd, code, sizeof(code), (uint64_t)off))
 		return;
-	rt->narena_loads = nd_rip_loads(code, sizeof(code), vaddr,
-					rt->arena_loads,
+	/* a build without pymalloc has a shorter function: not the next */
+	size_t n = size && size < sizeof(code) ? (size_t)size : sizeof(code);
+	rt->narena_loads = nd_rip_loads(code, n, vaddr, rt->arena_loads,
 					sizeof(rt->arena_loads) /
 						sizeof(rt->arena_loads[0]));
 	for (size_t i = 0; i < rt->narena_loads; i++)

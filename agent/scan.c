@@ -322,24 +322,20 @@ static int scan_all(struct target *t,
 	memset(&pl, 0, sizeof(pl));
 	if (t->core && t->core->snapshot) {
 		/* it holds what was captured: little, and no pool headers */
-		snprintf(pl.why, sizeof(pl.why), "an ndspy snapshot holds only "
-			 "what was captured");
+		snprintf(pl.f.why, sizeof(pl.f.why), "an ndspy snapshot holds "
+			 "only what was captured");
 	} else if (!nsmall) {
-		snprintf(pl.why, sizeof(pl.why), "no array type fits "
+		snprintf(pl.f.why, sizeof(pl.f.why), "no array type fits "
 			 "pymalloc's blocks");
 	} else if (pools_find(&w, min_block, &pl, e)) {
 		return -1;
 	}
-	out->way = pl.way;
-	memcpy(out->why, pl.why, sizeof(out->why));
-	out->pools = pl.pools;
-	out->arenas = pl.arenas;
+	out->found = pl.f;
 	int rc;
-	if (pl.way == POOLS_NONE) {
+	if (pl.f.way == POOLS_NONE) {
 		rc = scan_memory(t, NULL, out->types, out->ntypes, progress, out,
 				 e);
 	} else {
-		out->pool_bytes = pl.bytes;
 		out->nlarge = nlarge;
 		rc = scan_memory(t, &pl, small, nsmall, progress, out, e);
 		if (!rc && nlarge)
@@ -398,24 +394,25 @@ int scan_arrays(struct target *t,
 
 void scan_describe(const struct scan *s, char *buf, size_t cap)
 {
+	const struct pools_found *f = &s->found;
 	char large[160] = "";
 
-	if (s->way != POOLS_NONE && s->nlarge)
+	if (f->way != POOLS_NONE && s->nlarge)
 		snprintf(large, sizeof(large), ", and all writable memory "
 			 "(%" PRIu64 " regions) for %zu type%s too large for "
 			 "pymalloc", s->regions, s->nlarge,
 			 s->nlarge == 1 ? "" : "s");
-	if (s->way == POOLS_TABLE)
+	if (f->way == POOLS_TABLE)
 		snprintf(buf, cap, "scanned %" PRIu64 " MiB: the blocks of %"
 			 PRIu64 " pymalloc pools in %" PRIu64 " arenas "
 			 "(the interpreter's arena table)%s",
-			 s->bytes >> 20, s->pools, s->arenas, large);
-	else if (s->way == POOLS_PROBED)
+			 s->bytes >> 20, f->pools, f->arenas, large);
+	else if (f->way == POOLS_PROBED)
 		snprintf(buf, cap, "scanned %" PRIu64 " MiB: the blocks of %"
 			 PRIu64 " pymalloc pools found by their headers (%s)%s",
-			 s->bytes >> 20, s->pools, s->why, large);
+			 s->bytes >> 20, f->pools, f->why, large);
 	else
 		snprintf(buf, cap, "scanned %" PRIu64 " MiB: all writable "
 			 "memory, %" PRIu64 " regions (%s)",
-			 s->bytes >> 20, s->regions, s->why);
+			 s->bytes >> 20, s->regions, f->why);
 }

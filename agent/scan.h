@@ -27,17 +27,16 @@ struct scan {
 	uint64_t bytes;      /* bytes of memory scanned */
 	uint64_t regions;    /* regions scanned whole */
 	uint64_t unreadable; /* bytes that could not be read */
-	/* where small objects were looked for (pymalloc.h): the pools found
-	 * (way, why, pools, arenas, pool_bytes), and how many types were
-	 * looked for in all writable memory besides */
-	enum pools_way way;
-	char why[360];
-	uint64_t pools, arenas, pool_bytes;
+	/* where small objects were looked for (pymalloc.h), and how many
+	 * types were looked for in all writable memory besides */
+	struct pools_found found;
 	size_t nlarge;
 };
 
 void scan_free(struct scan *s);
-/* What was scanned and why, for -v: "scanned 38 MiB: the blocks of ..." */
+/* What was scanned and why, for -v: "scanned 38 MiB: the blocks of ..."
+ * (SCAN_DESCRIBE bytes hold it all). */
+#define SCAN_DESCRIBE 640
 void scan_describe(const struct scan *s, char *buf, size_t cap);
 
 /* Finds the ndarray types of t, and scans t's source for arrays of them

@@ -49,9 +49,9 @@ int nd_pymalloc_tables(struct nd_ctx *c, uint64_t runtime,
 		       struct nd_arena_table_at *out, size_t max, size_t *n,
 		       struct nd_err *e);
 
-/* The arenas in use, from the table at at; every entry must be an arena object (a table with none in
- * use gives *n == 0: the target does not allocate with pymalloc). *out is
- * malloc'd (NULL when *n is 0). */
+/* The arenas in use, from the table at at; every entry must be an arena
+ * object (a table with none in use gives *n == 0: the target does not
+ * allocate with pymalloc). *out is malloc'd (NULL when *n is 0). */
 int nd_arena_table(struct nd_ctx *c, const struct nd_arena_table_at *at,
 		   struct nd_pyarena **out, size_t *n, struct nd_err *e);
 

@@ -4,6 +4,7 @@ looked for in pymalloc's pools where the zoo allocates with pymalloc, and
 in all its writable memory under PYTHONMALLOC=malloc: both find them all."""
 import json
 import os
+import re
 import sys
 
 from tap import Tap, Zoo, ndspy
@@ -26,11 +27,14 @@ def scanned(t, zoo, label):
         label, "the blocks of pymalloc's pools (found through the arena "
         "table)" if zoo.truth["pymalloc"] else "all writable memory"), se)
     if zoo.truth["pymalloc"]:
+        # ndspy counts a type large a little before pymalloc must refuse
+        # it (headers before the object): at least the zoo's count
         n = zoo.truth["large_types"]
-        t.ok(n >= 1 and "for %d type%s too large for pymalloc" % (
-            n, "" if n == 1 else "s") in se, "%s: and all writable memory "
-             "for the %d types whose objects are larger than pymalloc's "
-             "blocks (the zoo's Wide among them)" % (label, n), se)
+        m = re.search(r"for (\d+) types? too large for pymalloc", se)
+        t.ok(n >= 1 and m and int(m.group(1)) >= n, "%s: and all writable "
+             "memory for the types whose objects are larger than "
+             "pymalloc's blocks (%d, the zoo's Wide among them)" % (label, n),
+             se)
 
 
 def main():

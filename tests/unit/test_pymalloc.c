@@ -137,7 +137,7 @@ static void expect_ranges(const struct heap *h, const struct pools *p)
 		assert_int_equal(p->r[i].start, want[i].start);
 		assert_int_equal(p->r[i].end, want[i].end);
 	}
-	assert_int_equal(p->pools, 4);
+	assert_int_equal(p->f.pools, 4);
 }
 
 /* fn on the heap of every version. */
@@ -157,21 +157,39 @@ static void table_and_probe_agree(struct heap *h)
 	struct nd_err e = {0};
 
 	assert_int_equal(pools_find(&h->w, 96, &p, &e), 0);
-	assert_int_equal(p.way, POOLS_TABLE);
-	assert_int_equal(p.arenas, 2);
+	assert_int_equal(p.f.way, POOLS_TABLE);
+	assert_int_equal(p.f.arenas, 2);
 	expect_ranges(h, &p);
 	pools_free(&p);
 
 	/* no table where the version keeps it: the headers */
 	img_w32(&h->im, h->max_at, 17);
 	assert_int_equal(pools_find(&h->w, 96, &p, &e), 0);
-	assert_int_equal(p.way, POOLS_PROBED);
-	assert_non_null(strstr(p.why, "no arena table"));
+	assert_int_equal(p.f.way, POOLS_PROBED);
+	assert_non_null(strstr(p.f.why, "no arena table"));
 	expect_ranges(h, &p);
 	pools_free(&p);
 
-	/* a pool that names another arena is not the table's */
+	/* a table listing an arena twice, or one outside the memory scans
+	 * read, is not the allocator's: the headers are read instead */
 	img_w32(&h->im, h->max_at, 16);
+	memcpy(img_ptr(&h->im, h->table + 5 * 48),
+	       img_ptr(&h->im, h->table + 3 * 48), 48);
+	assert_int_equal(pools_find(&h->w, 96, &p, &e), 0);
+	assert_int_equal(p.f.way, POOLS_PROBED);
+	assert_non_null(strstr(p.f.why, "overlap"));
+	expect_ranges(h, &p);
+	pools_free(&p);
+	memset(img_ptr(&h->im, h->table + 5 * 48), 0, 48);
+	h->maps.n = 1;
+	assert_int_equal(pools_find(&h->w, 96, &p, &e), 0);
+	assert_int_equal(p.f.way, POOLS_PROBED);
+	assert_non_null(strstr(p.f.why, "not in private writable memory"));
+	assert_int_equal(p.n, 1);
+	pools_free(&p);
+	h->maps.n = 2;
+
+	/* a pool that names another arena is not the table's */
 	img_w32(&h->im, h->first[1] + 32, 2);
 	assert_int_equal(pools_find(&h->w, 96, &p, &e), 0);
 	assert_int_equal(p.n, 1);
@@ -197,13 +215,13 @@ static void no_pymalloc(struct heap *h)
 		     q + h->pool <= h->arena_at[a] + h->arena; q += h->pool)
 			memset(img_ptr(&h->im, q), 0, HEAD);
 	assert_int_equal(pools_find(&h->w, 96, &p, &e), 0);
-	assert_int_equal(p.way, POOLS_NONE);
-	assert_non_null(strstr(p.why, "PYTHONMALLOC"));
+	assert_int_equal(p.f.way, POOLS_NONE);
+	assert_non_null(strstr(p.f.why, "PYTHONMALLOC"));
 	assert_int_equal(p.n, 0);
 	/* nor found by their headers */
 	img_w32(&h->im, h->max_at, 17);
 	assert_int_equal(pools_find(&h->w, 96, &p, &e), 0);
-	assert_int_equal(p.way, POOLS_NONE);
+	assert_int_equal(p.f.way, POOLS_NONE);
 }
 
 static void test_no_pymalloc(void **state)
