@@ -169,7 +169,8 @@ static int cmp_arena(const void *a, const void *b)
 static int arenas_check(const struct pools_where *w, struct nd_pyarena *a,
 			size_t n, struct nd_err *e)
 {
-	qsort(a, n, sizeof(*a), cmp_arena);
+	if (n)
+		qsort(a, n, sizeof(*a), cmp_arena);
 	for (size_t i = 0; i < n; i++) {
 		const struct region *r = maps_find(w->maps, a[i].first);
 		uint64_t last = a[i].end > a[i].first ? a[i].end - 1
