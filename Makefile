@@ -16,7 +16,8 @@ VERSION  := 0.1.0
 B := build
 DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev libcapstone-dev \
             libcmocka-dev clang llvm bpftool python3-numpy python3-dev gdb \
-            util-linux debootstrap binutils libclang-rt-14-dev
+            util-linux debootstrap binutils libclang-rt-14-dev \
+            python3-pandas python3-sklearn
 
 DECODE_SRC := $(wildcard decode/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
@@ -79,7 +80,8 @@ $(B)/%.o: %.c | deps
 # that need no process (placement, the snapshot, the models).
 MODEL_SRC := probe/placement.c agent/mem.c agent/maps.c agent/pymalloc.c \
              agent/snapshot.c agent/steady.c \
-             agent/live_table.c agent/list_model.c agent/audit_model.c
+             agent/live_table.c agent/list_model.c agent/audit_model.c \
+             agent/why_model.c
 
 $(B)/libmodel.a: $(MODEL_SRC:%.c=$(B)/%.o) | deps
 	rm -f $@ && ar rcs $@ $^
@@ -168,6 +170,7 @@ bench: deps $(B)/ndspy $(B)/bench/rawread
 	@$(PYTHON) tests/bench/bench_save.py
 	@$(PYTHON) tests/bench/bench_list.py
 	@$(PYTHON) tests/bench/bench_watch.py
+	@$(PYTHON) tests/bench/bench_why.py
 
 # Rewrites decode/layout_data.h from the headers of every supported version
 # (the matrix chroots, the host, pyenv builds for 3.10 and 3.12).

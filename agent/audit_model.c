@@ -142,7 +142,7 @@ int audit_find(struct audit_findings *out, const struct census *end,
 
 	memset(out, 0, sizeof(*out));
 	out->bufs = calloc(nlive ? nlive : 1, sizeof(*out->bufs));
-	out->f = calloc(nlive * 2 + end->n + 1, sizeof(*out->f));
+	out->f = calloc(nlive * 2 + 2 * end->n + 1, sizeof(*out->f));
 	if (!out->bufs || !out->f) {
 		audit_findings_free(out);
 		return nd_fail(e, ND_ENOMEM, "out of memory");
@@ -165,13 +165,20 @@ int audit_find(struct audit_findings *out, const struct census *end,
 	}
 	for (size_t i = 0; i < end->n; i++) {
 		const struct census_arr *a = &end->a[i];
+		const struct live_buf *lb = live_get(live, a->data);
+		if (a->unreachable) {
+			f[out->n++] = (struct audit_finding){
+				AUDIT_UNREACHABLE, (uint64_t)a->nbytes, NULL, a,
+				.site = lb ? site_of(sites, lb->site) : NULL};
+			out->unreachable_bytes += (uint64_t)a->nbytes;
+			out->nunreachable++;
+		}
 		if (!(a->flags & ND_F_OWNDATA) || !a->nviews ||
 		    a->refcnt != a->nviews)
 			continue;
 		int64_t r = census_reachable(a);
 		if (r >= a->nbytes)
 			continue;
-		const struct live_buf *lb = live_get(live, a->data);
 		f[out->n++] = (struct audit_finding){
 			AUDIT_PINNED, (uint64_t)(a->nbytes - r), NULL, a,
 			.site = lb ? site_of(sites, lb->site) : NULL};

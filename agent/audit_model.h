@@ -8,6 +8,9 @@
  *           the views reach only part of its bytes
  *   growth  buffers allocated in the window and still live, by the
  *           stack that allocated them (by size where none was seen)
+ *   unreachable  an array owning its data that no root reaches at the end
+ *           (why_model.h: cmd_audit marks them): held by C code, or
+ *           garbage awaiting collection
  * No process and no output here: cmd_audit.c runs the window and prints. */
 #ifndef NDSPY_AUDIT_MODEL_H
 #define NDSPY_AUDIT_MODEL_H
@@ -28,6 +31,7 @@ struct census_arr {
 	int nviews; /* arrays whose base this is */
 	/* the hull of the bytes its views reach, relative to data */
 	int64_t vlo, vhi;
+	bool unreachable; /* no path from Python's roots (marked after) */
 };
 
 /* Every array of one state of the target, indexed. */
@@ -50,13 +54,14 @@ size_t census_views_of(const struct census *s, uint64_t owner, size_t *first);
 /* Bytes of owner o its views reach: the hull of their extents. */
 int64_t census_reachable(const struct census_arr *o);
 
-enum audit_kind { AUDIT_ORPHAN, AUDIT_PINNED, AUDIT_GROWTH };
+enum audit_kind { AUDIT_ORPHAN, AUDIT_PINNED, AUDIT_GROWTH,
+		  AUDIT_UNREACHABLE };
 
 struct audit_finding {
 	enum audit_kind kind;
 	uint64_t bytes;              /* orphan, growth: bytes; pinned: unreachable */
 	const struct live_buf *buf;  /* orphan; growth by size: one of them */
-	const struct census_arr *owner; /* pinned */
+	const struct census_arr *owner; /* pinned, unreachable */
 	uint64_t count;              /* growth: buffers */
 	const struct site *site;     /* where it was allocated; NULL unknown */
 };
@@ -65,8 +70,8 @@ struct audit_findings {
 	struct audit_finding *f; /* orphans, pinned, growth; largest first */
 	size_t n;
 	struct live_buf *bufs;   /* the window's live buffers judged */
-	uint64_t growth, orphan_bytes, pinned_bytes;
-	size_t norphan, npinned;
+	uint64_t growth, orphan_bytes, pinned_bytes, unreachable_bytes;
+	size_t norphan, npinned, nunreachable;
 };
 
 /* The findings of a window: seen, what it saw allocated and not freed

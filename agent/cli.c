@@ -81,20 +81,25 @@ int cli_parse_object(const char *s, enum object_kind *kind, struct nd_err *e)
 		*kind = OBJ_SYMBOL;
 		return 0;
 	}
-	/* MODULE.NAME[.ATTR...]: Python identifiers joined by dots */
-	bool ok = strchr(s, '.') && s[0] != '.' && s[strlen(s) - 1] != '.' &&
-		  !strstr(s, "..");
-	for (const char *p = s; ok && *p; p++)
-		ok = *p == '.' || *p == '_' || (*p >= 'a' && *p <= 'z') ||
-		     (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		     (unsigned char)*p >= 0x80;
+	/* a path: MODULE.NAME (Python identifiers joined by dots) or
+	 * frame:TID:N.NAME, then steps the resolver reads ([KEY], ...) */
+	size_t head = strcspn(s, "[{");
+	bool frame = strncmp(s, "frame:", 6) == 0;
+	bool ok = head && (frame || (memchr(s, '.', head) && s[0] != '.' &&
+				     s[head - 1] != '.'));
+	for (size_t i = frame ? 6 : 0; ok && i < head; i++)
+		ok = (s[i] == '.' && s[i + 1] != '.') || s[i] == '_' ||
+		     (s[i] == ':' && frame) || (s[i] >= 'a' && s[i] <= 'z') ||
+		     (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		     (unsigned char)s[i] >= 0x80;
 	if (ok) {
 		*kind = OBJ_NAME;
 		return 0;
 	}
 	return nd_fail(e, ND_EUSAGE,
 		       "'%s' is not an OBJECT: give an address (decimal as id() "
-		       "prints it, or 0x-hex), MODULE.NAME, or @SYMBOL",
+		       "prints it, or 0x-hex), a path (MODULE.NAME or "
+		       "frame:TID:N.NAME, then .ATTR, [INT], [KEY]), or @SYMBOL",
 		       s);
 }
 

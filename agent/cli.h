@@ -78,6 +78,7 @@ bool cli_write_stdout(const char *buf, size_t len);
 int cmd_show(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_stacks(int argc, char **argv);
+int cmd_why(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../decode/buf.h"
+#include "../decode/pyframes.h"
 #include "audit_model.h"
 #include "live_table.h"
 #include "../probe/watch_probe.h"
@@ -21,6 +22,7 @@
 #include "sites.h"
 #include "target.h"
 #include "watch_object.h"
+#include "why_model.h"
 
 static const char usage[] =
 	"usage: ndspy audit [options] PID\n"
@@ -33,6 +35,9 @@ static const char usage[] =
 	"           (a huge array kept alive by a small slice)\n"
 	"  growth   buffers allocated in the window and still live, by the\n"
 	"           Python stack that allocated them\n"
+	"  unreachable  arrays owning at least --min-bytes that no path from\n"
+	"           Python's roots reaches at the end (as `why` walks them):\n"
+	"           held by C code (a leak), or garbage awaiting collection\n"
 	"and a summary. Orphans and pinned arrays allocated in the window come\n"
 	"with their stack too (16 frames, innermost first, as tracemalloc\n"
 	"would record them: \"stack\" in JSON, the innermost frame in text).\n"
@@ -40,6 +45,8 @@ static const char usage[] =
 	"options:\n"
 	"  --json           one JSON object per finding per line\n"
 	"  --duration SEC   the window (default 10; Ctrl-C ends it early)\n"
+	"  --min-bytes N    unreachable arrays of at least N bytes (default\n"
+	"                   65536: NumPy and its users keep small ones in C)\n"
 	CLI_CAPTURE_HELP
 	"  -v, --verbose    probes, scans and pauses\n"
 	"  -h, --help       this text\n"
@@ -54,6 +61,7 @@ static const char usage[] =
 struct audit_opts {
 	bool json;
 	double duration;
+	int64_t min_bytes;
 };
 
 struct audit_state {
@@ -72,6 +80,8 @@ static int audit_option(void *opts, int ch, const char *arg, struct nd_err *e)
 		o->json = true;
 		return 0;
 	}
+	if (ch == 'm')
+		return cli_parse_count("--min-bytes", arg, &o->min_bytes, e);
 	return cli_parse_seconds("--duration", arg, &o->duration, e);
 }
 
@@ -93,11 +103,57 @@ static void on_event(void *arg, const struct nd_event *ev)
 	}
 }
 
+/* Marks the arrays of s owning at least min_bytes that no path from the
+ * roots reaches (while the target is paused). */
+static int mark_unreachable(struct target *t, struct nd_ctx *c,
+			    struct census *s, int64_t min_bytes,
+			    struct nd_err *e)
+{
+	struct nd_pystacks ps = {0};
+	struct why w;
+	uint64_t *addrs = calloc(s->n ? s->n : 1, sizeof(*addrs));
+	size_t n = 0, nf = 0;
+
+	if (!addrs)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->n; i++)
+		if ((s->a[i].flags & ND_F_OWNDATA) && s->a[i].nbytes >= min_bytes)
+			addrs[n++] = s->a[i].addr;
+	/* frames are roots too (their threads need not be named here) */
+	nd_py_stacks(c, t->rt.runtime_addr, &ps, NULL);
+	for (size_t i = 0; i < ps.n; i++)
+		nf += ps.t[i].n;
+	struct nd_frame_root *f = calloc(nf ? nf : 1, sizeof(*f));
+	nf = 0;
+	for (size_t i = 0; f && i < ps.n; i++)
+		for (size_t j = 0; j < ps.t[i].n; j++)
+			f[nf++] = (struct nd_frame_root){ps.t[i].f[j].frame,
+							 ps.t[i].f[j].code, 0,
+							 (int)j};
+	int rc = f ? why_walk(&w, c, t->rt.runtime_addr, f, nf, addrs, n, e)
+		   : nd_fail(e, ND_ENOMEM, "out of memory");
+	/* cut short, what was not reached may be reachable still */
+	for (size_t i = 0; !rc && !w.cut && !w.oom && i < s->n; i++)
+		s->a[i].unreachable = (s->a[i].flags & ND_F_OWNDATA) &&
+				      s->a[i].nbytes >= min_bytes &&
+				      !why_reached(&w, s->a[i].addr);
+	if (!rc)
+		cli_verbosef("%s: %zu objects walked from Python's roots",
+			     t->name, w.len);
+	why_free(&w);
+	free(f);
+	free(addrs);
+	nd_py_stacks_free(&ps);
+	return rc;
+}
+
 /* Every array of one state of the target, paused (as list validates
  * them); *stopped_at is when its last thread stopped (CLOCK_MONOTONIC, as
- * the events' times), *not_stopped how many threads did not. */
-static int take(struct target *t, struct census *s, uint64_t *stopped_at,
-		int *not_stopped, struct nd_err *e)
+ * the events' times), *not_stopped how many threads did not. With roots,
+ * the arrays no root reaches are marked (min_bytes and up). */
+static int take(struct target *t, struct census *s, bool roots,
+		int64_t min_bytes, uint64_t *stopped_at, int *not_stopped,
+		struct nd_err *e)
 {
 	struct freeze fz = {0};
 	struct scan sc;
@@ -113,6 +169,8 @@ static int take(struct target *t, struct census *s, uint64_t *stopped_at,
 	glance.rd.ctx = snapshot_glance(t->snap);
 	if (!rc)
 		rc = census_take(s, &glance, sc.cand, sc.ncand, e);
+	if (!rc && roots)
+		rc = mark_unreachable(t, &glance, s, min_bytes, e);
 	target_release(t, &fz);
 	char scanned[SCAN_DESCRIBE];
 	scan_describe(&sc, scanned, sizeof(scanned));
@@ -192,6 +250,26 @@ static void pinned_out(const struct audit_opts *o, const struct census *end,
 	nd_buf_puts(b, o->json ? "}\n" : "\n");
 }
 
+static void unreachable_out(const struct audit_opts *o,
+			    const struct audit_finding *x, struct nd_buf *b)
+{
+	const struct census_arr *a = x->owner;
+
+	if (o->json)
+		nd_buf_printf(b, "{\"kind\": \"unreachable\", \"address\": %"
+				 PRIu64 ", \"data\": %" PRIu64 ", \"nbytes\": %"
+				 PRId64 ", \"refcnt\": %" PRId64,
+			      a->addr, a->data, a->nbytes, a->refcnt);
+	else
+		nd_buf_printf(b, "  unreachable  0x%" PRIx64 "  %" PRId64
+				 " bytes, refcnt %" PRId64 ", no path from "
+				 "Python's roots: held by C code (a leak) or "
+				 "garbage awaiting collection",
+			      a->addr, a->nbytes, a->refcnt);
+	stack_out(o, x->site, b);
+	nd_buf_puts(b, o->json ? "}\n" : "\n");
+}
+
 static void growth_out(const struct audit_opts *o, const struct audit_finding *x,
 		       struct nd_buf *b)
 {
@@ -231,6 +309,8 @@ static void report(const struct audit_opts *o, const struct census *end,
 			orphan_out(o, x, now, b);
 		else if (x->kind == AUDIT_PINNED)
 			pinned_out(o, end, x, b);
+		else if (x->kind == AUDIT_UNREACHABLE)
+			unreachable_out(o, x, b);
 		else
 			growth_out(o, x, b);
 	}
@@ -242,22 +322,27 @@ static void report(const struct audit_opts *o, const struct census *end,
 				 ", \"growth_bytes\": %" PRIu64 ", \"orphans\": %zu"
 				 ", \"orphan_bytes\": %" PRIu64 ", \"pinned\": %zu"
 				 ", \"pinned_bytes\": %" PRIu64
+				 ", \"unreachable\": %zu"
+				 ", \"unreachable_bytes\": %" PRIu64
 				 ", \"arrays_start\": %zu, \"arrays_end\": %zu"
 				 ", \"lost\": %" PRIu64
 				 ", \"threads_not_stopped\": %d}\n",
 			      w->seconds, seen->allocs, seen->frees,
 			      seen->bytes_allocated, seen->bytes_freed,
 			      fs->growth, fs->norphan, fs->orphan_bytes,
-			      fs->npinned, fs->pinned_bytes, w->arrays_start,
+			      fs->npinned, fs->pinned_bytes, fs->nunreachable,
+			      fs->unreachable_bytes, w->arrays_start,
 			      w->arrays_end, w->lost, w->not_stopped);
 	else
 		nd_buf_printf(b, "%" PRIu64 " allocs, %" PRIu64 " frees; %" PRIu64
 				 " bytes allocated in the window still live; "
 				 "%zu orphans (%" PRIu64 " bytes); %zu pinned "
-				 "arrays (%" PRIu64 " bytes); arrays %zu -> %zu; "
+				 "arrays (%" PRIu64 " bytes); %zu unreachable "
+				 "(%" PRIu64 " bytes); arrays %zu -> %zu; "
 				 "%" PRIu64 " events lost%s\n",
 			      seen->allocs, seen->frees, fs->growth, fs->norphan,
 			      fs->orphan_bytes, fs->npinned, fs->pinned_bytes,
+			      fs->nunreachable, fs->unreachable_bytes,
 			      w->arrays_start, w->arrays_end, w->lost,
 			      w->not_stopped ? "; some threads did not stop "
 					       "during a scan: findings may be "
@@ -269,10 +354,11 @@ int cmd_audit(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"duration", required_argument, NULL, 'd'},
+		{"min-bytes", required_argument, NULL, 'm'},
 		CLI_CAPTURE_OPTION,
 		CLI_COMMON_OPTIONS,
 	};
-	struct audit_opts o = {.duration = 10};
+	struct audit_opts o = {.duration = 10, .min_bytes = 65536};
 	struct audit_state s = {0};
 	struct census start = {0}, end = {0};
 	struct window win = {0};
@@ -306,7 +392,8 @@ int cmd_audit(int argc, char **argv)
 	if (!rc)
 		rc = watch_probe_open(&obj, false, on_event, &s, &w, sites, &e);
 	if (!rc)
-		rc = take(&t, &start, &stopped_at, &win.not_stopped, &e);
+		rc = take(&t, &start, false, 0, &stopped_at, &win.not_stopped,
+			  &e);
 	/* from the window on, Ctrl-C ends the window and the report follows
 	 * (before it, ndspy ends, the target released) */
 	cleanup_catch_stop(false);
@@ -333,7 +420,8 @@ int cmd_audit(int argc, char **argv)
 		/* the probes stay on through the end scan: events up to the
 		 * moment its last thread stopped are all in the ring (a free
 		 * while seizing counts), later ones are not the window's */
-		rc = take(&t, &end, &stopped_at, &win.not_stopped, &e);
+		rc = take(&t, &end, true, o.min_bytes, &stopped_at,
+			  &win.not_stopped, &e);
 		s.cutoff = stopped_at;
 		have_end = !rc;
 	}

@@ -1,4 +1,4 @@
-/* ndspy show TARGET OBJECT...: decode arrays by address. */
+/* ndspy show TARGET OBJECT...: decode arrays by address or path. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "npy_file.h"
 #include "steady.h"
 #include "target.h"
+#include "threads.h"
 
 static const char usage[] =
 	"usage: ndspy show [options] TARGET OBJECT...\n"
@@ -25,10 +26,12 @@ static const char usage[] =
 	"\n"
 	"  TARGET           a process ID, or a core file (gcore's or the kernel's)\n"
 	"  OBJECT           an array's address (decimal as id() prints it, or\n"
-	"                   0x-hex); MODULE.NAME[.ATTR...], a module global\n"
-	"                   (__main__.x, pkg.mod.cache.weights) found through\n"
-	"                   sys.modules; or @SYMBOL / @OBJFILE:SYMBOL, an ELF\n"
-	"                   symbol holding the array or a pointer to it\n"
+	"                   0x-hex); a path as Python writes it: MODULE.NAME\n"
+	"                   (a global of sys.modules) or frame:TID:N.NAME (a\n"
+	"                   local of thread TID's N-th Python frame), then\n"
+	"                   .ATTR, [INT], [KEY] steps (__main__.cache['k'][3],\n"
+	"                   see ndspy why --help); or @SYMBOL / @OBJFILE:SYMBOL,\n"
+	"                   an ELF symbol holding the array or a pointer to it\n"
 	"\n"
 	"options:\n"
 	"  --json           one JSON object per array per line (fields in README)\n"
@@ -202,6 +205,21 @@ static void print_one(struct shown *x, const struct show_opts *o,
 		nd_format_text(&x->a, &x->mem, &x->p, out, &x->err);
 }
 
+/* The roots of frame:TID:N paths. */
+static int frames_read(struct target *t, const struct freeze *fz,
+		       struct nd_err *e)
+{
+	struct thread *th = NULL;
+	struct nd_pystacks ps = {0};
+	size_t n = 0;
+	int rc = threads_read(t, fz, &th, &n, &ps, e) ||
+		 threads_frames(t, th, n, e);
+
+	free(th);
+	nd_py_stacks_free(&ps);
+	return rc ? -1 : 0;
+}
+
 /* Reads every OBJECT while the target is paused (if it is), then lets it
  * go; fills objs. Returns 0, or the error that stopped everything. */
 static int read_all(const char *target, const struct show_opts *o,
@@ -227,7 +245,19 @@ static int read_all(const char *target, const struct show_opts *o,
 		     t.rt.np_path, t.rt.array_type, t.rt.descr_type, t.mem->how);
 	/* a core holds still by itself */
 	bool pause = o->pause && t.pid;
-	if (target_pause(&t, pause, false, &fz, e)) {
+	/* frame:TID:N paths: the threads, stopped (their registers say
+	 * which is which) */
+	bool frames = false;
+	for (int i = 0; i < nobj; i++)
+		frames |= strncmp(specs[i], "frame:", 6) == 0;
+	if (frames && !pause && t.pid) {
+		target_close(&t);
+		return nd_fail(e, ND_EUSAGE, "frame:TID:N paths need the "
+			       "process paused (drop --no-pause)");
+	}
+	if (target_pause(&t, pause, frames, &fz, e) ||
+	    (frames && frames_read(&t, pause ? &fz : NULL, e))) {
+		target_release(&t, &fz);
 		target_close(&t);
 		return -1;
 	}

@@ -12,6 +12,7 @@
 #include "../decode/buf.h"
 #include "../decode/cmp.h"
 #include "../decode/preview.h"
+#include "../decode/pypath.h"
 #include "../decode/pywalk.h"
 #include "cli.h"
 #include "core.h"
@@ -37,8 +38,9 @@ static const char usage[] =
 	"post-mortem of a process too big to dump whole.\n"
 	"\n"
 	"  TARGET           a process ID, or a core file\n"
-	"  OBJECT           more to capture, as `show` takes it: an address,\n"
-	"                   MODULE.NAME[.ATTR...] or @SYMBOL\n"
+	"  OBJECT           more to capture, as `show` takes it: an address, a\n"
+	"                   path (__main__.cache['k'], frame:TID:N.NAME) or\n"
+	"                   @SYMBOL\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE  where to write it (a regular file appears only\n"
@@ -378,7 +380,8 @@ int cmd_snapshot(int argc, char **argv)
 	if (!rc) {
 		capture_file_heads(&t, buf);
 		part_done(&t, &tl, P_RUNTIME);
-		rc = threads_read(&t, &fz, &th, &nth, &ps, &e);
+		rc = threads_read(&t, &fz, &th, &nth, &ps, &e) ||
+		     threads_frames(&t, th, nth, &e);
 		tl.threads = nth;
 		part_done(&t, &tl, P_THREADS);
 	}

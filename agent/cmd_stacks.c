@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "core.h"
 #include "fileio.h"
+#include "frame_locals.h"
 #include "freeze.h"
 #include "symbols.h"
 #include "target.h"
@@ -27,6 +28,10 @@ static const char usage[] =
 	"\n"
 	"options:\n"
 	"  --json           one JSON object per thread per line\n"
+	"  --locals         each Python frame's locals: an array on one line\n"
+	"                   (address, type, dtype, shape, size, owner), None,\n"
+	"                   numbers and short strings by value, other objects\n"
+	"                   by type and address (with --json: \"locals\")\n"
 	CLI_CORE_HELP
 	CLI_CAPTURE_HELP
 	"  -v, --verbose    say how long the process was paused\n"
@@ -39,15 +44,19 @@ static const char usage[] =
 	"process, permission, not Python)\n";
 
 struct stacks_opts {
-	bool json;
+	bool json, locals;
 };
 
 static int stacks_option(void *opts, int ch, const char *arg,
 			 struct nd_err *e)
 {
+	struct stacks_opts *o = opts;
+
 	(void)arg, (void)e;
 	if (ch == 'j')
-		((struct stacks_opts *)opts)->json = true;
+		o->json = true;
+	else
+		o->locals = true;
 	return 0;
 }
 
@@ -113,8 +122,10 @@ static void native_frame(const struct target *t, uint64_t ip, bool caller,
 	nd_buf_putc(b, '\n');
 }
 
+/* locals: the frame's, formatted while the target was paused (or NULL) */
 static void python_frame(const struct nd_pyframe *f,
-			 const struct stacks_opts *o, struct nd_buf *b)
+			 const struct stacks_opts *o,
+			 const struct nd_buf *locals, struct nd_buf *b)
 {
 	if (o->json) {
 		nd_buf_puts(b, "{\"kind\": \"python\", \"file\": ");
@@ -130,7 +141,12 @@ static void python_frame(const struct nd_pyframe *f,
 			nd_buf_printf(b, ", \"line\": %d", f->line);
 		else
 			nd_buf_puts(b, ", \"line\": null");
-		nd_buf_printf(b, ", \"code\": %" PRIu64 "}", f->code);
+		nd_buf_printf(b, ", \"code\": %" PRIu64, f->code);
+		if (locals) {
+			nd_buf_puts(b, ", \"locals\": ");
+			nd_buf_add(b, locals->p, locals->len);
+		}
+		nd_buf_putc(b, '}');
 		return;
 	}
 	nd_buf_puts(b, "      (Python) ");
@@ -140,25 +156,30 @@ static void python_frame(const struct nd_pyframe *f,
 	if (f->line >= 0)
 		nd_buf_printf(b, ":%d", f->line);
 	nd_buf_putc(b, '\n');
+	if (locals)
+		nd_buf_add(b, locals->p, locals->len);
 }
 
 /* The Python frames of one evaluation-loop call, from *next on. */
-static void python_group(const struct nd_pythread *py, size_t *next,
+static void python_group(const struct nd_pythread *py,
+			 const struct nd_buf *locals, size_t *next,
 			 const struct stacks_opts *o, struct nd_buf *b,
 			 bool *first)
 {
 	while (*next < py->n) {
-		const struct nd_pyframe *f = &py->f[(*next)++];
+		size_t at = (*next)++;
+		const struct nd_pyframe *f = &py->f[at];
 		if (o->json && !*first)
 			nd_buf_puts(b, ", ");
 		*first = false;
-		python_frame(f, o, b);
+		python_frame(f, o, locals ? &locals[at] : NULL, b);
 		if (f->eval_entry)
 			break;
 	}
 }
 
 static void print_thread(const struct target *t, const struct thread *th,
+			 const struct nd_buf *locals,
 			 const struct stacks_opts *o, struct nd_buf *b)
 {
 	const struct nd_pythread *py = th->py;
@@ -186,7 +207,7 @@ static void print_thread(const struct target *t, const struct thread *th,
 		first = false;
 		native_frame(t, th->ips[i], i > 0, o, b, &is_eval);
 		if (runs_group(th, i, next, is_eval))
-			python_group(py, &next, o, b, &first);
+			python_group(py, locals, &next, o, b, &first);
 	}
 	/* frames no native frame was found for (stripped binary, broken
 	 * native stack): after the native ones, in order */
@@ -194,7 +215,7 @@ static void print_thread(const struct target *t, const struct thread *th,
 		nd_buf_puts(b, "  (Python frames whose native frames were not "
 			       "found)\n");
 	while (py && next < py->n)
-		python_group(py, &next, o, b, &first);
+		python_group(py, locals, &next, o, b, &first);
 	const struct nd_err *why = th->err.code ? &th->err
 				   : py && py->err.code ? &py->err : NULL;
 	if (o->json) {
@@ -211,10 +232,42 @@ static void print_thread(const struct target *t, const struct thread *th,
 	}
 }
 
+/* Every Python frame's locals, formatted while the target is paused (what
+ * they read is read then); NULL on a failure to allocate. */
+static struct nd_buf **all_locals(struct target *t, const struct thread *th,
+				  size_t n, bool json)
+{
+	struct nd_buf **loc = calloc(n ? n : 1, sizeof(*loc));
+	struct nd_refs *w = nd_refs_new(&t->ctx);
+
+	for (size_t i = 0; loc && w && i < n; i++) {
+		const struct nd_pythread *py = th[i].py;
+		if (!py || !py->n || !(loc[i] = calloc(py->n, sizeof(**loc))))
+			continue;
+		for (size_t j = 0; j < py->n; j++)
+			frame_locals_format(w, &t->ctx, &py->f[j], json,
+					    &loc[i][j]);
+	}
+	nd_refs_free(w);
+	return loc;
+}
+
+static void locals_free(struct nd_buf **loc, const struct thread *th,
+			size_t n)
+{
+	for (size_t i = 0; loc && i < n; i++)
+		for (size_t j = 0; loc[i] && j < th[i].py->n; j++)
+			nd_buf_free(&loc[i][j]);
+	for (size_t i = 0; loc && i < n; i++)
+		free(loc[i]);
+	free(loc);
+}
+
 int cmd_stacks(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
+		{"locals", no_argument, NULL, 'l'},
 		CLI_CAPTURE_OPTION,
 		CLI_COMMON_OPTIONS,
 	};
@@ -241,8 +294,11 @@ int cmd_stacks(int argc, char **argv)
 		return cli_error(&e);
 	struct freeze fz = {0};
 	int rc = target_pause(&t, true, true, &fz, &e);
+	struct nd_buf **loc = NULL;
 	if (!rc) {
 		rc = threads_read(&t, &fz, &th, &n, &ps, &e);
+		if (!rc && o.locals && !(loc = all_locals(&t, th, n, o.json)))
+			rc = nd_fail(&e, ND_ENOMEM, "out of memory");
 		target_release(&t, &fz);
 		if (t.pid)
 			cli_verbosef("%s paused for %.3f ms (%zu threads)",
@@ -250,11 +306,12 @@ int cmd_stacks(int argc, char **argv)
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct nd_buf b = {0};
-		print_thread(&t, &th[i], &o, &b);
+		print_thread(&t, &th[i], loc ? loc[i] : NULL, &o, &b);
 		if (b.oom || !cli_write_stdout(b.p, b.len))
 			rc = nd_fail(&e, ND_EIO, "cannot write the stacks");
 		nd_buf_free(&b);
 	}
+	locals_free(loc, th, n);
 	free(th);
 	nd_py_stacks_free(&ps);
 	target_close(&t);

@@ -1,8 +1,9 @@
 #include "locate.h"
 
 #include <inttypes.h>
+#include <string.h>
 
-#include "../decode/pywalk.h"
+#include "../decode/pypath.h"
 #include "cli.h"
 #include "symbols.h"
 #include "target.h"
@@ -19,6 +20,9 @@ static int locate(struct target *t, const char *spec, uint64_t *addr,
 		*pointer_ok = true;
 		return symbol_address(t, spec + 1, addr, e);
 	}
+	if (strncmp(spec, "frame:", 6) == 0)
+		return nd_path_frame(&t->ctx, t->frames, t->nframes, spec, addr,
+				     e);
 	return nd_py_resolve(&t->ctx, t->rt.runtime_addr, spec, addr, e);
 }
 

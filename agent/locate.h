@@ -1,5 +1,6 @@
 /* What an OBJECT argument names: an address (decimal as id() prints it,
- * or 0x-hex), MODULE.NAME[.ATTR...] through the target's sys.modules, or
+ * or 0x-hex), a path (MODULE.NAME or frame:TID:N.NAME, then .ATTR, [INT],
+ * [KEY], {0xADDR} steps: decode/pypath.h; frame roots need t->frames), or
  * @[OBJFILE:]SYMBOL, an ELF symbol holding the array or a pointer to it. */
 #ifndef NDSPY_LOCATE_H
 #define NDSPY_LOCATE_H

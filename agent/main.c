@@ -21,6 +21,7 @@ static const char usage[] =
 	"  stacks TARGET           every thread's native and Python backtrace\n"
 	"  watch PID | -- COMMAND  NumPy's buffers allocated and freed, live\n"
 	"  audit PID               orphaned buffers, arrays pinned by views\n"
+	"  why TARGET [OBJECT...]  the reference paths that keep arrays alive\n"
 	"  snapshot TARGET -o FILE what the others read, as a small core file\n"
 	"\n"
 	"TARGET is a process ID or a core file (gcore's, the kernel's, or\n"
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
 		return cmd_watch(argc - 1, argv + 1);
 	if (strcmp(argv[1], "audit") == 0)
 		return cmd_audit(argc - 1, argv + 1);
+	if (strcmp(argv[1], "why") == 0)
+		return cmd_why(argc - 1, argv + 1);
 	if (strcmp(argv[1], "snapshot") == 0)
 		return cmd_snapshot(argc - 1, argv + 1);
 	fprintf(stderr, "ndspy: unknown command '%s' (see ndspy --help)\n",

@@ -325,6 +325,9 @@ void target_close(struct target *t)
 	t->src = t->mem = NULL;
 	t->core = NULL;
 	maps_free(&t->maps);
+	free(t->frames);
+	t->frames = NULL;
+	t->nframes = 0;
 }
 
 void target_region(struct target *t, uint64_t addr, struct nd_region *out)

@@ -7,6 +7,7 @@
 
 #include "../decode/ctx.h"
 #include "../decode/format.h"
+#include "../decode/pypath.h"
 #include "maps.h"
 #include "mem.h"
 #include "runtime.h"
@@ -36,6 +37,10 @@ struct target {
 	struct mem *mem;        /* reads through snap: what decode/ reads */
 	struct runtime rt;
 	struct nd_ctx ctx;
+	/* every thread's Python frames (the roots of frame:TID:N paths),
+	 * once a command has read them (threads_frames); NULL before */
+	struct nd_frame_root *frames;
+	size_t nframes;
 };
 
 /* Checks TARGET without touching it: a PID (all digits) or a core file's

@@ -63,3 +63,24 @@ int threads_read(struct target *t, const struct freeze *fz,
 	return rc;
 }
 
+
+int threads_frames(struct target *t, const struct thread *th, size_t n,
+		   struct nd_err *e)
+{
+	size_t total = 0, k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += th[i].py ? th[i].py->n : 0;
+	struct nd_frame_root *f = calloc(total ? total : 1, sizeof(*f));
+	if (!f)
+		return nd_fail(e, ND_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; th[i].py && j < th[i].py->n; j++)
+			f[k++] = (struct nd_frame_root){th[i].py->f[j].frame,
+							th[i].py->f[j].code,
+							(int)th[i].tid, (int)j};
+	free(t->frames);
+	t->frames = f;
+	t->nframes = k;
+	return 0;
+}

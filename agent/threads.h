@@ -35,4 +35,10 @@ int threads_read(struct target *t, const struct freeze *fz,
 		 struct thread **out, size_t *n, struct nd_pystacks *ps,
 		 struct nd_err *e);
 
+/* The Python frames of th (as read with it) as t->frames, the roots of
+ * frame:TID:N paths (N counts each thread's Python frames, 0 the
+ * innermost). */
+int threads_frames(struct target *t, const struct thread *th, size_t n,
+		   struct nd_err *e);
+
 #endif

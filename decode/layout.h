@@ -121,6 +121,23 @@ struct nd_pylayout {
 	 * of 2^om_arena_bits; an arena_object is om_arena_object bytes */
 	int om_interp_next, om_state, om_state_ptr, om_arenas, om_maxarenas;
 	int om_pool_bits, om_arena_bits, om_arena_object, om_pool_header;
+	/* what `why` follows (refs.c): list items, set entries (a table of
+	 * set_entry bytes, mask + 1 of them), a cell's object, a function's
+	 * defaults, kwdefaults, closure and __dict__, a bound method's
+	 * function and self, a type's members (PyMemberDef[]: name, type,
+	 * offset; member_size each) and dict */
+	int list_items, set_mask, set_table, set_entry, cell_ref;
+	int fn_defaults, fn_kwdefaults, fn_closure, fn_dict;
+	int meth_func, meth_self, tp_members, tp_dict;
+	int member_name, member_type, member_offset, member_size;
+	/* a type's getters (PyGetSetDef[]: name, then get at getset_get;
+	 * getset_size each): a Cython attribute's is a field load */
+	int tp_getset, getset_get, getset_size;
+	/* a frame's locals: localsplus (in the frame) named by
+	 * co_localsplusnames (3.11+) or co_varnames, co_cellvars and
+	 * co_freevars in turn (-1 where absent); its locals dict */
+	int co_localsplusnames, co_varnames, co_cellvars, co_freevars;
+	int fr_localsplus, fr_locals;
 };
 
 struct nd_nplayout {

@@ -260,6 +260,35 @@ static int instance_attrs(struct nd_ctx *c, uint64_t obj, const char *what,
 	return 0;
 }
 
+int nd_py_getattr(struct nd_ctx *c, uint64_t obj, const char *name,
+		  const char *what, uint64_t *value, struct nd_err *e)
+{
+	struct attrs a;
+	struct nd_err why = {0};
+
+	*value = 0;
+	if (instance_attrs(c, obj, what, &a, &why))
+		return why.code == ND_EUNSUPPORTED
+			       ? 0 : nd_fail(e, why.code, "%s", why.msg);
+	return lookup(c, &a, name, value, e);
+}
+
+int nd_py_attrs_foreach(struct nd_ctx *c, uint64_t obj, nd_dict_fn fn,
+			void *arg, struct nd_err *e)
+{
+	struct attrs a;
+	int rc = instance_attrs(c, obj, "object", &a, NULL);
+
+	if (rc)
+		return 0; /* no __dict__ to walk: nothing */
+	if (a.dict)
+		return nd_py_dict_foreach(c, a.dict, fn, arg, e);
+	if (a.keys)
+		return nd_py_split_foreach(c, a.keys, a.values, a.capacity, fn,
+					   arg, e);
+	return 0;
+}
+
 /* A module, or an instance of a subclass of it (lazy loaders). */
 static bool is_module(struct nd_ctx *c, uint64_t obj)
 {
@@ -364,6 +393,16 @@ int nd_py_module_globals(struct nd_ctx *c, uint64_t runtime, nd_global_fn fn,
 	return nd_py_dict_foreach(c, modules, each_module, &w, e) < 0 ? -1 : 0;
 }
 
+int nd_py_modules_foreach(struct nd_ctx *c, uint64_t runtime, nd_dict_fn fn,
+			  void *arg, struct nd_err *e)
+{
+	uint64_t modules;
+
+	if (sys_modules(c, runtime, &modules, e))
+		return -1;
+	return nd_py_dict_foreach(c, modules, fn, arg, e);
+}
+
 int nd_py_global_name(struct nd_ctx *c, const struct nd_global *g, char *out,
 		      size_t cap, struct nd_err *e)
 {
@@ -380,52 +419,17 @@ int nd_py_global_name(struct nd_ctx *c, const struct nd_global *g, char *out,
 	return 0;
 }
 
-int nd_py_resolve(struct nd_ctx *c, uint64_t runtime, const char *dotted,
-		  uint64_t *obj, struct nd_err *e)
+int nd_py_module_of(struct nd_ctx *c, uint64_t runtime, const char *path,
+		    uint64_t *mod, size_t *len, struct nd_err *e)
 {
-	const struct nd_pylayout *P = c->py;
-	uint64_t modules, cur;
-	char done[1024];
-	size_t len;
-	int rc;
+	uint64_t modules;
 
-	if (strlen(dotted) >= sizeof(done))
-		return nd_fail(e, ND_EUSAGE, "name too long: %.40s...", dotted);
 	if (sys_modules(c, runtime, &modules, e))
 		return -1;
-	if (find_module(c, modules, dotted, &cur, &len))
+	if (find_module(c, modules, path, mod, len))
 		return nd_fail(e, ND_ENOTARRAY,
 			       "'%s': no module of that name in sys.modules "
 			       "(give MODULE.NAME, e.g. __main__.x)",
-			       dotted);
-	snprintf(done, sizeof(done), "%.*s", (int)len, dotted);
-	/* then global, attribute, attribute... */
-	for (const char *rest = dotted + len; *rest == '.';) {
-		char attr[ND_MAX_NAME];
-		const char *start = rest + 1, *dot = strchr(start, '.');
-		size_t n = dot ? (size_t)(dot - start) : strlen(start);
-		if (n == 0 || n >= sizeof(attr))
-			return nd_fail(e, ND_EUSAGE, "'%s': bad name", dotted);
-		memcpy(attr, start, n);
-		attr[n] = '\0';
-		bool module = is_module(c, cur);
-		struct attrs a = {.capacity = -1};
-		if (module)
-			rc = nd_read_u64(c, cur + (uint64_t)P->module_dict, &a.dict,
-					 e, "module dict");
-		else
-			rc = instance_attrs(c, cur, done, &a, e);
-		if (rc)
-			return rc;
-		if (lookup(c, &a, attr, &cur, e))
-			return -1;
-		if (!cur)
-			return nd_fail(e, ND_ENOTARRAY, "%s has no %s '%s'", done,
-				       module ? "global" : "attribute", attr);
-		snprintf(done + strlen(done), sizeof(done) - strlen(done), ".%s",
-			 attr);
-		rest = start + n;
-	}
-	*obj = cur;
+			       path);
 	return 0;
 }

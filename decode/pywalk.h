@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "ctx.h"
+#include "pyobj.h"
 
 #define ND_MAX_SUBTYPES 4096
 
@@ -20,6 +21,16 @@ int nd_py_subtypes(struct nd_ctx *c, uint64_t type, uint64_t *out,
 int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
 		   uint64_t *value, struct nd_err *e);
 
+/* The instance attribute name of obj (what names obj in messages) from
+ * its __dict__, managed dict or inline values: 0 with *value 0 when it
+ * has none (or no place for any); -1 when they cannot be read. */
+int nd_py_getattr(struct nd_ctx *c, uint64_t obj, const char *name,
+		  const char *what, uint64_t *value, struct nd_err *e);
+/* Calls fn(arg, name, value) for each instance attribute of obj (its
+ * __dict__, managed dict or inline values; nothing where it has none).
+ * Stops when fn returns non-zero and returns that. */
+int nd_py_attrs_foreach(struct nd_ctx *c, uint64_t obj, nd_dict_fn fn,
+			void *arg, struct nd_err *e);
 /* A module global: its module (the key sys.modules has it under, and the
  * object), its key and its value. */
 struct nd_global {
@@ -32,15 +43,18 @@ struct nd_global {
 typedef int (*nd_global_fn)(void *arg, const struct nd_global *g);
 int nd_py_module_globals(struct nd_ctx *c, uint64_t runtime, nd_global_fn fn,
 			 void *arg, struct nd_err *e);
+/* Calls fn(arg, name, module) for each entry of the main interpreter's
+ * sys.modules; -1 when it cannot be read. */
+int nd_py_modules_foreach(struct nd_ctx *c, uint64_t runtime, nd_dict_fn fn,
+			  void *arg, struct nd_err *e);
 /* "MODULE.NAME" of a global, as nd_py_resolve takes it; fails when the
  * entry of sys.modules is not a module or a name is not a str. */
 int nd_py_global_name(struct nd_ctx *c, const struct nd_global *g, char *out,
 		      size_t cap, struct nd_err *e);
 
-/* MODULE.NAME[.ATTR...] to the object it names, from the interpreter at
- * runtime (&_PyRuntime): the longest prefix that is in sys.modules, then
- * globals and instance attributes. */
-int nd_py_resolve(struct nd_ctx *c, uint64_t runtime, const char *dotted,
-		  uint64_t *obj, struct nd_err *e);
+/* The module of the main interpreter's sys.modules whose name is the
+ * longest dotted prefix of path (*len its length). */
+int nd_py_module_of(struct nd_ctx *c, uint64_t runtime, const char *path,
+		    uint64_t *mod, size_t *len, struct nd_err *e);
 
 #endif

@@ -57,8 +57,8 @@ run_integration() {
 		PYTHON=$python NDSPY_TARGET_ROOT=$root \
 			run_suite "${n#test_}$label" /usr/bin/python3 "$t"
 	done
-	# show and list again, on a gcore core of the same zoo
-	for n in show list; do
+	# show, list and why again, on a gcore core of the same target
+	for n in show list why; do
 		NDSPY_CORE=1 PYTHON=$python NDSPY_TARGET_ROOT=$root \
 			run_suite "$n[core]$label" /usr/bin/python3 \
 			"tests/integration/test_$n.py"

@@ -11,6 +11,8 @@
 #include "../../decode/npy.h"
 #include "../../decode/preview.h"
 #include "../../decode/pyframes.h"
+#include "../../decode/pypath.h"
+#include "../../decode/refs.h"
 #include "../../decode/pywalk.h"
 
 /* .npy output goes nowhere. */
@@ -113,6 +115,33 @@ static void walk_interpreter(struct nd_ctx *c, uint64_t runtime)
 	walk_arenas(c, runtime);
 }
 
+/* why and paths: the references of obj, each written as a step. */
+struct refs_seen {
+	struct nd_ctx *c;
+	uint64_t from;
+	int n;
+};
+
+static int write_step(void *arg, uint64_t target, struct nd_step s)
+{
+	struct refs_seen *r = arg;
+	struct nd_buf b = {0};
+
+	nd_path_step(r->c, s, r->from, target, &b);
+	nd_buf_free(&b);
+	return ++r->n == 256;
+}
+
+static void walk_refs(struct nd_ctx *c, uint64_t obj)
+{
+	struct nd_refs *w = nd_refs_new(c);
+	struct refs_seen r = {c, obj, 0};
+
+	if (w)
+		nd_refs_of(w, obj, write_step, &r);
+	nd_refs_free(w);
+}
+
 void fuzz_exercise(struct nd_ctx *c, const struct fuzz_header *h)
 {
 	struct nd_err e = {0};
@@ -126,7 +155,9 @@ void fuzz_exercise(struct nd_ctx *c, const struct fuzz_header *h)
 		walk_interpreter(c, h->root);
 		break;
 	default:
-		if (nd_py_resolve(c, h->root, h->name, &obj, &e) == 0)
+		if (nd_py_resolve(c, h->root, h->name, &obj, &e) == 0) {
 			show_array(c, obj, h->nvalues);
+			walk_refs(c, obj);
+		}
 	}
 }

@@ -1,8 +1,10 @@
 """A target for `ndspy audit`: after "go" on stdin it leaks a buffer the way
 a buggy C extension would (OWNDATA cleared through ctypes, the array
-dropped), pins a 16 MiB array behind an 80-byte view, and makes and drops
-20,000 short-lived arrays; then writes what it did to DIR/done.json and
-prints "done". "exit" on stdin ends it at once; EOF too."""
+dropped), leaks a whole 800 KB array the same way (a reference taken from
+C, then dropped from Python), pins a 16 MiB array behind an 80-byte view,
+and makes and drops 20,000 short-lived arrays; then writes what it did to
+DIR/done.json and prints "done". "exit" on stdin ends it at once; EOF
+too."""
 import ctypes
 import json
 import os
@@ -30,6 +32,10 @@ def main():
     if sys.stdin.readline().strip() != "go":
         return
     leaked = leak(3 * 1024 * 1024 + 17)
+    held = np.ones(100000)            # site:unreachable
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(held))
+    unreachable = id(held)
+    del held
     big = np.zeros(2 * 1024 * 1024)   # 16 MiB  site:pinned
     view = big[3:13]                  # 80 bytes
     owner, data = id(big), big.__array_interface__["data"][0]
@@ -38,6 +44,7 @@ def main():
     del short
     with open(os.path.join(sys.argv[2], "done.json"), "w") as f:
         json.dump({"leaked": leaked, "leaked_size": 3 * 1024 * 1024 + 17,
+                   "unreachable": unreachable,
                    "owner": owner, "owner_data": data, "view": id(view),
                    "tid": __import__("threading").get_native_id()}, f)
     print("done", flush=True)

@@ -1,7 +1,8 @@
-"""`ndspy audit` against a target that leaks one buffer, pins a 16 MiB
-array behind an 80-byte view and churns 20,000 short-lived arrays: exactly
-that orphan and that pinned owner are reported, nothing else; a target that
-exits mid-window still gets a report."""
+"""`ndspy audit` against a target that leaks one buffer, leaks one 800 KB
+array from C, pins a 16 MiB array behind an 80-byte view and churns 20,000
+short-lived arrays: exactly that orphan, that unreachable array and that
+pinned owner are reported, nothing else; a target that exits mid-window
+still gets a report."""
 import json
 import os
 import subprocess
@@ -71,6 +72,15 @@ def main():
              pinned[0]["views"] == [did["view"]],
              "exactly the 16 MiB array is pinned, by its 80-byte view",
              pinned)
+        unreachable = [x for x in rep if x["kind"] == "unreachable"]
+        t.ok(len(unreachable) == 1 and
+             unreachable[0]["address"] == did["unreachable"] and
+             unreachable[0]["nbytes"] == 800000 and
+             unreachable[0]["refcnt"] == 1 and
+             site(unreachable[0]) == ("leaky.py", SITES["unreachable"]) and
+             summ and summ[0]["unreachable"] == 1,
+             "exactly the array leaked from C is unreachable (its bytes, "
+             "refcnt, and the line that allocated it)", unreachable)
         growth = [x for x in rep if x["kind"] == "growth"]
         t.ok(not any(x.get("size") == 800 or
                      site(x) == ("leaky.py", SITES["short"])

@@ -185,9 +185,9 @@ def main():
         expect(t, "unknown inline attribute",
                ["show", pid, "__main__.inline_model.gone"], 1,
                ["__main__.inline_model has no attribute 'gone'"])
-        expect(t, "an attribute in __slots__",
-               ["show", pid, "__main__.slotted.w"], 1,
-               ["'__main__.slotted' (a Slotted) has no __dict__", "__slots__"])
+        expect(t, "unknown attribute of an object with __slots__",
+               ["show", pid, "__main__.slotted.nosuch"], 1,
+               ["__main__.slotted has no attribute 'nosuch'"])
         expect(t, "unknown attribute of an object without a managed dict",
                ["show", pid, "__main__.failure.nosuch"], 1,
                ["__main__.failure has no attribute 'nosuch'"])

@@ -52,6 +52,12 @@ PY_FIELDS = [
     "dbg_co_linetable", "dbg_co_firstlineno", "dbg_co_code_adaptive",
     "om_interp_next", "om_state", "om_state_ptr", "om_arenas", "om_maxarenas", "om_pool_bits",
     "om_arena_bits", "om_arena_object", "om_pool_header",
+    "list_items", "set_mask", "set_table", "set_entry", "cell_ref",
+    "fn_defaults", "fn_kwdefaults", "fn_closure", "fn_dict", "meth_func",
+    "meth_self", "tp_members", "tp_dict", "member_name", "member_type",
+    "member_offset", "member_size", "tp_getset", "getset_get",
+    "getset_size", "co_localsplusnames", "co_varnames",
+    "co_cellvars", "co_freevars", "fr_localsplus", "fr_locals",
 ]
 NP_FIELDS = [
     "maxdims", "arr_data", "arr_nd", "arr_dims", "arr_strides", "arr_base",
@@ -153,6 +159,7 @@ def derive_python(src):
     row = compile_run(src, "probe_py.c")
     row.update(compile_run(src, "probe_interp.c"))
     row.update(compile_run(src, "probe_frame.c"))
+    row.update(compile_run(src, "probe_refs.c"))
     if src.version >= (3, 11):
         row.update(compile_run(src, "probe_core.c"))
         row["dict_repr"] = 1

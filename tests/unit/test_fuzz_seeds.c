@@ -16,7 +16,7 @@
 
 #include "../../decode/ndarray.h"
 #include "../../decode/pyframes.h"
-#include "../../decode/pywalk.h"
+#include "../../decode/pypath.h"
 #include "../fuzz/image_file.h"
 
 #define SEEDS "tests/fuzz/seeds/decode"

@@ -1,6 +1,8 @@
 /* decode/pywalk.c on synthetic interpreters of every supported version:
  * sys.modules, module globals, instance attributes wherever each version
- * keeps them, the subclasses of a type, and hostile graphs. */
+ * keeps them, the subclasses of a type, and hostile graphs; paths through
+ * containers (decode/pypath.c) read and written, and the walk of `why`
+ * (agent/why_model.c) over them, cycles included. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +12,10 @@
 
 #include <cmocka.h>
 
+#include "../../agent/why_model.h"
+#include "../../decode/pypath.h"
 #include "../../decode/pywalk.h"
+#include "../../decode/refs.h"
 #include "image.h"
 
 /* A made-up interpreter: _PyRuntime -> interpreter -> sys.modules =
@@ -140,11 +145,13 @@ static void test_resolve_every_version(void **state)
 			   "__main__.model has no attribute 'gone'");
 		fails_with(&w, "__main__.nope", ND_ENOTARRAY,
 			   "__main__ has no global 'nope'");
-		fails_with(&w, "__main__.slotted.x", ND_EUNSUPPORTED,
-			   "(a Slotted) has no __dict__");
+		fails_with(&w, "__main__.slotted.x", ND_ENOTARRAY,
+			   "__main__.slotted has no attribute 'x'");
 		fails_with(&w, "nosuch.x", ND_ENOTARRAY,
 			   "no module of that name");
-		fails_with(&w, "__main__..b", ND_EUSAGE, "bad name");
+		fails_with(&w, "__main__..b", ND_EUSAGE, "give MODULE.NAME");
+		fails_with(&w, "__main__.model..b", ND_EUSAGE,
+			   "cannot read the step");
 		image_free(im);
 	}
 }
@@ -406,6 +413,148 @@ static void test_subtypes(void **state)
 	}
 }
 
+static uint64_t a_float(struct image *im, double v)
+{
+	uint64_t f = img_object(im, im->t_float, 24);
+
+	memcpy(img_ptr(im, f + (uint64_t)im->ctx.py->float_fval), &v, 8);
+	return f;
+}
+
+static uint64_t a_bytes(struct image *im, const char *v)
+{
+	const struct nd_pylayout *P = im->ctx.py;
+	uint64_t b = img_object(im, im->t_bytes, 64);
+
+	img_w64(im, b + (uint64_t)P->ob_size, strlen(v));
+	memcpy(img_ptr(im, b + (uint64_t)P->bytes_sval), v, strlen(v) + 1);
+	return b;
+}
+
+/* The one path why prints to addr. */
+static void why_says(struct world *w, struct why *y, uint64_t addr,
+		     const char *want)
+{
+	struct nd_buf b = {0};
+
+	if (why_paths(y, &w->im.ctx, addr, 1, &b) != 1 ||
+	    strcmp(nd_buf_str(&b), want) != 0)
+		fail_msg("3.%d: 0x%llx: path %s, not %s", w->im.ctx.py->minor,
+			 (unsigned long long)addr, nd_buf_str(&b), want);
+	nd_buf_free(&b);
+}
+
+static void test_paths_through_containers(void **state)
+{
+	(void)state;
+	for (int minor = 9; minor <= 14; minor++) {
+		struct world w;
+		world_init(&w, minor);
+		struct image *im = &w.im;
+		uint64_t a[8];
+		for (int i = 0; i < 8; i++)
+			a[i] = some_array(&w);
+		uint64_t keys[] = {img_str(im, "k"), img_int(im, 3),
+				   img_str(im, "it's"), a_float(im, 2.5),
+				   a_bytes(im, "b\x01"), im->none,
+				   img_tuple(im, 0, NULL)};
+		uint64_t vals[] = {a[0], a[1], a[2], a[3], a[4], a[5], a[6]};
+		uint64_t pair[] = {im->none, a[7]};
+		uint64_t inner[] = {a[0]};
+		uint64_t nkeys[] = {img_str(im, "x")};
+		uint64_t nvals[] = {img_tuple(im, 1, inner)};
+		world_global(&w, "d", img_dict(im, 7, keys, vals));
+		world_global(&w, "t", img_tuple(im, 2, pair));
+		world_global(&w, "nested", img_dict(im, 1, nkeys, nvals));
+		/* a tuple that holds itself */
+		uint64_t self[] = {0, a[7]};
+		uint64_t cyc = img_tuple(im, 2, self);
+		img_w64(im, cyc + (uint64_t)im->ctx.py->tuple_item, cyc);
+		world_global(&w, "cyc", cyc);
+		world_finish(&w);
+
+		resolves_to(&w, "__main__.d['k']", a[0]);
+		resolves_to(&w, "__main__.d[\"k\"]", a[0]);
+		resolves_to(&w, "__main__.d[3]", a[1]);
+		resolves_to(&w, "__main__.d[\"it's\"]", a[2]);
+		resolves_to(&w, "__main__.d[2.5]", a[3]);
+		resolves_to(&w, "__main__.d[b'b\\x01']", a[4]);
+		resolves_to(&w, "__main__.d[None]", a[5]);
+		resolves_to(&w, "__main__.t[ 1 ]", a[7]);
+		resolves_to(&w, "__main__.nested['x'][0]", a[0]);
+		resolves_to(&w, "__main__.cyc[0][0][1]", a[7]);
+		fails_with(&w, "__main__.d['zz']", ND_ENOTARRAY,
+			   "__main__.d has no ['zz']");
+		fails_with(&w, "__main__.t[9]", ND_ENOTARRAY,
+			   "__main__.t has no [9]");
+		fails_with(&w, "__main__.d['k", ND_EUSAGE,
+			   "cannot read the step");
+
+		/* why: every one reached, by its shortest path; the cycle
+		 * ends; a key Python cannot write is named by its address */
+		struct why y;
+		struct nd_err e = {0};
+		uint64_t lone = some_array(&w);
+		uint64_t asked[] = {a[0], a[6], lone};
+		assert_int_equal(why_walk(&y, &im->ctx, w.runtime, NULL, 0, asked,
+					  3, &e), 0);
+		why_says(&w, &y, a[0], "__main__.d['k']\n");
+		why_says(&w, &y, a[1], "__main__.d[3]\n");
+		why_says(&w, &y, a[2], "__main__.d[\"it's\"]\n");
+		why_says(&w, &y, a[3], "__main__.d[2.5]\n");
+		why_says(&w, &y, a[4], "__main__.d[b'b\\x01']\n");
+		why_says(&w, &y, a[5], "__main__.d[None]\n");
+		char want[96];
+		snprintf(want, sizeof(want), "__main__.d[{0x%llx}]\n",
+			 (unsigned long long)keys[6]);
+		why_says(&w, &y, a[6], want);
+		why_says(&w, &y, a[7], "__main__.t[1]\n");
+		assert_false(why_reached(&y, lone));
+		struct nd_buf b = {0};
+		assert_int_equal(why_paths(&y, &im->ctx, a[0], 3, &b), 2);
+		assert_string_equal(nd_buf_str(&b), "__main__.d['k']\n"
+						    "__main__.nested['x'][0]\n");
+		nd_buf_free(&b);
+		why_free(&y);
+		image_free(im);
+	}
+}
+
+/* Getters of Cython's public attributes (pandas 1.5 on 3.11: mov, incref,
+ * ret), the 3.12+ incref, and getters that compute something. */
+static void test_field_getters(void **state)
+{
+	(void)state;
+	static const unsigned char blocks[] = {0x48, 0x8b, 0x47, 0x18, 0x48,
+					       0x83, 0x00, 0x01, 0xc3, 0x0f};
+	static const unsigned char far[] = {0x48, 0x8b, 0x87, 0x00, 0x01, 0x00,
+					    0x00, 0x48, 0xff, 0x00, 0xc3};
+	static const unsigned char immortal[] = {0x48, 0x8b, 0x47, 0x28, 0x8b,
+						 0x10, 0x83, 0xc2, 0x01, 0x74,
+						 0x02, 0x89, 0x10, 0xc3};
+	static const unsigned char bint[] = {0x8b, 0x47, 0x28, 0x85, 0xc0,
+					     0x74, 0x11, 0x48, 0x8b, 0x05};
+	static const unsigned char deref[] = {0x48, 0x8b, 0x47, 0x18, 0x48,
+					      0x8b, 0x40, 0x08, 0xc3};
+	static const unsigned char call[] = {0x48, 0x8b, 0x47, 0x18, 0xe8,
+					     0x00, 0x00, 0x00, 0x00, 0xc3};
+	static const unsigned char header[] = {0x48, 0x8b, 0x47, 0x08, 0x48,
+					       0x83, 0x00, 0x01, 0xc3};
+	int64_t off = 0;
+
+	assert_true(nd_field_getter(blocks, sizeof(blocks), &off));
+	assert_int_equal(off, 0x18);
+	assert_true(nd_field_getter(far, sizeof(far), &off));
+	assert_int_equal(off, 0x100);
+	assert_true(nd_field_getter(immortal, sizeof(immortal), &off));
+	assert_int_equal(off, 0x28);
+	assert_false(nd_field_getter(bint, sizeof(bint), &off));
+	assert_false(nd_field_getter(deref, sizeof(deref), &off));
+	assert_false(nd_field_getter(call, sizeof(call), &off));
+	assert_false(nd_field_getter(header, sizeof(header), &off));
+	assert_false(nd_field_getter(blocks, 8, &off));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +564,8 @@ int main(void)
 		cmocka_unit_test(test_inline_values_taken_over),
 		cmocka_unit_test(test_hostile_attributes),
 		cmocka_unit_test(test_subtypes),
+		cmocka_unit_test(test_paths_through_containers),
+		cmocka_unit_test(test_field_getters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,63 @@
+/* What `why` follows from an object to the objects it references: list
+ * items, set entries, cells, functions' defaults and closures, bound
+ * methods, C members (and __slots__) and getters of a type, class dicts,
+ * and a frame's locals (localsplus, named by the code object:
+ * co_localsplusnames from 3.11, co_varnames + co_cellvars + co_freevars
+ * before). */
+#define PY_SSIZE_T_CLEAN
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "structmember.h"
+#include "internal/pycore_interp.h"
+#if PY_VERSION_HEX >= 0x030E0000
+#include "internal/pycore_interpframe.h"
+#elif PY_VERSION_HEX >= 0x030B0000
+#include "internal/pycore_frame.h"
+#else
+#include "frameobject.h"
+#endif
+
+#define P(name, v) printf("%s %ld\n", name, (long)(v))
+
+int main(void)
+{
+	P("list_items", offsetof(PyListObject, ob_item));
+	P("set_mask", offsetof(PySetObject, mask));
+	P("set_table", offsetof(PySetObject, table));
+	P("set_entry", sizeof(setentry));
+	P("cell_ref", offsetof(PyCellObject, ob_ref));
+	P("fn_defaults", offsetof(PyFunctionObject, func_defaults));
+	P("fn_kwdefaults", offsetof(PyFunctionObject, func_kwdefaults));
+	P("fn_closure", offsetof(PyFunctionObject, func_closure));
+	P("fn_dict", offsetof(PyFunctionObject, func_dict));
+	P("meth_func", offsetof(PyMethodObject, im_func));
+	P("meth_self", offsetof(PyMethodObject, im_self));
+	P("tp_members", offsetof(PyTypeObject, tp_members));
+	P("tp_dict", offsetof(PyTypeObject, tp_dict));
+	P("member_name", offsetof(PyMemberDef, name));
+	P("member_type", offsetof(PyMemberDef, type));
+	P("member_offset", offsetof(PyMemberDef, offset));
+	P("member_size", sizeof(PyMemberDef));
+	P("tp_getset", offsetof(PyTypeObject, tp_getset));
+	P("getset_get", offsetof(PyGetSetDef, get));
+	P("getset_size", sizeof(PyGetSetDef));
+#if PY_VERSION_HEX >= 0x030B0000
+	P("co_localsplusnames", offsetof(PyCodeObject, co_localsplusnames));
+	P("co_varnames", -1);
+	P("co_cellvars", -1);
+	P("co_freevars", -1);
+	P("fr_localsplus", offsetof(_PyInterpreterFrame, localsplus));
+	P("fr_locals", offsetof(_PyInterpreterFrame, f_locals));
+#else
+	P("co_localsplusnames", -1);
+	P("co_varnames", offsetof(PyCodeObject, co_varnames));
+	P("co_cellvars", offsetof(PyCodeObject, co_cellvars));
+	P("co_freevars", offsetof(PyCodeObject, co_freevars));
+	P("fr_localsplus", offsetof(PyFrameObject, f_localsplus));
+	P("fr_locals", offsetof(PyFrameObject, f_locals));
+#endif
+	return 0;
+}
