@@ -37,7 +37,8 @@ static const char usage[] =
 	"           Python stack that allocated them\n"
 	"  unreachable  arrays owning at least --min-bytes that no path from\n"
 	"           Python's roots reaches at the end (as `why` walks them):\n"
-	"           held by C code (a leak), or garbage awaiting collection\n"
+	"           held by C code (a leak, a cache), garbage awaiting\n"
+	"           collection, or held where the walk does not look\n"
 	"and a summary. Orphans and pinned arrays allocated in the window come\n"
 	"with their stack too (16 frames, innermost first, as tracemalloc\n"
 	"would record them: \"stack\" in JSON, the innermost frame in text).\n"
@@ -263,8 +264,9 @@ static void unreachable_out(const struct audit_opts *o,
 	else
 		nd_buf_printf(b, "  unreachable  0x%" PRIx64 "  %" PRId64
 				 " bytes, refcnt %" PRId64 ", no path from "
-				 "Python's roots: held by C code (a leak) or "
-				 "garbage awaiting collection",
+				 "Python's roots: held by C code (a leak, a "
+				 "cache), garbage awaiting collection, or where "
+				 "the walk does not look",
 			      a->addr, a->nbytes, a->refcnt);
 	stack_out(o, x->site, b);
 	nd_buf_puts(b, o->json ? "}\n" : "\n");

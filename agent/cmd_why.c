@@ -28,7 +28,8 @@ static const char usage[] =
 	"module of the main interpreter's sys.modules, every thread's Python\n"
 	"frames) to it, shortest first, as Python writes them: evaluated in\n"
 	"the target, each gives back the array. An array no root reaches is\n"
-	"held by C code (a leak) or is garbage awaiting collection. Without\n"
+	"held by C code (a leak, a cache), is garbage awaiting collection, or\n"
+	"is held where the walk does not look (README: Limits). Without\n"
 	"OBJECT: every array a scan finds, largest first, each with its\n"
 	"shortest path.\n"
 	"\n"
@@ -42,9 +43,10 @@ static const char usage[] =
 	"                   class and module dicts, __defaults__, cell_contents,\n"
 	"                   an array's base\n"
 	"  [INT], [KEY]     list, tuple, deque, object-array item; dict entry\n"
-	"                   (KEY as Python's repr of a str, bytes, int or float)\n"
-	"  {0xADDR}         an object Python has no step for: a set member, or\n"
-	"                   a dict key of another type\n"
+	"                   (KEY as Python's repr of a str, bytes, int, float,\n"
+	"                   bool or None; [{0xADDR}] for another key)\n"
+	"  {0xADDR}         an object Python has no step for: a set member, a\n"
+	"                   dict's key object\n"
 	"\n"
 	"options:\n"
 	"  --json           one object per line: address, type, reachable, paths\n"
@@ -210,8 +212,9 @@ static int walk(struct target *t, struct nd_ctx *glance,
 	return rc;
 }
 
+/* cut: the walk stopped short, so "reachable": false is not a finding */
 static void print_json(struct nd_buf *b, const struct answer *a,
-		       const char *type, const struct nd_array *arr)
+		       const char *type, const struct nd_array *arr, bool cut)
 {
 	nd_buf_printf(b, "{\"address\": %" PRIu64 ", \"type\": ", a->addr);
 	nd_buf_json_str(b, type, strlen(type));
@@ -235,9 +238,11 @@ static void print_json(struct nd_buf *b, const struct answer *a,
 		nd_buf_json_str(b, nd_buf_str(&dt), dt.len);
 		nd_buf_free(&dt);
 	}
-	nd_buf_puts(b, "}\n");
+	nd_buf_puts(b, cut ? ", \"walk_complete\": false}\n" : "}\n");
 }
 
+/* frames: the threads' frames were roots (the target was paused); a
+ * running target's graph may change under the walk */
 static void print_text(struct nd_buf *b, const struct answer *a,
 		       const struct nd_array *arr, bool cut, bool frames)
 {
@@ -265,12 +270,15 @@ static void print_text(struct nd_buf *b, const struct answer *a,
 		nd_buf_puts(b, "    no path from the modules (without a pause, "
 			       "the threads' frames are not walked)\n");
 	else if (!a->reached)
-		nd_buf_puts(b, "    no path from Python roots: a reference held "
-			       "by C code (a leak) or garbage awaiting "
-			       "collection\n");
+		nd_buf_puts(b, "    no path from Python roots: held by C code "
+			       "(a leak, a cache), garbage awaiting collection, "
+			       "or where the walk does not look\n");
+	else if (!a->npaths && !frames)
+		nd_buf_puts(b, "    reached, but its paths changed while it was "
+			       "walked (--no-pause)\n");
 	else if (!a->npaths)
-		nd_buf_puts(b, "    reached, but its path could not be "
-			       "written\n");
+		nd_buf_puts(b, "    reached, but no path to it can be written "
+			       "(a name no Python code could write)\n");
 }
 
 /* After the release: each answer, its array decoded from the snapshot. */
@@ -293,7 +301,7 @@ static int print_all(struct target *t, const struct why_opts *o,
 			fprintf(stderr, "ndspy: %s\n", e.msg);
 			*status = EXIT_OBJECT;
 		} else if (o->json) {
-			print_json(&b, &a[i], arr.type_name, &arr);
+			print_json(&b, &a[i], arr.type_name, &arr, cut);
 		} else {
 			print_text(&b, &a[i], &arr, cut,
 				   o->pause || !t->pid);

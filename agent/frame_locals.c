@@ -71,8 +71,8 @@ static int one_local(void *arg, uint64_t obj, struct nd_step step)
 	if (step.kind != ND_STEP_ATTR_STR ||
 	    nd_py_str(c, step.payload, name, sizeof(name), NULL, NULL))
 		return 0;
-	if (s->n++ == MAX_SHOWN)
-		return 1;
+	if (s->n++ >= MAX_SHOWN)
+		return 0; /* counted, not shown */
 	if (s->json) {
 		nd_buf_puts(s->b, s->n > 1 ? ", " : "");
 		nd_buf_json_str(s->b, name, strlen(name));

@@ -63,7 +63,6 @@ int threads_read(struct target *t, const struct freeze *fz,
 	return rc;
 }
 
-
 int threads_frames(struct target *t, const struct thread *th, size_t n,
 		   struct nd_err *e)
 {

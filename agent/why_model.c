@@ -150,6 +150,8 @@ int why_walk(struct why *w, struct nd_ctx *c, uint64_t runtime,
 		else
 			nd_refs_of(refs, n->addr, follow, &g);
 	}
+	/* a container past the limits: what it holds may not be reached */
+	w->cut |= nd_refs_cut(refs);
 	nd_refs_free(refs);
 	return 0;
 }

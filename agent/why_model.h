@@ -45,7 +45,8 @@ struct why {
 	size_t nt;
 	const struct nd_frame_root *frames;
 	size_t nframes;
-	bool cut;        /* stopped at WHY_MAX_NODES: not all was walked */
+	bool cut;        /* stopped at WHY_MAX_NODES, or a container past
+			  * decode/refs.h's limits: not all was walked */
 	bool oom;
 };
 

@@ -123,12 +123,10 @@ struct nd_pylayout {
 	int om_pool_bits, om_arena_bits, om_arena_object, om_pool_header;
 	/* what `why` follows (refs.c): list items, set entries (a table of
 	 * set_entry bytes, mask + 1 of them), a cell's object, a function's
-	 * defaults, kwdefaults, closure and __dict__, a bound method's
-	 * function and self, a type's members (PyMemberDef[]: name, type,
-	 * offset; member_size each) and dict */
+	 * defaults and kwdefaults, a type's members (PyMemberDef[]: name,
+	 * type, offset; member_size each) */
 	int list_items, set_mask, set_table, set_entry, cell_ref;
-	int fn_defaults, fn_kwdefaults, fn_closure, fn_dict;
-	int meth_func, meth_self, tp_members, tp_dict;
+	int fn_defaults, fn_kwdefaults, tp_members;
 	int member_name, member_type, member_offset, member_size;
 	/* a type's getters (PyGetSetDef[]: name, then get at getset_get;
 	 * getset_size each): a Cython attribute's is a field load */

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "pypath.h"
 
 #include <inttypes.h>
@@ -13,14 +14,29 @@
 #include "pywalk.h"
 #include "read.h"
 
-/* A str object's text. */
+/* Whether s is a Python identifier (ASCII letters, digits, _, and any
+ * non-ASCII character: Python's own check is wider than ndspy needs). */
+static bool identifier(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++)
+		if (!(*s == '_' || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      (unsigned char)*s >= 0x80))
+			return false;
+	return true;
+}
+
+/* A name as a step's text: only one Python could write after a dot (a
+ * name set through setattr or globals() may be any string). */
 static int name_of(struct nd_ctx *c, uint64_t str, struct nd_buf *b)
 {
 	char s[ND_MAX_NAME];
 
-	if (nd_py_str(c, str, s, sizeof(s), NULL, NULL))
+	if (nd_py_str(c, str, s, sizeof(s), NULL, NULL) || !identifier(s))
 		return -1;
-	nd_buf_puts_safe(b, s);
+	nd_buf_puts(b, s);
 	return 0;
 }
 
@@ -52,6 +68,9 @@ static void key_repr(struct nd_ctx *c, uint64_t key, struct nd_buf *b)
 		nd_buf_puts(b, num);
 		break;
 	case ND_PY_STR:
+		/* a lone surrogate comes out as U+FFFD: not the key */
+		if (memmem(v->v.s, v->v.slen, "\xef\xbf\xbd", 3))
+			goto other;
 		nd_buf_py_repr_n(b, v->v.s, v->v.slen);
 		break;
 	case ND_PY_BYTES:
@@ -75,7 +94,11 @@ static int unravel(struct nd_ctx *c, uint64_t array, uint64_t i,
 	if (nd_read(c, array, raw, nd_array_header_len(c->np), NULL, "array"))
 		return -1;
 	nd_array_parse(c->np, raw, &r);
-	if (r.nd < 1 || r.nd > ND_MAXDIMS ||
+	if (r.nd == 0) { /* the one element of a 0-d array: a[()] */
+		nd_buf_puts(b, "()");
+		return 0;
+	}
+	if (r.nd < 0 || r.nd > ND_MAXDIMS ||
 	    nd_read(c, r.dims, shape, (size_t)r.nd * 8, NULL, "dims"))
 		return -1;
 	for (int64_t d = r.nd - 1; d >= 0; d--) {
@@ -102,10 +125,10 @@ int nd_path_step(struct nd_ctx *c, struct nd_step s, uint64_t parent,
 		return name_of(c, s.payload, b);
 	case ND_STEP_ATTR_CSTR:
 		if (nd_read_cstr(c, s.payload, name, sizeof(name), NULL,
-				 "member name"))
+				 "member name") || !identifier(name))
 			return -1;
 		nd_buf_putc(b, '.');
-		nd_buf_puts_safe(b, name);
+		nd_buf_puts(b, name);
 		return 0;
 	case ND_STEP_ATTR_FIXED:
 		nd_buf_printf(b, ".%s", nd_step_names[s.payload]);
@@ -149,8 +172,10 @@ static void canon(const char *s, size_t n, struct nd_buf *b)
 			plain &= s[j] != '\'' && s[j] != '\\';
 			j += s[j] == '\\' ? 2 : 1;
 		}
-		if (j >= n)
-			j = n - 1;
+		if (j >= n) { /* unterminated: as it is */
+			nd_buf_add(b, s + i, n - i);
+			return;
+		}
 		if (s[i] == '"' && plain) {
 			nd_buf_putc(b, '\'');
 			nd_buf_add(b, s + i + 1, j - i - 1);

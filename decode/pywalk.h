@@ -21,8 +21,8 @@ int nd_py_subtypes(struct nd_ctx *c, uint64_t type, uint64_t *out,
 int nd_py_dict_get(struct nd_ctx *c, uint64_t dict, const char *key,
 		   uint64_t *value, struct nd_err *e);
 
-/* The instance attribute name of obj (what names obj in messages) from
- * its __dict__, managed dict or inline values: 0 with *value 0 when it
+/* obj's instance attribute called name, from its __dict__, managed dict or
+ * inline values (what: how messages call obj): 0 with *value 0 when it
  * has none (or no place for any); -1 when they cannot be read. */
 int nd_py_getattr(struct nd_ctx *c, uint64_t obj, const char *name,
 		  const char *what, uint64_t *value, struct nd_err *e);

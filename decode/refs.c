@@ -20,8 +20,8 @@
 #define T_OBJECT_EX 16
 
 const char *const nd_step_names[] = {"__defaults__", "__kwdefaults__",
-				     "cell_contents", "base"};
-enum { N_DEFAULTS, N_KWDEFAULTS, N_CELL, N_BASE };
+				     "cell_contents", "base", "__class__"};
+enum { N_DEFAULTS, N_KWDEFAULTS, N_CELL, N_BASE, N_CLASS };
 
 enum kind { K_PLAIN, K_LEAF, K_DICT, K_LIST, K_TUPLE, K_SET, K_DEQUE, K_CELL,
 	    K_FUNC, K_ARRAY, K_MODULE };
@@ -35,11 +35,14 @@ struct tinfo {
 	uint64_t type;
 	uint8_t kind;
 	bool attrs; /* instances may have a __dict__ or inline values */
+	bool heap;  /* a class of the program: .__class__ is followed (one
+		     * defined in a function is reached no other way) */
 	uint32_t first, n; /* its object members in w->m */
 };
 
 struct nd_refs {
 	struct nd_ctx *c;
+	bool cut; /* a container was larger than the limits: not all of it */
 	struct tinfo *t;  /* open addressing by type address */
 	size_t cap, used;
 	struct member *m;
@@ -94,7 +97,9 @@ static bool grow(struct nd_refs *w)
 	return true;
 }
 
-/* A builtin base on the tp_base chain, by name. */
+/* A builtin base on the tp_base chain, by name: of a static type (a class
+ * of the program may have a builtin's name), or a dotted one only a C
+ * extension's spec gives (deque is a heap type from 3.13). */
 static enum kind named_kind(struct nd_ctx *c, uint64_t type)
 {
 	static const struct {
@@ -106,9 +111,13 @@ static enum kind named_kind(struct nd_ctx *c, uint64_t type)
 
 	for (int depth = 0; type && depth < 32; depth++) {
 		const char *name;
-		if (nd_py_type_name(c, type, &name, NULL))
+		uint64_t flags;
+		if (nd_py_type_name(c, type, &name, NULL) ||
+		    nd_py_type_flags(c, type, &flags, NULL))
 			return K_PLAIN;
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		bool named = !(flags & ND_TPFLAGS_HEAPTYPE) || strchr(name, '.');
+		for (size_t i = 0;
+		     named && i < sizeof(names) / sizeof(names[0]); i++)
 			if (strcmp(name, names[i].name) == 0)
 				return names[i].k;
 		if (nd_read_u64(c, type + (uint64_t)c->py->tp_base, &type, NULL,
@@ -267,7 +276,8 @@ static const struct tinfo *type_info(struct nd_refs *w, uint64_t type)
 			return NULL;
 		t = slot(w, type);
 	}
-	*t = (struct tinfo){.type = type, .kind = K_PLAIN};
+	*t = (struct tinfo){.type = type, .kind = K_PLAIN,
+			    .heap = flags & ND_TPFLAGS_HEAPTYPE};
 	w->used++;
 	nd_read(c, type + (uint64_t)c->py->tp_dictoffset, &dictoffset, 8, NULL,
 		"tp_dictoffset");
@@ -299,14 +309,25 @@ static const struct tinfo *type_info(struct nd_refs *w, uint64_t type)
 struct emit {
 	nd_ref_fn fn;
 	void *arg;
+	struct nd_refs *w;
 };
 
+static const struct tinfo *type_info(struct nd_refs *w, uint64_t type);
+
+/* A dict's entry: its value [KEY]; its key too, where it is an object
+ * that may hold others (not a str, int, bytes). */
 static int emit_value(void *arg, uint64_t key, uint64_t value)
 {
 	const struct emit *m = arg;
+	const struct tinfo *t;
+	uint64_t type;
+	int rc = value ? m->fn(m->arg, value,
+			       (struct nd_step){key, ND_STEP_KEY}) : 0;
 
-	return value ? m->fn(m->arg, value,
-			     (struct nd_step){key, ND_STEP_KEY}) : 0;
+	if (!rc && key && nd_py_header(m->w->c, key, NULL, &type, NULL) == 0 &&
+	    (t = type_info(m->w, type)) && t->kind != K_LEAF)
+		rc = m->fn(m->arg, key, (struct nd_step){key, ND_STEP_MEMBER});
+	return rc;
 }
 
 static int emit_attr(void *arg, uint64_t key, uint64_t value)
@@ -324,8 +345,10 @@ static int items(struct nd_refs *w, uint64_t items, uint64_t n, size_t stride,
 	uint64_t buf[2 * CHUNK];
 	size_t per = stride / 8;
 
-	if (n > ND_MAX_REFS)
+	if (n > ND_MAX_REFS) {
 		n = ND_MAX_REFS;
+		w->cut = true;
+	}
 	for (uint64_t i = 0; i < n; i += CHUNK) {
 		uint64_t k = n - i < CHUNK ? n - i : CHUNK;
 		if (nd_read(w->c, items + i * stride, buf, (size_t)(k * stride),
@@ -353,8 +376,12 @@ static int deque_items(struct nd_refs *w, uint64_t obj, nd_ref_fn fn,
 			"deque") ||
 	    nd_read_u64(w->c, obj + DEQUE_LEFTBLOCK, &block, NULL, "deque") ||
 	    nd_read_u64(w->c, obj + DEQUE_LEFTINDEX, &idx, NULL, "deque") ||
-	    len > ND_MAX_REFS || idx >= BLOCKLEN)
+	    idx >= BLOCKLEN)
 		return 0;
+	if (len > ND_MAX_REFS) {
+		w->cut = true;
+		len = ND_MAX_REFS;
+	}
 	for (uint64_t i = 0; i < len; block = b[BLOCKLEN + 1], idx = 0) {
 		if (nd_read(w->c, block, b, sizeof(b), NULL, "deque block"))
 			return 0;
@@ -397,14 +424,18 @@ static int array_refs(struct nd_refs *w, uint64_t obj, nd_ref_fn fn,
 		return 0;
 	uint64_t n = 1;
 	for (int64_t d = 0; d < r.nd; d++) {
-		if (shape[d] < 0 || (shape[d] && n > ND_MAX_REFS / (uint64_t)shape[d]))
+		if (shape[d] < 0)
 			return 0;
+		if (shape[d] && n > ND_MAX_REFS / (uint64_t)shape[d]) {
+			w->cut = true;
+			return 0;
+		}
 		n *= (uint64_t)shape[d];
 	}
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t at = r.data, v;
 		for (int64_t d = 0; d < r.nd; d++)
-			at += (uint64_t)(idx[d] * strides[d]);
+			at += (uint64_t)idx[d] * (uint64_t)strides[d];
 		if (nd_read_u64(w->c, at, &v, NULL, "object element"))
 			return 0;
 		if (v && (rc = fn(arg, v, (struct nd_step){i, ND_STEP_FLAT})))
@@ -419,13 +450,16 @@ static int container(struct nd_refs *w, const struct tinfo *t, uint64_t obj,
 		     nd_ref_fn fn, void *arg)
 {
 	const struct nd_pylayout *P = w->c->py;
-	struct emit m = {fn, arg};
+	struct emit m = {fn, arg, w};
+	struct nd_err e = {0};
 	uint64_t n, at, v;
+	int rc;
 
 	switch (t->kind) {
 	case K_DICT:
-		return nd_py_dict_foreach(w->c, obj, emit_value, &m, NULL) > 0
-			       ? 1 : 0;
+		rc = nd_py_dict_foreach(w->c, obj, emit_value, &m, &e);
+		w->cut |= rc < 0 && e.code == ND_ELIMIT;
+		return rc > 0 ? 1 : 0;
 	case K_LIST:
 		if (nd_read_u64(w->c, obj + (uint64_t)P->ob_size, &n, NULL,
 				"list") ||
@@ -444,8 +478,12 @@ static int container(struct nd_refs *w, const struct tinfo *t, uint64_t obj,
 				"set") ||
 		    nd_read_u64(w->c, obj + (uint64_t)P->set_table, &at, NULL,
 				"set") ||
-		    P->set_entry != 16 || n >= ND_MAX_REFS)
+		    P->set_entry != 16)
 			return 0;
+		if (n >= ND_MAX_REFS) {
+			w->cut = true;
+			return 0;
+		}
 		return items(w, at, n + 1, 16, ND_STEP_MEMBER, fn, arg);
 	case K_DEQUE:
 		return deque_items(w, obj, fn, arg);
@@ -454,8 +492,8 @@ static int container(struct nd_refs *w, const struct tinfo *t, uint64_t obj,
 				"cell") || !v)
 			return 0;
 		return fn(arg, v, (struct nd_step){N_CELL, ND_STEP_ATTR_FIXED});
-	case K_FUNC: {
-		int rc = 0;
+	case K_FUNC:
+		rc = 0;
 		if (!nd_read_u64(w->c, obj + (uint64_t)P->fn_defaults, &v, NULL,
 				 "function") && v)
 			rc = fn(arg, v, (struct nd_step){N_DEFAULTS,
@@ -465,7 +503,6 @@ static int container(struct nd_refs *w, const struct tinfo *t, uint64_t obj,
 			rc = fn(arg, v, (struct nd_step){N_KWDEFAULTS,
 							 ND_STEP_ATTR_FIXED});
 		return rc;
-	}
 	case K_ARRAY:
 		return array_refs(w, obj, fn, arg);
 	case K_MODULE:
@@ -482,13 +519,16 @@ int nd_refs_of(struct nd_refs *w, uint64_t obj, nd_ref_fn fn, void *arg)
 {
 	uint64_t type;
 	const struct tinfo *t;
-	struct emit m = {fn, arg};
+	struct emit m = {fn, arg, w};
 	int rc;
 
 	if (nd_py_header(w->c, obj, NULL, &type, NULL) ||
 	    !(t = type_info(w, type)) || t->kind == K_LEAF)
 		return 0;
 	if ((rc = container(w, t, obj, fn, arg)))
+		return rc;
+	if (t->heap &&
+	    (rc = fn(arg, type, (struct nd_step){N_CLASS, ND_STEP_ATTR_FIXED})))
 		return rc;
 	if (t->attrs && (rc = nd_py_attrs_foreach(w->c, obj, emit_attr, &m,
 						  NULL)) > 0)
@@ -505,64 +545,12 @@ int nd_refs_of(struct nd_refs *w, uint64_t obj, nd_ref_fn fn, void *arg)
 	return 0;
 }
 
-/* n names of a tuple of them, appended to names (at most max). */
-static size_t names_of(struct nd_ctx *c, uint64_t code, int at, uint64_t *names,
-		       size_t n, size_t max)
+bool nd_refs_cut(const struct nd_refs *w)
 {
-	uint64_t tuple;
-	size_t got = 0;
-
-	if (at < 0 || nd_read_u64(c, code + (uint64_t)at, &tuple, NULL,
-				  "local names") || !tuple ||
-	    nd_py_tuple(c, tuple, names + n, max - n, &got, NULL))
-		return n;
-	return n + got;
+	return w->cut;
 }
 
-static bool is_cell(struct nd_ctx *c, uint64_t obj)
+struct nd_ctx *nd_refs_ctx(struct nd_refs *w)
 {
-	uint64_t type;
-	const char *name;
-
-	return nd_py_header(c, obj, NULL, &type, NULL) == 0 &&
-	       nd_py_type_name(c, type, &name, NULL) == 0 &&
-	       strcmp(name, "cell") == 0;
-}
-
-int nd_frame_locals(struct nd_refs *w, uint64_t frame, uint64_t code,
-		    nd_ref_fn fn, void *arg)
-{
-	struct nd_ctx *c = w->c;
-	const struct nd_pylayout *P = c->py;
-	uint64_t names[ND_MAX_LOCALS], values[ND_MAX_LOCALS], dict;
-	struct emit m = {fn, arg};
-	size_t n = 0;
-	int rc;
-
-	/* 3.11+ one tuple; before, locals, then cells, then free variables */
-	n = names_of(c, code, P->co_localsplusnames, names, n, ND_MAX_LOCALS);
-	n = names_of(c, code, P->co_varnames, names, n, ND_MAX_LOCALS);
-	n = names_of(c, code, P->co_cellvars, names, n, ND_MAX_LOCALS);
-	n = names_of(c, code, P->co_freevars, names, n, ND_MAX_LOCALS);
-	if (n && nd_read(c, frame + (uint64_t)P->fr_localsplus, values, n * 8,
-			 NULL, "frame locals"))
-		n = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = values[i];
-		/* a cell or free variable: the frame's value is its content */
-		if (v && is_cell(c, v) &&
-		    nd_read_u64(c, v + (uint64_t)P->cell_ref, &v, NULL, "cell"))
-			v = 0;
-		if (v && (rc = fn(arg, v, (struct nd_step){names[i],
-							   ND_STEP_ATTR_STR})))
-			return rc;
-	}
-	/* a frame that keeps its locals in a dict (module and class bodies)
-	 */
-	if (P->fr_locals >= 0 &&
-	    !nd_read_u64(c, frame + (uint64_t)P->fr_locals, &dict, NULL,
-			 "f_locals") && dict &&
-	    (rc = nd_py_dict_foreach(c, dict, emit_attr, &m, NULL)) > 0)
-		return rc;
-	return 0;
+	return w->c;
 }

@@ -4,8 +4,9 @@
  * elements [I, J], attributes .NAME (instance __dict__, managed dict or
  * inline values; __slots__ and C members of every type of the MRO; class
  * and module dicts, function attributes), .__defaults__, .__kwdefaults__,
- * .cell_contents, an array's .base; and set members, which Python cannot
- * name, as {0xADDR}. A C type's getter is followed where its machine code
+ * .cell_contents, an array's .base, an object's .__class__ where it is a
+ * class of the program; and set members and dict keys, which Python
+ * cannot name, as {0xADDR}. A C type's getter is followed where its machine code
  * is a field load and nothing else (Cython's public attributes: pandas'
  * BlockManager.blocks); what a C type keeps otherwise (tp_traverse only,
  * computed getters) is not followed. */
@@ -26,7 +27,8 @@ enum nd_step_kind {
 	ND_STEP_FLAT,       /* [I, J, ...] of an object array; payload: the
 			     * C-order index, unravelled by its shape */
 	ND_STEP_KEY,        /* [KEY]; payload: the key object */
-	ND_STEP_MEMBER,     /* {0xADDR}: the step's target itself */
+	ND_STEP_MEMBER,     /* {0xADDR}: the step's target itself (a set
+			     * member, a dict's key object) */
 	ND_STEP_MODULE,     /* a root: payload is sys.modules' key (a str) */
 	ND_STEP_FRAME,      /* a root: payload is thread << 32 | frame */
 };
@@ -55,10 +57,14 @@ void nd_refs_free(struct nd_refs *w);
  * that cannot be read holds nothing: 0. */
 typedef int (*nd_ref_fn)(void *arg, uint64_t target, struct nd_step step);
 int nd_refs_of(struct nd_refs *w, uint64_t obj, nd_ref_fn fn, void *arg);
+/* Whether a container was larger than the limits (ND_MAX_REFS items,
+ * ND_MAX_DICT entries): what it holds past them was not given. */
+bool nd_refs_cut(const struct nd_refs *w);
+struct nd_ctx *nd_refs_ctx(struct nd_refs *w);
 
-/* The locals of a frame (as decode/pyframes.h gives it: the frame and its
- * code object) as .NAME steps: fast locals, cells and free variables (the
- * object a cell holds), the entries of its locals dict. */
+/* frame_refs.c: the locals of a frame (as decode/pyframes.h gives it: the
+ * frame and its code object) as .NAME steps: fast locals, cells and free
+ * variables (the object a cell holds), the entries of its locals dict. */
 #define ND_MAX_LOCALS 4096
 int nd_frame_locals(struct nd_refs *w, uint64_t frame, uint64_t code,
 		    nd_ref_fn fn, void *arg);

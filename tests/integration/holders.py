@@ -72,6 +72,27 @@ class Box:
 
 boxes = {Box(keep("set_member", np.arange(18)))}
 nested = {"a": [{"b": (keep("nested", np.arange(19)),)}]}
+# where a careless walk goes wrong: a class named like a builtin, an
+# object used as a dict key, a class only its instances reach, a 0-d
+# object array, a key Python cannot write, a 3.14 tagged argument
+function = type("function", (), {"__slots__": ("a", "b", "c", "d", "e",
+                                               "f")})
+impostor = function()
+impostor.f = keep("class_named_function", np.arange(23))
+keyed = {Box(keep("dict_key_object", np.arange(24))): 1}
+
+
+def local_class():
+    class Local:
+        held = keep("local_class_attribute", np.arange(25))
+    return Local()
+
+
+local_instance = local_class()
+zero_d = np.empty((), dtype=object)
+zero_d[()] = keep("zero_d_object_array", np.arange(26))
+odd_keys = {"\ud800x": keep("surrogate_key", np.arange(27)),
+            ("t", 1): keep("tuple_key", np.arange(28))}
 shared = keep("shared", np.arange(22))
 shared_in = ([shared], {"s": shared})
 
@@ -95,11 +116,11 @@ except ImportError:
     model = None
 
 
-def sleeper(ready):
+def sleeper(ready, passed):
     local_only = keep("frame_local", np.arange(17))
     ready.set()
     time.sleep(3600)
-    return local_only
+    return local_only, passed
 
 
 def leak_from_c():
@@ -182,7 +203,9 @@ def evaluate(path, loop_frame):
 
 def main():
     ready = threading.Event()
-    threading.Thread(target=sleeper, args=(ready,), daemon=True).start()
+    threading.Thread(target=sleeper, daemon=True,
+                     args=(ready, keep("frame_argument", np.arange(29)))
+                     ).start()
     ready.wait()
     truth = {"pid": os.getpid(), "arrays": ARRAYS,
              "pandas": pd is not None, "sklearn": model is not None,

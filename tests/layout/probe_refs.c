@@ -1,6 +1,6 @@
 /* What `why` follows from an object to the objects it references: list
- * items, set entries, cells, functions' defaults and closures, bound
- * methods, C members (and __slots__) and getters of a type, class dicts,
+ * items, set entries, cells, functions' defaults, C members (and
+ * __slots__, a bound method's __func__ and __self__) and getters of a type,
  * and a frame's locals (localsplus, named by the code object:
  * co_localsplusnames from 3.11, co_varnames + co_cellvars + co_freevars
  * before). */
@@ -31,12 +31,7 @@ int main(void)
 	P("cell_ref", offsetof(PyCellObject, ob_ref));
 	P("fn_defaults", offsetof(PyFunctionObject, func_defaults));
 	P("fn_kwdefaults", offsetof(PyFunctionObject, func_kwdefaults));
-	P("fn_closure", offsetof(PyFunctionObject, func_closure));
-	P("fn_dict", offsetof(PyFunctionObject, func_dict));
-	P("meth_func", offsetof(PyMethodObject, im_func));
-	P("meth_self", offsetof(PyMethodObject, im_self));
 	P("tp_members", offsetof(PyTypeObject, tp_members));
-	P("tp_dict", offsetof(PyTypeObject, tp_dict));
 	P("member_name", offsetof(PyMemberDef, name));
 	P("member_type", offsetof(PyMemberDef, type));
 	P("member_offset", offsetof(PyMemberDef, offset));
