@@ -6,6 +6,7 @@
 #include "outfile.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -84,16 +85,27 @@ int outfile_create(struct outfile *f, const char *path, struct nd_err *e)
 		}
 		return 0;
 	}
-	/* a regular file appears only when complete, as a rename */
+	/* a regular file appears only when complete, as a rename; a signal
+	 * between its creation and its cleanup's registration would leave
+	 * it: they wait until both are done */
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	snprintf(f->tmp, sizeof(f->tmp), "%s.ndspy-XXXXXX", f->path);
 	f->fd = mkostemp(f->tmp, O_CLOEXEC);
 	if (f->fd < 0) {
 		int err = errno;
 		f->tmp[0] = '\0';
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return nd_fail(e, ND_EUSAGE, "cannot write %s: %s", path,
 			       strerror(err));
 	}
 	f->cleanup = cleanup_push(unlink_tmp, f->tmp);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (exists) {
 		/* replacing a file keeps its owner and mode, as an
 		 * in-place truncation (np.save's) would */
