@@ -71,7 +71,11 @@ struct nd_pylayout {
 	 * with tpflags_managed_dict, at instance_dict, before it) */
 	int tp_subclasses, tp_dictoffset, weakref_object;
 	uint64_t tpflags_managed_dict;
-	int rt_interpreters_head, interp_modules, module_dict, instance_dict;
+	/* _PyRuntime.interpreters: head is the newest interpreter (the list
+	 * of all of them), main the main one, whose names and threads are
+	 * the program's */
+	int rt_interpreters_head, rt_interpreters_main;
+	int interp_modules, module_dict, instance_dict;
 	uint64_t tpflags_inline_values;
 	int ht_cached_keys;
 	enum nd_values_repr values_repr;

@@ -491,7 +491,7 @@ int nd_py_stacks(struct nd_ctx *c, uint64_t runtime, struct nd_pystacks *out,
 		return nd_fail(e, ND_EUNSUPPORTED,
 			       "_PyRuntime is not exported: Python threads "
 			       "cannot be found");
-	int rc = read_ptr(c, runtime, P->rt_interpreters_head, &interp, e,
+	int rc = read_ptr(c, runtime, P->rt_interpreters_main, &interp, e,
 			  "_PyRuntime");
 	if (!rc)
 		rc = read_ptr(c, interp, P->interp_threads_head, &ts, e,

@@ -341,7 +341,7 @@ static int sys_modules(struct nd_ctx *c, uint64_t runtime, uint64_t *modules,
 		return nd_fail(e, ND_ETARGET,
 			       "the interpreter's _PyRuntime is not exported: "
 			       "names cannot be looked up");
-	if (nd_read_u64(c, runtime + (uint64_t)P->rt_interpreters_head,
+	if (nd_read_u64(c, runtime + (uint64_t)P->rt_interpreters_main,
 			&interp, e, "interpreters") ||
 	    nd_read_u64(c, interp + (uint64_t)P->interp_modules, modules, e,
 			"sys.modules"))

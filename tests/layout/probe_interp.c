@@ -1,5 +1,6 @@
 /* Where the interpreter keeps sys.modules, for MODULE.NAME lookups:
- * _PyRuntime.interpreters.head, then the interpreter's modules dict. */
+ * _PyRuntime.interpreters.main, then the interpreter's modules dict; and
+ * interpreters.head, the newest, whose list holds them all. */
 #define PY_SSIZE_T_CLEAN
 #define Py_BUILD_CORE 1
 #include <Python.h>
@@ -14,6 +15,8 @@
 int main(void)
 {
 	P("rt_interpreters_head", offsetof(_PyRuntimeState, interpreters.head));
+	/* head is the newest interpreter: a subinterpreter once one is made */
+	P("rt_interpreters_main", offsetof(_PyRuntimeState, interpreters.main));
 #if PY_VERSION_HEX >= 0x030C0000
 	P("interp_modules", offsetof(PyInterpreterState, imports.modules));
 #else

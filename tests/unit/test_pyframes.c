@@ -34,6 +34,8 @@ static void world_init(struct world *w, int minor)
 	w->interp = img_alloc(im, 16384);
 	img_w64(im, w->runtime + (uint64_t)im->ctx.py->rt_interpreters_head,
 		w->interp);
+	img_w64(im, w->runtime + (uint64_t)im->ctx.py->rt_interpreters_main,
+		w->interp);
 }
 
 static uint64_t bytes_obj(struct image *im, const uint8_t *b, size_t n)

@@ -42,7 +42,9 @@ static void world_init(struct world *w, int minor)
 	w->slotted_cls = img_class(im, "Slotted", 0);
 	w->runtime = img_alloc(im, 1024);
 	uint64_t interp = img_alloc(im, 8192);
+	/* one interpreter: the newest and the main one */
 	img_w64(im, w->runtime + (uint64_t)P->rt_interpreters_head, interp);
+	img_w64(im, w->runtime + (uint64_t)P->rt_interpreters_main, interp);
 }
 
 static void world_global(struct world *w, const char *name, uint64_t v)
