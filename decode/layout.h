@@ -140,6 +140,10 @@ struct nd_pylayout {
 	 * co_freevars in turn (-1 where absent); its locals dict */
 	int co_localsplusnames, co_varnames, co_cellvars, co_freevars;
 	int fr_localsplus, fr_locals;
+	/* a generator's (coroutine's, async generator's) frame: at gen_frame
+	 * inside the object from 3.11 (gen_frame_embedded), a pointer to a
+	 * frame object there before */
+	int gen_frame, gen_frame_embedded;
 };
 
 struct nd_nplayout {

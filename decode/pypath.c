@@ -83,6 +83,28 @@ static void key_repr(struct nd_ctx *c, uint64_t key, struct nd_buf *b)
 	free(v);
 }
 
+/* .gi_frame.f_locals['NAME'] (.cr_frame, .ag_frame: coroutines, async
+ * generators): how Python reaches a suspended frame's local. */
+static int gen_local(struct nd_ctx *c, uint64_t gen, uint64_t str,
+		     struct nd_buf *b)
+{
+	uint64_t type;
+	const char *name;
+	char local[ND_MAX_NAME];
+
+	if (nd_py_header(c, gen, NULL, &type, NULL) ||
+	    nd_py_type_name(c, type, &name, NULL) ||
+	    nd_py_str(c, str, local, sizeof(local), NULL, NULL))
+		return -1;
+	nd_buf_printf(b, ".%s_frame.f_locals[",
+		      strcmp(name, "coroutine") == 0	      ? "cr"
+		      : strcmp(name, "async_generator") == 0 ? "ag"
+							      : "gi");
+	nd_buf_py_repr(b, local);
+	nd_buf_putc(b, ']');
+	return 0;
+}
+
 /* The C-order index i in parent's shape: "i, j, k". */
 static int unravel(struct nd_ctx *c, uint64_t array, uint64_t i,
 		   struct nd_buf *b)
@@ -133,6 +155,8 @@ int nd_path_step(struct nd_ctx *c, struct nd_step s, uint64_t parent,
 	case ND_STEP_ATTR_FIXED:
 		nd_buf_printf(b, ".%s", nd_step_names[s.payload]);
 		return 0;
+	case ND_STEP_GEN_LOCAL:
+		return gen_local(c, parent, s.payload, b);
 	case ND_STEP_INDEX:
 		nd_buf_printf(b, "[%" PRIu64 "]", s.payload);
 		return 0;
@@ -190,6 +214,15 @@ static void canon(const char *s, size_t n, struct nd_buf *b)
 /* The length of the step text starts with; 0 when it is malformed. */
 static size_t step_len(const char *s)
 {
+	/* a generator's local is one step of three parts */
+	static const char *const gens[] = {".gi_frame.f_locals[",
+					   ".cr_frame.f_locals[",
+					   ".ag_frame.f_locals["};
+	for (size_t i = 0; i < 3; i++)
+		if (!strncmp(s, gens[i], strlen(gens[i]))) {
+			size_t key = step_len(s + strlen(gens[i]) - 1);
+			return key ? strlen(gens[i]) - 1 + key : 0;
+		}
 	if (*s == '.') {
 		size_t n = strcspn(s + 1, ".[{");
 		return n ? n + 1 : 0;
@@ -281,9 +314,11 @@ int nd_path_follow(struct nd_ctx *c, uint64_t obj, const char *text,
 		m = (struct match){.c = c, .from = obj, .want = nd_buf_str(&want),
 				   .text = m.text, .tmp = m.tmp};
 		nd_refs_of(w, obj, match_ref, &m);
-		if (!m.found && *p == '.')
+		/* a plain name: an attribute, maybe of the class */
+		bool plain = *p == '.' && !memchr(p, '[', n);
+		if (!m.found && plain)
 			class_attr(w, &m, obj);
-		if (!m.found && *p == '.') {
+		if (!m.found && plain) {
 			/* the walk passes over what it cannot read: a
 			 * lookup of its own says why */
 			char name[ND_MAX_NAME], what[1024];
@@ -295,7 +330,7 @@ int nd_path_follow(struct nd_ctx *c, uint64_t obj, const char *text,
 				break;
 			}
 		}
-		if (!m.found && *p == '.')
+		if (!m.found && plain)
 			rc = nd_fail(e, ND_ENOTARRAY, "%s%.*s has no attribute "
 				     "'%.*s'", done, (int)(p - text), text,
 				     (int)n - 1, p + 1);

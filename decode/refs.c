@@ -24,7 +24,7 @@ const char *const nd_step_names[] = {"__defaults__", "__kwdefaults__",
 enum { N_DEFAULTS, N_KWDEFAULTS, N_CELL, N_BASE, N_CLASS };
 
 enum kind { K_PLAIN, K_LEAF, K_DICT, K_LIST, K_TUPLE, K_SET, K_DEQUE, K_CELL,
-	    K_FUNC, K_ARRAY, K_MODULE };
+	    K_FUNC, K_ARRAY, K_MODULE, K_GEN };
 
 struct member {
 	uint64_t name; /* a C string in the target */
@@ -107,7 +107,9 @@ static enum kind named_kind(struct nd_ctx *c, uint64_t type)
 		enum kind k;
 	} names[] = {{"set", K_SET},	   {"frozenset", K_SET},
 		     {"cell", K_CELL},	   {"function", K_FUNC},
-		     {"collections.deque", K_DEQUE}, {"module", K_MODULE}};
+		     {"collections.deque", K_DEQUE}, {"module", K_MODULE},
+		     {"generator", K_GEN},  {"coroutine", K_GEN},
+		     {"async_generator", K_GEN}};
 
 	for (int depth = 0; type && depth < 32; depth++) {
 		const char *name;
@@ -446,6 +448,35 @@ static int array_refs(struct nd_refs *w, uint64_t obj, nd_ref_fn fn,
 	return 0;
 }
 
+/* A generator's locals: the steps of its frame's, spelled through it. */
+static int gen_local(void *arg, uint64_t target, struct nd_step step)
+{
+	const struct emit *m = arg;
+
+	return m->fn(m->arg, target,
+		     (struct nd_step){step.payload, ND_STEP_GEN_LOCAL});
+}
+
+static int gen_locals(struct nd_refs *w, uint64_t obj, nd_ref_fn fn,
+		      void *arg)
+{
+	const struct nd_pylayout *P = w->c->py;
+	struct emit m = {fn, arg, w};
+	uint64_t frame = obj + (uint64_t)P->gen_frame, code;
+
+	/* before 3.11 a frame object, gone once the generator is done */
+	if (!P->gen_frame_embedded &&
+	    (nd_read_u64(w->c, frame, &frame, NULL, "gi_frame") || !frame))
+		return 0;
+	if (nd_read_u64(w->c, frame + (uint64_t)P->fr_code, &code, NULL,
+			"generator code"))
+		return 0;
+	code &= ~P->fr_code_tag_bits;
+	/* only what the frame holds by name: its locals dict is the
+	 * generator's own only at module level, which has none */
+	return nd_frame_locals(w, frame, code, gen_local, &m);
+}
+
 static int container(struct nd_refs *w, const struct tinfo *t, uint64_t obj,
 		     nd_ref_fn fn, void *arg)
 {
@@ -505,6 +536,8 @@ static int container(struct nd_refs *w, const struct tinfo *t, uint64_t obj,
 		return rc;
 	case K_ARRAY:
 		return array_refs(w, obj, fn, arg);
+	case K_GEN:
+		return gen_locals(w, obj, fn, arg);
 	case K_MODULE:
 		if (nd_read_u64(w->c, obj + (uint64_t)P->module_dict, &v, NULL,
 				"module dict") || !v)

@@ -5,8 +5,9 @@
  * inline values; __slots__ and C members of every type of the MRO; class
  * and module dicts, function attributes), .__defaults__, .__kwdefaults__,
  * .cell_contents, an array's .base, an object's .__class__ where it is a
- * class of the program; and set members and dict keys, which Python
- * cannot name, as {0xADDR}. A C type's getter is followed where its machine code
+ * class of the program, a suspended generator's or coroutine's locals
+ * (.gi_frame.f_locals['NAME']); and set members and dict keys, which
+ * Python cannot name, as {0xADDR}. A C type's getter is followed where its machine code
  * is a field load and nothing else (Cython's public attributes: pandas'
  * BlockManager.blocks); what a C type keeps otherwise (tp_traverse only,
  * computed getters) is not followed. */
@@ -29,6 +30,9 @@ enum nd_step_kind {
 	ND_STEP_KEY,        /* [KEY]; payload: the key object */
 	ND_STEP_MEMBER,     /* {0xADDR}: the step's target itself (a set
 			     * member, a dict's key object) */
+	ND_STEP_GEN_LOCAL,  /* .gi_frame.f_locals['NAME'] (cr_, ag_ for
+			     * coroutines, async generators); payload: the
+			     * name, a str object */
 	ND_STEP_MODULE,     /* a root: payload is sys.modules' key (a str) */
 	ND_STEP_FRAME,      /* a root: payload is thread << 32 | frame */
 };

@@ -93,6 +93,27 @@ zero_d = np.empty((), dtype=object)
 zero_d[()] = keep("zero_d_object_array", np.arange(26))
 odd_keys = {"\ud800x": keep("surrogate_key", np.arange(27)),
             ("t", 1): keep("tuple_key", np.arange(28))}
+def generator():
+    held = keep("generator_local", np.arange(31))
+    yield 1
+    return held
+
+
+class Suspend:
+    def __await__(self):
+        yield
+
+
+async def coroutine():
+    held = keep("coroutine_local", np.arange(32))
+    await Suspend()
+    return held
+
+
+gen = generator()
+next(gen)
+coro = coroutine()
+coro.send(None)
 shared = keep("shared", np.arange(22))
 shared_in = ([shared], {"s": shared})
 

@@ -57,7 +57,8 @@ PY_FIELDS = [
     "fn_defaults", "fn_kwdefaults", "tp_members", "member_name", "member_type",
     "member_offset", "member_size", "tp_getset", "getset_get",
     "getset_size", "co_localsplusnames", "co_varnames",
-    "co_cellvars", "co_freevars", "fr_localsplus", "fr_locals",
+    "co_cellvars", "co_freevars", "fr_localsplus", "fr_locals", "gen_frame",
+    "gen_frame_embedded",
 ]
 NP_FIELDS = [
     "maxdims", "arr_data", "arr_nd", "arr_dims", "arr_strides", "arr_base",

@@ -3,7 +3,7 @@
  * __slots__, a bound method's __func__ and __self__) and getters of a type,
  * and a frame's locals (localsplus, named by the code object:
  * co_localsplusnames from 3.11, co_varnames + co_cellvars + co_freevars
- * before). */
+ * before), a suspended generator's or coroutine's among them. */
 #define PY_SSIZE_T_CLEAN
 #define Py_BUILD_CORE 1
 #include <Python.h>
@@ -14,6 +14,7 @@
 #include "internal/pycore_interp.h"
 #if PY_VERSION_HEX >= 0x030E0000
 #include "internal/pycore_interpframe.h"
+#include "internal/pycore_interpframe_structs.h"
 #elif PY_VERSION_HEX >= 0x030B0000
 #include "internal/pycore_frame.h"
 #else
@@ -46,6 +47,9 @@ int main(void)
 	P("co_freevars", -1);
 	P("fr_localsplus", offsetof(_PyInterpreterFrame, localsplus));
 	P("fr_locals", offsetof(_PyInterpreterFrame, f_locals));
+	/* a generator's (coroutine's) frame: inside the object */
+	P("gen_frame", offsetof(PyGenObject, gi_iframe));
+	P("gen_frame_embedded", 1);
 #else
 	P("co_localsplusnames", -1);
 	P("co_varnames", offsetof(PyCodeObject, co_varnames));
@@ -53,6 +57,8 @@ int main(void)
 	P("co_freevars", offsetof(PyCodeObject, co_freevars));
 	P("fr_localsplus", offsetof(PyFrameObject, f_localsplus));
 	P("fr_locals", offsetof(PyFrameObject, f_locals));
+	P("gen_frame", offsetof(PyGenObject, gi_frame));
+	P("gen_frame_embedded", 0);
 #endif
 	return 0;
 }
