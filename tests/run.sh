@@ -134,8 +134,11 @@ sanitizer_reports() {
 	local f n=0
 	for f in "$1"/report.*; do
 		# ASan may open its log and write nothing (a process killed
-		# on purpose by test_kill): only a written report is one
+		# on purpose by test_kill), or LeakSanitizer only say it could
+		# not stop the threads of one that a kill reached as it exited
+		# ("Unable to get registers"): only a finding is a report
 		[ -s "$f" ] || continue
+		grep -qv 'Unable to get registers from thread' "$f" || continue
 		n=$((n + 1))
 		echo "not ok $n - sanitizer report $f"
 		head -n 30 "$f" | sed 's/^/#   /'
