@@ -104,6 +104,12 @@ static void on_event(void *arg, const struct nd_event *ev)
 	}
 }
 
+/* Whether audit judges a's reachability: it owns at least min_bytes. */
+static bool judged(const struct census_arr *a, int64_t min_bytes)
+{
+	return (a->flags & ND_F_OWNDATA) && a->nbytes >= min_bytes;
+}
+
 /* Marks the arrays of s owning at least min_bytes that no path from the
  * roots reaches (while the target is paused). */
 static int mark_unreachable(struct target *t, struct nd_ctx *c,
@@ -118,7 +124,7 @@ static int mark_unreachable(struct target *t, struct nd_ctx *c,
 	if (!addrs)
 		return nd_fail(e, ND_ENOMEM, "out of memory");
 	for (size_t i = 0; i < s->n; i++)
-		if ((s->a[i].flags & ND_F_OWNDATA) && s->a[i].nbytes >= min_bytes)
+		if (judged(&s->a[i], min_bytes))
 			addrs[n++] = s->a[i].addr;
 	/* frames are roots too (their threads need not be named here) */
 	nd_py_stacks(c, t->rt.runtime_addr, &ps, NULL);
@@ -127,16 +133,12 @@ static int mark_unreachable(struct target *t, struct nd_ctx *c,
 	struct nd_frame_root *f = calloc(nf ? nf : 1, sizeof(*f));
 	nf = 0;
 	for (size_t i = 0; f && i < ps.n; i++)
-		for (size_t j = 0; j < ps.t[i].n; j++)
-			f[nf++] = (struct nd_frame_root){ps.t[i].f[j].frame,
-							 ps.t[i].f[j].code, 0,
-							 (int)j};
+		nf += nd_frame_roots(&ps.t[i], 0, f + nf);
 	int rc = f ? why_walk(&w, c, t->rt.runtime_addr, f, nf, addrs, n, e)
 		   : nd_fail(e, ND_ENOMEM, "out of memory");
 	/* cut short, what was not reached may be reachable still */
 	for (size_t i = 0; !rc && !w.cut && !w.oom && i < s->n; i++)
-		s->a[i].unreachable = (s->a[i].flags & ND_F_OWNDATA) &&
-				      s->a[i].nbytes >= min_bytes &&
+		s->a[i].unreachable = judged(&s->a[i], min_bytes) &&
 				      !why_reached(&w, s->a[i].addr);
 	if (!rc)
 		cli_verbosef("%s: %zu objects walked from Python's roots",

@@ -205,21 +205,6 @@ static void print_one(struct shown *x, const struct show_opts *o,
 		nd_format_text(&x->a, &x->mem, &x->p, out, &x->err);
 }
 
-/* The roots of frame:TID:N paths. */
-static int frames_read(struct target *t, const struct freeze *fz,
-		       struct nd_err *e)
-{
-	struct thread *th = NULL;
-	struct nd_pystacks ps = {0};
-	size_t n = 0;
-	int rc = threads_read(t, fz, &th, &n, &ps, e) ||
-		 threads_frames(t, th, n, e);
-
-	free(th);
-	nd_py_stacks_free(&ps);
-	return rc ? -1 : 0;
-}
-
 /* Reads every OBJECT while the target is paused (if it is), then lets it
  * go; fills objs. Returns 0, or the error that stopped everything. */
 static int read_all(const char *target, const struct show_opts *o,
@@ -256,7 +241,7 @@ static int read_all(const char *target, const struct show_opts *o,
 			       "process paused (drop --no-pause)");
 	}
 	if (target_pause(&t, pause, frames, &fz, e) ||
-	    (frames && frames_read(&t, pause ? &fz : NULL, e))) {
+	    (frames && threads_roots(&t, pause ? &fz : NULL, e))) {
 		target_release(&t, &fz);
 		target_close(&t);
 		return -1;

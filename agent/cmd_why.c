@@ -326,10 +326,8 @@ int cmd_why(int argc, char **argv)
 	struct freeze fz = {0};
 	struct list_model m = {0};
 	struct answer *a = NULL;
-	struct thread *th = NULL;
-	struct nd_pystacks ps = {0};
 	struct why w = {0};
-	size_t n = 0, nth = 0;
+	size_t n = 0;
 	int first, status = EXIT_OK;
 
 	if (parse(argc, argv, &o, &first, &e) ||
@@ -353,8 +351,7 @@ int cmd_why(int argc, char **argv)
 	/* threads are read stopped (their registers say which is which):
 	 * without a pause, only the modules are roots */
 	if (!rc && (o.pause || !t.pid))
-		rc = threads_read(&t, o.pause ? &fz : NULL, &th, &nth, &ps, &e) ||
-		     threads_frames(&t, th, nth, &e);
+		rc = threads_roots(&t, o.pause ? &fz : NULL, &e);
 	if (!rc)
 		rc = targets(&t, &glance, &o, argv + first + 1,
 			     (size_t)(argc - first - 1), &m, &a, &n, &e);
@@ -372,9 +369,7 @@ int cmd_why(int argc, char **argv)
 	for (size_t i = 0; a && i < n; i++)
 		nd_buf_free(&a[i].paths);
 	free(a);
-	free(th);
 	why_free(&w);
-	nd_py_stacks_free(&ps);
 	list_model_free(&m);
 	target_close(&t);
 	return rc ? cli_error(&e) : status;

@@ -74,12 +74,23 @@ int threads_frames(struct target *t, const struct thread *th, size_t n,
 	if (!f)
 		return nd_fail(e, ND_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; th[i].py && j < th[i].py->n; j++)
-			f[k++] = (struct nd_frame_root){th[i].py->f[j].frame,
-							th[i].py->f[j].code,
-							(int)th[i].tid, (int)j};
+		if (th[i].py)
+			k += nd_frame_roots(th[i].py, (int)th[i].tid, f + k);
 	free(t->frames);
 	t->frames = f;
 	t->nframes = k;
 	return 0;
+}
+
+int threads_roots(struct target *t, const struct freeze *fz, struct nd_err *e)
+{
+	struct thread *th = NULL;
+	struct nd_pystacks ps = {0};
+	size_t n = 0;
+	int rc = threads_read(t, fz, &th, &n, &ps, e) ||
+		 threads_frames(t, th, n, e);
+
+	free(th);
+	nd_py_stacks_free(&ps);
+	return rc ? -1 : 0;
 }

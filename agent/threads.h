@@ -41,4 +41,8 @@ int threads_read(struct target *t, const struct freeze *fz,
 int threads_frames(struct target *t, const struct thread *th, size_t n,
 		   struct nd_err *e);
 
+/* threads_read, keeping only their frames as t->frames (show and why:
+ * the roots of frame:TID:N paths). */
+int threads_roots(struct target *t, const struct freeze *fz, struct nd_err *e);
+
 #endif

@@ -136,14 +136,13 @@ int why_walk(struct why *w, struct nd_ctx *c, uint64_t runtime,
 		nd_refs_free(refs);
 		return -1;
 	}
-	size_t modules = w->len;
 	for (size_t i = 0; i < nframes; i++)
 		reach(w, frames[i].frame, WHY_NO_PARENT,
 		      (struct nd_step){i, ND_STEP_FRAME});
 	for (size_t i = 0; i < w->len; i++) {
 		struct edge g = {w, (uint32_t)i};
 		const struct why_node *n = &w->n[i];
-		if (i >= modules && n->parent == WHY_NO_PARENT)
+		if (n->step.kind == ND_STEP_FRAME)
 			nd_frame_locals(refs, n->addr,
 					frames[n->step.payload].code, follow,
 					&g);

@@ -313,6 +313,17 @@ int nd_py_tuple(struct nd_ctx *c, uint64_t obj, uint64_t *items, size_t max,
 	return 0;
 }
 
+int nd_py_mro(struct nd_ctx *c, uint64_t type, uint64_t *out, size_t *n)
+{
+	uint64_t mro;
+
+	*n = 0;
+	if (nd_read_u64(c, type + (uint64_t)c->py->tp_mro, &mro, NULL,
+			"tp_mro") || !mro)
+		return -1;
+	return nd_py_tuple(c, mro, out, ND_MAX_MRO, n, NULL);
+}
+
 int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e)
 {
 	uint64_t ndigits;

@@ -41,6 +41,10 @@ bool nd_py_is_none(struct nd_ctx *c, uint64_t obj);
 /* Items of a tuple (or tuple subclass); fails if more than max. */
 int nd_py_tuple(struct nd_ctx *c, uint64_t obj, uint64_t *items, size_t max,
 		size_t *n, struct nd_err *e);
+/* A type's MRO (tp_mro: itself, then its bases in order); a type with
+ * more than ND_MAX_MRO of them, or none readable, fails. */
+#define ND_MAX_MRO 64
+int nd_py_mro(struct nd_ctx *c, uint64_t type, uint64_t *out, size_t *n);
 /* A Python int that fits in int64. */
 int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e);
 int nd_py_float(struct nd_ctx *c, uint64_t obj, double *v, struct nd_err *e);

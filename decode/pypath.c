@@ -9,10 +9,11 @@
 #include <string.h>
 
 #include "ndarray.h"
-#include "numfmt.h"
+#include "pyframes.h"
 #include "pyobj.h"
 #include "pywalk.h"
 #include "read.h"
+#include "values.h"
 
 /* Whether s is a Python identifier (ASCII letters, digits, _, and any
  * non-ASCII character: Python's own check is wider than ndspy needs). */
@@ -40,46 +41,25 @@ static int name_of(struct nd_ctx *c, uint64_t str, struct nd_buf *b)
 	return 0;
 }
 
-/* Python's repr of a key it can read back: a literal. */
+/* Python's repr of a key it can read back as a literal: None, a bool, an
+ * int, a finite float, bytes, a str (one with a lone surrogate decodes to
+ * U+FFFD: not the key); {0xADDR} for any other. */
 static void key_repr(struct nd_ctx *c, uint64_t key, struct nd_buf *b)
 {
 	struct nd_pyvalue *v = malloc(sizeof(*v));
-	char num[64];
 
 	if (v)
 		nd_py_value(c, key, v);
-	switch (v ? v->v.kind : ND_PY_UNREADABLE) {
-	case ND_PY_NONE:
-		nd_buf_puts(b, "None");
-		break;
-	case ND_PY_BOOL:
-		nd_buf_puts(b, v->v.i ? "True" : "False");
-		break;
-	case ND_PY_INT:
-		nd_buf_printf(b, "%" PRId64, v->v.i);
-		break;
-	case ND_PY_BIGINT:
-		nd_buf_puts(b, v->v.s);
-		break;
-	case ND_PY_FLOAT:
-		if (!isfinite(v->v.f)) /* inf and nan have no literal */
-			goto other;
-		nd_fmt_py_float(v->v.f, num, sizeof(num));
-		nd_buf_puts(b, num);
-		break;
-	case ND_PY_STR:
-		/* a lone surrogate comes out as U+FFFD: not the key */
-		if (memmem(v->v.s, v->v.slen, "\xef\xbf\xbd", 3))
-			goto other;
-		nd_buf_py_repr_n(b, v->v.s, v->v.slen);
-		break;
-	case ND_PY_BYTES:
-		nd_buf_bytes_repr(b, v->v.s, v->v.slen, false);
-		break;
-	default:
-	other:
+	enum nd_pykind k = v ? v->v.kind : ND_PY_UNREADABLE;
+	bool literal = k == ND_PY_NONE || k == ND_PY_BOOL || k == ND_PY_INT ||
+		       k == ND_PY_BIGINT || k == ND_PY_BYTES ||
+		       (k == ND_PY_FLOAT && isfinite(v->v.f)) ||
+		       (k == ND_PY_STR &&
+			!memmem(v->v.s, v->v.slen, "\xef\xbf\xbd", 3));
+	if (literal)
+		nd_pyscalar_write(&v->v, key, ND_STYLE_PY, b);
+	else
 		nd_buf_printf(b, "{0x%" PRIx64 "}", key);
-	}
 	free(v);
 }
 
@@ -277,13 +257,11 @@ static int match_ref(void *arg, uint64_t target, struct nd_step s)
 /* An attribute of obj's class: its MRO's dicts. */
 static void class_attr(struct nd_refs *w, struct match *m, uint64_t obj)
 {
-	uint64_t type, mro, types[64];
+	uint64_t type, types[ND_MAX_MRO];
 	size_t n = 0;
 
 	if (nd_py_header(m->c, obj, NULL, &type, NULL) ||
-	    nd_read_u64(m->c, type + (uint64_t)m->c->py->tp_mro, &mro, NULL,
-			"tp_mro") || !mro ||
-	    nd_py_tuple(m->c, mro, types, 64, &n, NULL))
+	    nd_py_mro(m->c, type, types, &n))
 		return;
 	m->attr_only = true;
 	for (size_t i = 0; i < n && !m->found; i++) {
@@ -346,6 +324,15 @@ int nd_path_follow(struct nd_ctx *c, uint64_t obj, const char *text,
 	nd_refs_free(w);
 	*out = obj;
 	return rc;
+}
+
+size_t nd_frame_roots(const struct nd_pythread *py, int tid,
+		      struct nd_frame_root *out)
+{
+	for (size_t j = 0; j < py->n; j++)
+		out[j] = (struct nd_frame_root){py->f[j].frame, py->f[j].code,
+						tid, (int)j};
+	return py->n;
 }
 
 int nd_path_frame(struct nd_ctx *c, const struct nd_frame_root *frames,

@@ -38,6 +38,11 @@ struct nd_frame_root {
 	uint64_t frame, code;
 	int tid, n;
 };
+/* The roots of one thread's Python frames (py, named tid): py->n of them
+ * into out, N counting from 0, the innermost; how many. */
+struct nd_pythread;
+size_t nd_frame_roots(const struct nd_pythread *py, int tid,
+		      struct nd_frame_root *out);
 /* frame:TID:N.NAME... to the object it names, among frames. */
 int nd_path_frame(struct nd_ctx *c, const struct nd_frame_root *frames,
 		  size_t nframes, const char *path, uint64_t *out,

@@ -61,12 +61,21 @@ void nd_refs_free(struct nd_refs *w);
  * that cannot be read holds nothing: 0. */
 typedef int (*nd_ref_fn)(void *arg, uint64_t target, struct nd_step step);
 int nd_refs_of(struct nd_refs *w, uint64_t obj, nd_ref_fn fn, void *arg);
+/* fn with its argument; nd_ref_attr, an nd_dict_fn over it, passes each
+ * (name, value) entry of a dict on as a .NAME step. */
+struct nd_ref_sink {
+	nd_ref_fn fn;
+	void *arg;
+};
+int nd_ref_attr(void *sink, uint64_t name, uint64_t value);
+/* Whether obj is a cell (of the builtin type); its content into *content
+ * (0 when empty or unreadable). */
+bool nd_refs_cell(struct nd_refs *w, uint64_t obj, uint64_t *content);
 /* Whether a container was larger than the limits (ND_MAX_REFS items,
  * ND_MAX_DICT entries): what it holds past them was not given. */
 bool nd_refs_cut(const struct nd_refs *w);
-struct nd_ctx *nd_refs_ctx(struct nd_refs *w);
 
-/* frame_refs.c: the locals of a frame (as decode/pyframes.h gives it: the
+/* The locals of a frame (as decode/pyframes.h gives it: the
  * frame and its code object) as .NAME steps: fast locals, cells and free
  * variables (the object a cell holds), the entries of its locals dict. */
 #define ND_MAX_LOCALS 4096
