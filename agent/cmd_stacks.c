@@ -23,6 +23,9 @@ static const char usage[] =
 	"Every thread's native backtrace (function names from ELF symbols and\n"
 	"debug files), and for threads running Python the Python frames (file,\n"
 	"function, line) placed at the evaluation-loop frame that runs them.\n"
+	"A thread running code in a subinterpreter shows those frames first,\n"
+	"labelled \"interpreter ID\" (with --json: \"interpreter\", 0 for the\n"
+	"main interpreter).\n"
 	"\n"
 	"  TARGET           a process ID, or a core file (gcore's or the kernel's)\n"
 	"\n"
@@ -60,18 +63,50 @@ static int stacks_option(void *opts, int ch, const char *arg,
 	return 0;
 }
 
-/* Whether native frame i runs the Python frames from next on: its name
+/* A thread's Python frames, newest first, as one walk: those of the
+ * subinterpreters it runs in (entered from the main interpreter's frames,
+ * so newer), then the main interpreter's. */
+struct pyview {
+	const struct nd_pythread *seg[THREAD_MAX_SUBINTERP + 1];
+	size_t nseg, cur, next; /* the segment, the frame in it */
+};
+
+static void view_init(const struct thread *th, struct pyview *v)
+{
+	*v = (struct pyview){.nseg = 0};
+	for (size_t i = 0; i < th->nsub; i++)
+		if (th->sub[i]->n)
+			v->seg[v->nseg++] = th->sub[i];
+	if (th->py)
+		v->seg[v->nseg++] = th->py;
+}
+
+/* The frame the view is at; NULL past the last. */
+static const struct nd_pyframe *view_at(const struct pyview *v)
+{
+	return v->cur < v->nseg ? &v->seg[v->cur]->f[v->next] : NULL;
+}
+
+static void view_step(struct pyview *v)
+{
+	if (++v->next >= v->seg[v->cur]->n) {
+		v->cur++;
+		v->next = 0;
+	}
+}
+
+/* Whether native frame i runs the Python frames the view is at: its name
  * says so, or (3.12+, where names may be missing: a stripped binary, a
  * .cold part) the shim frame ending that group lies in its stack frame. */
-static bool runs_group(const struct thread *th, size_t i, size_t next,
-		       bool named_eval)
+static bool runs_group(const struct thread *th, size_t i,
+		       const struct pyview *v, bool named_eval)
 {
-	const struct nd_pythread *py = th->py;
-
-	if (!py || next >= py->n)
+	if (!view_at(v))
 		return false;
 	if (named_eval)
 		return true;
+	const struct nd_pythread *py = v->seg[v->cur];
+	size_t next = v->next;
 	while (next < py->n && !py->f[next].eval_entry)
 		next++;
 	uint64_t shim = next < py->n ? py->f[next].shim : 0;
@@ -122,8 +157,11 @@ static void native_frame(const struct target *t, uint64_t ip, bool caller,
 	nd_buf_putc(b, '\n');
 }
 
-/* locals: the frame's, formatted while the target was paused (or NULL) */
-static void python_frame(const struct nd_pyframe *f,
+/* locals: the frame's, formatted while the target was paused (or NULL);
+ * py: the thread state it is on, whose interpreter is named unless it
+ * is the main one */
+static void python_frame(const struct nd_pythread *py,
+			 const struct nd_pyframe *f,
 			 const struct stacks_opts *o,
 			 const struct nd_buf *locals, struct nd_buf *b)
 {
@@ -141,7 +179,8 @@ static void python_frame(const struct nd_pyframe *f,
 			nd_buf_printf(b, ", \"line\": %d", f->line);
 		else
 			nd_buf_puts(b, ", \"line\": null");
-		nd_buf_printf(b, ", \"code\": %" PRIu64, f->code);
+		nd_buf_printf(b, ", \"code\": %" PRIu64 ", \"interpreter\": "
+				 "%" PRId64, f->code, py->interp_id);
 		if (locals) {
 			nd_buf_puts(b, ", \"locals\": ");
 			nd_buf_add(b, locals->p, locals->len);
@@ -149,7 +188,11 @@ static void python_frame(const struct nd_pyframe *f,
 		nd_buf_putc(b, '}');
 		return;
 	}
-	nd_buf_puts(b, "      (Python) ");
+	if (py->main_interp)
+		nd_buf_puts(b, "      (Python) ");
+	else
+		nd_buf_printf(b, "      (Python, interpreter %" PRId64 ") ",
+			      py->interp_id);
 	nd_buf_puts_safe(b, f->qualname ? f->qualname : f->name);
 	nd_buf_puts(b, " at ");
 	nd_buf_puts_safe(b, f->file);
@@ -160,31 +203,38 @@ static void python_frame(const struct nd_pyframe *f,
 		nd_buf_add(b, locals->p, locals->len);
 }
 
-/* The Python frames of one evaluation-loop call, from *next on. */
-static void python_group(const struct nd_pythread *py,
-			 const struct nd_buf *locals, size_t *next,
+/* The Python frames of one evaluation-loop call, from where the view is;
+ * locals: every thread state's frames' (indexed as ps), or NULL. */
+static void python_group(const struct nd_pystacks *ps, struct pyview *v,
+			 struct nd_buf *const *locals,
 			 const struct stacks_opts *o, struct nd_buf *b,
 			 bool *first)
 {
-	while (*next < py->n) {
-		size_t at = (*next)++;
-		const struct nd_pyframe *f = &py->f[at];
+	const struct nd_pyframe *f;
+
+	while ((f = view_at(v))) {
+		const struct nd_pythread *py = v->seg[v->cur];
+		const struct nd_buf *loc = locals ? locals[py - ps->t] : NULL;
 		if (o->json && !*first)
 			nd_buf_puts(b, ", ");
 		*first = false;
-		python_frame(f, o, locals ? &locals[at] : NULL, b);
+		python_frame(py, f, o, loc ? &loc[v->next] : NULL, b);
+		view_step(v);
 		if (f->eval_entry)
 			break;
 	}
 }
 
 static void print_thread(const struct target *t, const struct thread *th,
-			 const struct nd_buf *locals,
+			 const struct nd_pystacks *ps,
+			 struct nd_buf *const *locals,
 			 const struct stacks_opts *o, struct nd_buf *b)
 {
 	const struct nd_pythread *py = th->py;
-	size_t next = 0;
+	struct pyview v;
 	bool first = true, is_eval;
+
+	view_init(th, &v);
 
 	if (o->json) {
 		nd_buf_printf(b, "{\"tid\": %d, \"main\": %s, \"python\": ",
@@ -199,23 +249,23 @@ static void print_thread(const struct target *t, const struct thread *th,
 	} else {
 		nd_buf_printf(b, "thread %d%s%s\n", (int)th->tid,
 			      th->main ? " (main)" : "",
-			      py ? ", running Python" : "");
+			      py || th->nsub ? ", running Python" : "");
 	}
 	for (size_t i = 0; i < th->n; i++) {
 		if (o->json && !first)
 			nd_buf_puts(b, ", ");
 		first = false;
 		native_frame(t, th->ips[i], i > 0, o, b, &is_eval);
-		if (runs_group(th, i, next, is_eval))
-			python_group(py, locals, &next, o, b, &first);
+		if (runs_group(th, i, &v, is_eval))
+			python_group(ps, &v, locals, o, b, &first);
 	}
 	/* frames no native frame was found for (stripped binary, broken
 	 * native stack): after the native ones, in order */
-	if (py && next < py->n && !o->json)
+	if (view_at(&v) && !o->json)
 		nd_buf_puts(b, "  (Python frames whose native frames were not "
 			       "found)\n");
-	while (py && next < py->n)
-		python_group(py, locals, &next, o, b, &first);
+	while (view_at(&v))
+		python_group(ps, &v, locals, o, b, &first);
 	const struct nd_err *why = th->err.code ? &th->err
 				   : py && py->err.code ? &py->err : NULL;
 	if (o->json) {
@@ -233,16 +283,17 @@ static void print_thread(const struct target *t, const struct thread *th,
 }
 
 /* Every Python frame's locals, formatted while the target is paused (what
- * they read is read then); NULL on a failure to allocate. */
-static struct nd_buf **all_locals(struct target *t, const struct thread *th,
-				  size_t n, bool json)
+ * they read is read then), per thread state of ps; NULL on a failure to
+ * allocate. */
+static struct nd_buf **all_locals(struct target *t,
+				  const struct nd_pystacks *ps, bool json)
 {
-	struct nd_buf **loc = calloc(n ? n : 1, sizeof(*loc));
+	struct nd_buf **loc = calloc(ps->n ? ps->n : 1, sizeof(*loc));
 	struct nd_refs *w = nd_refs_new(&t->ctx);
 
-	for (size_t i = 0; loc && w && i < n; i++) {
-		const struct nd_pythread *py = th[i].py;
-		if (!py || !py->n || !(loc[i] = calloc(py->n, sizeof(**loc))))
+	for (size_t i = 0; loc && w && i < ps->n; i++) {
+		const struct nd_pythread *py = &ps->t[i];
+		if (!py->n || !(loc[i] = calloc(py->n, sizeof(**loc))))
 			continue;
 		for (size_t j = 0; j < py->n; j++)
 			frame_locals_format(w, &t->ctx, &py->f[j], json,
@@ -252,13 +303,12 @@ static struct nd_buf **all_locals(struct target *t, const struct thread *th,
 	return loc;
 }
 
-static void locals_free(struct nd_buf **loc, const struct thread *th,
-			size_t n)
+static void locals_free(struct nd_buf **loc, const struct nd_pystacks *ps)
 {
-	for (size_t i = 0; loc && i < n; i++)
-		for (size_t j = 0; loc[i] && j < th[i].py->n; j++)
+	for (size_t i = 0; loc && i < ps->n; i++)
+		for (size_t j = 0; loc[i] && j < ps->t[i].n; j++)
 			nd_buf_free(&loc[i][j]);
-	for (size_t i = 0; loc && i < n; i++)
+	for (size_t i = 0; loc && i < ps->n; i++)
 		free(loc[i]);
 	free(loc);
 }
@@ -297,7 +347,7 @@ int cmd_stacks(int argc, char **argv)
 	struct nd_buf **loc = NULL;
 	if (!rc) {
 		rc = threads_read(&t, &fz, &th, &n, &ps, &e);
-		if (!rc && o.locals && !(loc = all_locals(&t, th, n, o.json)))
+		if (!rc && o.locals && !(loc = all_locals(&t, &ps, o.json)))
 			rc = nd_fail(&e, ND_ENOMEM, "out of memory");
 		target_release(&t, &fz);
 		if (t.pid)
@@ -306,12 +356,12 @@ int cmd_stacks(int argc, char **argv)
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct nd_buf b = {0};
-		print_thread(&t, &th[i], loc ? loc[i] : NULL, &o, &b);
+		print_thread(&t, &th[i], &ps, loc, &o, &b);
 		if (b.oom || !cli_write_stdout(b.p, b.len))
 			rc = nd_fail(&e, ND_EIO, "cannot write the stacks");
 		nd_buf_free(&b);
 	}
-	locals_free(loc, th, n);
+	locals_free(loc, &ps);
 	free(th);
 	nd_py_stacks_free(&ps);
 	target_close(&t);

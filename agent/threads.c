@@ -17,9 +17,15 @@ static void unwind_one(struct unwinder *u, struct thread *th, pid_t tid,
 	th->tid = tid;
 	unwind_thread(u, regs, th->ips, th->sps, THREAD_MAX_NATIVE, &th->n,
 		      &th->err);
-	for (size_t i = 0; i < ps->n; i++)
-		if (ps->t[i].thread_id == regs->fs_base)
-			th->py = &ps->t[i];
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct nd_pythread *p = &ps->t[i];
+		if (p->thread_id != regs->fs_base)
+			continue;
+		if (p->main_interp)
+			th->py = p;
+		else if (th->nsub < THREAD_MAX_SUBINTERP)
+			th->sub[th->nsub++] = p;
+	}
 }
 
 int threads_read(struct target *t, const struct freeze *fz,

@@ -13,6 +13,7 @@
 #include "../decode/pyframes.h"
 
 #define THREAD_MAX_NATIVE 512 /* frames of one thread */
+#define THREAD_MAX_SUBINTERP 8 /* other interpreters one thread is in */
 
 /* One OS thread as read: native frames, its Python thread. */
 struct thread {
@@ -21,7 +22,11 @@ struct thread {
 	uint64_t ips[THREAD_MAX_NATIVE], sps[THREAD_MAX_NATIVE];
 	size_t n;
 	struct nd_err err;
-	const struct nd_pythread *py; /* in the nd_pystacks read with it */
+	/* in the nd_pystacks read with it: its main interpreter's thread
+	 * state (NULL if none), and those it has in other interpreters */
+	const struct nd_pythread *py;
+	const struct nd_pythread *sub[THREAD_MAX_SUBINTERP];
+	size_t nsub;
 };
 
 struct target;

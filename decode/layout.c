@@ -26,7 +26,7 @@ const struct nd_nplayout *nd_nplayout_find(int numpy_major)
 
 const char *nd_layout_supported_python(void)
 {
-	return "3.9-3.14";
+	return "3.9-3.15";
 }
 
 const char *nd_layout_supported_numpy(void)

@@ -72,9 +72,9 @@ struct nd_pylayout {
 	int tp_subclasses, tp_dictoffset, weakref_object;
 	uint64_t tpflags_managed_dict;
 	/* _PyRuntime.interpreters: head is the newest interpreter (the list
-	 * of all of them), main the main one, whose names and threads are
-	 * the program's */
-	int rt_interpreters_head, rt_interpreters_main;
+	 * of all of them, linked by interp_next), main the main one, whose
+	 * names are the program's; each has its interp_id (main's is 0) */
+	int rt_interpreters_head, rt_interpreters_main, interp_next, interp_id;
 	int interp_modules, module_dict, instance_dict;
 	uint64_t tpflags_inline_values;
 	int ht_cached_keys;
@@ -120,10 +120,10 @@ struct nd_pylayout {
 	 * mgmt.maxarenas) in the interpreter state at om_state, or pointed to
 	 * from there when om_state_ptr (3.13+); -1 before 3.12, where the
 	 * table is static and found another way. Each interpreter has its
-	 * state; om_interp_next links them (-1 before 3.12). Pools of 2^om_pool_bits
+	 * state (interp_next links them). Pools of 2^om_pool_bits
 	 * bytes, each starting with an om_pool_header-byte header, in arenas
 	 * of 2^om_arena_bits; an arena_object is om_arena_object bytes */
-	int om_interp_next, om_state, om_state_ptr, om_arenas, om_maxarenas;
+	int om_state, om_state_ptr, om_arenas, om_maxarenas;
 	int om_pool_bits, om_arena_bits, om_arena_object, om_pool_header;
 	/* what `why` follows (refs.c): list items, set entries (a table of
 	 * set_entry bytes, mask + 1 of them), a cell's object, a function's
@@ -168,7 +168,7 @@ struct nd_nplayout {
 /* NULL when the version is not one we know; see nd_layout_supported(). */
 const struct nd_pylayout *nd_pylayout_find(int major, int minor);
 const struct nd_nplayout *nd_nplayout_find(int numpy_major);
-/* "3.9-3.14" and "1.x, 2.x", for error messages. */
+/* "3.9-3.15" and "1.x, 2.x", for error messages. */
 const char *nd_layout_supported_python(void);
 const char *nd_layout_supported_numpy(void);
 

@@ -87,7 +87,7 @@ int nd_pymalloc_tables(struct nd_ctx *c, uint64_t runtime,
 					  "allocator states", max);
 		if (state && !seen)
 			out[(*n)++] = at;
-		if (nd_read_u64(c, interp + (uint64_t)P->om_interp_next, &interp, e,
+		if (nd_read_u64(c, interp + (uint64_t)P->interp_next, &interp, e,
 			     "the interpreter list"))
 			return -1;
 	}

@@ -480,63 +480,120 @@ static int walk_thread(struct walk *w, uint64_t ts, struct nd_pyframe *scratch,
 	return 0;
 }
 
+/* The interpreters, the main one first (the list begins with the
+ * newest): *n of them, up to a loop or ND_MAX_INTERPS. */
+static int interpreters(struct nd_ctx *c, uint64_t runtime, uint64_t *out,
+			size_t *n, struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	uint64_t x;
+
+	*n = 0;
+	int rc = read_ptr(c, runtime, P->rt_interpreters_main, &out[0], e,
+			  "_PyRuntime");
+	if (!rc)
+		rc = read_ptr(c, runtime, P->rt_interpreters_head, &x, e,
+			      "_PyRuntime");
+	if (rc || !out[0])
+		return rc ? rc : nd_fail(e, ND_ECORRUPT, "the runtime has no "
+					 "main interpreter");
+	*n = 1;
+	for (size_t steps = 0; x && !rc && steps < ND_MAX_INTERPS; steps++) {
+		bool seen = false;
+		for (size_t k = 0; k < *n && !seen; k++)
+			seen = out[k] == x;
+		if (!seen && *n < ND_MAX_INTERPS)
+			out[(*n)++] = x;
+		rc = read_ptr(c, x, P->interp_next, &x, e, "interpreter state");
+	}
+	return rc;
+}
+
+/* The thread states of interpreter interp appended to seen[*n], each
+ * once, up to a loop if there is one (few enough to compare each with all
+ * before it). */
+static int thread_list(struct nd_ctx *c, uint64_t interp, uint64_t *seen,
+		       size_t *n, struct nd_err *loop, struct nd_err *e)
+{
+	const struct nd_pylayout *P = c->py;
+	size_t first = *n;
+	uint64_t x;
+	int rc = read_ptr(c, interp, P->interp_threads_head, &x, e,
+			  "interpreter state");
+
+	while (x && !rc) {
+		if (*n == ND_MAX_PYTHREADS)
+			return nd_fail(e, ND_ELIMIT, "more than %d Python "
+				       "threads", ND_MAX_PYTHREADS);
+		bool again = false;
+		for (size_t k = first; k < *n && !again; k++)
+			again = seen[k] == x;
+		if (again) {
+			nd_fail(loop, ND_ECORRUPT, "the thread list loops "
+				"back to 0x%" PRIx64, x);
+			break;
+		}
+		seen[(*n)++] = x;
+		rc = read_ptr(c, x, P->ts_next, &x, e, "thread state");
+	}
+	return rc;
+}
+
 int nd_py_stacks(struct nd_ctx *c, uint64_t runtime, struct nd_pystacks *out,
 		 struct nd_err *e)
 {
 	const struct nd_pylayout *P = c->py;
-	uint64_t interp, ts;
+	uint64_t interp[ND_MAX_INTERPS];
+	size_t ninterp = 0, nthreads = 0, from[ND_MAX_INTERPS + 1];
 
 	memset(out, 0, sizeof(*out));
 	if (!runtime)
 		return nd_fail(e, ND_EUNSUPPORTED,
 			       "_PyRuntime is not exported: Python threads "
 			       "cannot be found");
-	int rc = read_ptr(c, runtime, P->rt_interpreters_main, &interp, e,
-			  "_PyRuntime");
-	if (!rc)
-		rc = read_ptr(c, interp, P->interp_threads_head, &ts, e,
-			      "interpreter state");
-	if (rc)
-		return rc;
-	/* the list first: each thread once, up to a loop if there is one
-	 * (few enough to compare each with all before it) */
-	size_t nthreads = 0;
-	uint64_t *seen = malloc(ND_MAX_PYTHREADS * sizeof(*seen));
-	if (!seen)
+	if (interpreters(c, runtime, interp, &ninterp, e))
+		return -1;
+	uint64_t *ts = malloc(ND_MAX_PYTHREADS * sizeof(*ts));
+	if (!ts)
 		return nd_fail(e, ND_ENOMEM, "out of memory");
-	for (uint64_t x = ts; x && !rc; nthreads++) {
-		if (nthreads == ND_MAX_PYTHREADS) {
-			rc = nd_fail(e, ND_ELIMIT, "more than %d Python threads",
-				     ND_MAX_PYTHREADS);
+	int rc = 0;
+	size_t k = 0;
+	/* a subinterpreter whose threads cannot be read hides no more than
+	 * its own: the main one's are what a failure to read stops */
+	for (; k < ninterp && !rc; k++) {
+		from[k] = nthreads;
+		struct nd_err sub = {0};
+		rc = thread_list(c, interp[k], ts, &nthreads, &out->err,
+				 k ? &sub : e);
+		if (rc && k) {
+			nthreads = from[k];
+			out->err = sub;
+			rc = 0;
 			break;
 		}
-		bool again = false;
-		for (size_t k = 0; k < nthreads && !again; k++)
-			again = seen[k] == x;
-		if (again) {
-			nd_fail(&out->err, ND_ECORRUPT, "the thread list loops "
-				"back to 0x%" PRIx64, x);
-			break;
-		}
-		seen[nthreads] = x;
-		rc = read_ptr(c, x, P->ts_next, &x, e, "thread state");
 	}
-	free(seen);
-	if (rc)
-		return rc;
+	from[k] = nthreads;
 	struct walk w = {c, &out->arena, malloc(MAX_LINETABLE)};
 	struct nd_pyframe *scratch = malloc(ND_MAX_PYFRAMES * sizeof(*scratch));
 	out->t = nd_arena_alloc(&out->arena, (nthreads ? nthreads : 1) *
 						     sizeof(*out->t));
 	if (!rc && (!out->t || !scratch || !w.table))
 		rc = nd_fail(e, ND_ENOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < nthreads && ts; i++) {
-		rc = walk_thread(&w, ts, scratch, &out->t[out->n], e);
-		if (!rc) {
-			out->n++;
-			rc = read_ptr(c, ts, P->ts_next, &ts, e, "thread state");
-		}
+	for (size_t i = 0, in = 0; !rc && i < nthreads; i++) {
+		while (i >= from[in + 1])
+			in++;
+		struct nd_pythread *t = &out->t[out->n];
+		uint64_t id = 0;
+		struct nd_err unread = {0};
+		if (in && nd_read_u64(c, interp[in] + (uint64_t)P->interp_id,
+				      &id, &unread, "interpreter state"))
+			id = (uint64_t)-1; /* shown as an unknown one */
+		rc = walk_thread(&w, ts[i], scratch, t, e);
+		t->interp_id = (int64_t)id;
+		t->main_interp = in == 0;
+		out->n += !rc;
 	}
+	free(ts);
 	free(scratch);
 	free(w.table);
 	return rc;

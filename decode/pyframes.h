@@ -1,6 +1,6 @@
-/* The Python stack of every thread of the interpreter: its thread states,
- * each one's chain of frames, and for each frame the code object's file,
- * function and current line. */
+/* The Python stack of every thread of every interpreter: their thread
+ * states, each one's chain of frames, and for each frame the code object's
+ * file, function and current line. */
 #ifndef ND_PYFRAMES_H
 #define ND_PYFRAMES_H
 
@@ -11,7 +11,8 @@
 #include "arena.h"
 #include "ctx.h"
 
-#define ND_MAX_PYTHREADS 4096
+#define ND_MAX_PYTHREADS 4096 /* of all interpreters */
+#define ND_MAX_INTERPS 256
 #define ND_MAX_PYFRAMES 4096 /* frames of one thread */
 
 struct nd_pyframe {
@@ -31,6 +32,8 @@ struct nd_pyframe {
 
 struct nd_pythread {
 	uint64_t tstate;
+	int64_t interp_id; /* its interpreter's id: 0 for the main one */
+	bool main_interp;
 	uint64_t thread_id; /* pthread_self(): the thread's fs base on x86-64 */
 	struct nd_pyframe *f; /* newest first */
 	size_t n;
@@ -38,7 +41,7 @@ struct nd_pythread {
 };
 
 struct nd_pystacks {
-	struct nd_pythread *t;
+	struct nd_pythread *t; /* the main interpreter's first */
 	size_t n;
 	struct nd_arena arena;
 	struct nd_err err; /* why the thread list was cut short, if it was */

@@ -1,5 +1,5 @@
 """Records the fuzzers' seeds (tests/fuzz/seeds/) from real processes:
-  record.py [CHROOT_DIR...]
+  record.py
   record.py --live-core DIR
 The second writes DIR/python-S: the kernel core of a Python without site
 or NumPy, anonymous memory included (4 MiB: too big to commit, made by
@@ -7,8 +7,7 @@ each fuzzing run), so that fuzz_core also reaches the thread states and
 frames that `stacks` reads; and DIR/snapshot-S, `ndspy snapshot` of such
 a process, so that it also reads the notes and line-sized segments of
 snapshot files.
-decode/: for the zoo of the host's Python, of each chroot given and of
-pyenv's libpython build, the bytes decoding each array reads
+decode/: for the zoo of each pair of the matrix (tests/matrix/targets), the bytes decoding each array reads
 (build/tests/record). core/: kernel and gdb cores of Python processes with
 and without NumPy, trimmed by /proc/PID/coredump_filter to their notes
 and the first page of each ELF file, so that each is a few hundred KiB."""
@@ -30,7 +29,6 @@ from tap import Zoo  # noqa: E402
 RECORD = os.path.join(ROOT, "build", "tests", "record")
 NDSPY = os.path.join(ROOT, "build", "ndspy")
 SEEDS = os.path.join(HERE, "seeds")
-PYENV = "/root/.pyenv/versions/3.11.7/bin/python3.11"
 ELF_HEADERS_ONLY = "0x10"
 
 
@@ -154,13 +152,13 @@ def main():
     for sub in ("decode", "core"):
         shutil.rmtree(os.path.join(SEEDS, sub), ignore_errors=True)
         os.makedirs(os.path.join(SEEDS, sub))
-    decode_seeds("host", "/usr/bin/python3", "")
-    for root in sys.argv[1:]:
-        decode_seeds(os.path.basename(root.rstrip("/")),
-                     "chroot %s /usr/bin/python3" % root, root)
-    if os.access(PYENV, os.X_OK):
-        decode_seeds("libpython3.11", "env PYTHONPATH=/usr/lib/python3/"
-                     "dist-packages " + PYENV, "")
+    pairs = subprocess.run([os.path.join(ROOT, "tests", "matrix", "targets")],
+                           stdout=subprocess.PIPE, text=True).stdout
+    for label, root, python in (line.split() for line in pairs.splitlines()):
+        if root == "/":
+            decode_seeds(label, python, "")
+        else:
+            decode_seeds(label, "chroot %s %s" % (root, python), root)
     core_seeds()
 
 

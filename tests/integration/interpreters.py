@@ -1,9 +1,11 @@
 """A target whose main interpreter holds __main__.arr, an array, while a
 subinterpreter (made after it: the newest) holds an arr of its own, a
-list. argv: TRUTH.json DIR."""
+list, and runs waiting_in_sub() in a second thread. argv: TRUTH.json DIR."""
 import json
 import os
 import sys
+import threading
+import time
 
 import numpy as np
 
@@ -12,14 +14,29 @@ try:
     import _interpreters as interpreters      # 3.13+
 except ImportError:
     try:
-        import _xxsubinterpreters as interpreters  # 3.12
+        import _xxsubinterpreters as interpreters  # 3.12 and before
     except ImportError:
         interpreters = None
+sub_id = None
 if interpreters:
     sub = interpreters.create()
     interpreters.run_string(sub, "arr = [1, 2, 3]")
+    sub_id = int(sub)
+    flag = os.path.join(sys.argv[2], "in-sub")
+    script = ("import time\n"
+              "def waiting_in_sub():\n"
+              "    open(%r, 'w').close()\n"
+              "    time.sleep(3600)\n"
+              "waiting_in_sub()\n" % flag)
+    threading.Thread(target=interpreters.run_string, args=(sub, script),
+                     daemon=True).start()
+    while not os.path.exists(flag):
+        time.sleep(0.01)
 with open(sys.argv[1], "w") as f:
     json.dump({"pid": os.getpid(), "arr": id(arr),
-               "subinterpreters": interpreters is not None}, f)
+               "subinterpreters": interpreters is not None,
+               "sub_id": sub_id}, f)
 print("ready", flush=True)
 sys.stdin.read()
+# the subinterpreter still runs: no finalization that would wait for it
+os._exit(0)

@@ -161,7 +161,7 @@ def main():
         time.sleep(0.3)
         try:
             expect(t, "unsupported Python", ["show", p.pid, "0x1000"], 3,
-                   ["Python 3.8 is not supported", "3.9-3.14"])
+                   ["Python 3.8 is not supported", "3.9-3.15"])
         finally:
             p.kill()
     else:

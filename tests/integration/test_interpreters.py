@@ -27,6 +27,24 @@ def main():
         rc, so, se = ndspy("stacks", zoo.target)
         t.ok(rc == 0 and "interpreters.py" in so,
              "stacks shows the main interpreter's thread", so[-600:] + se)
+        label = "(Python, interpreter %d) waiting_in_sub" % zoo.truth["sub_id"]
+        t.ok(rc == 0 and label in so,
+             "stacks labels the subinterpreter's frames", so[-1500:] + se)
+        # JSON: the thread in the subinterpreter has its frames, newest
+        # first, then the main interpreter's that entered it
+        rc, so, se = ndspy("stacks", "--json", zoo.target)
+        frames = []
+        for line in so.splitlines() if rc == 0 else []:
+            py = [f for f in json.loads(line)["frames"]
+                  if f["kind"] == "python"]
+            if any(f["function"] == "waiting_in_sub" for f in py):
+                frames = [(f["function"], f["interpreter"]) for f in py]
+        want = [("waiting_in_sub", zoo.truth["sub_id"]),
+                ("<module>", zoo.truth["sub_id"])]
+        t.ok(frames[:2] == want and frames[2:] and
+             all(i == 0 for _, i in frames[2:]),
+             "stacks --json: the subinterpreter's frames, then the main "
+             "interpreter's", (frames, se))
     finally:
         zoo.stop()
     return t.done()

@@ -21,7 +21,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(ROOT, "decode", "layout_data.h")
-PYTHONS = [(3, m) for m in range(9, 15)]
+PYTHONS = [(3, m) for m in range(9, 16)]
 NUMPYS = [1, 2]
 PY_FIELDS = [
     "refcnt_bits", "tp_name", "tp_basicsize", "tp_flags", "tp_base",
@@ -37,7 +37,7 @@ PY_FIELDS = [
     "dbg_bytes_sval", "dbg_str_state", "dbg_str_ascii_size",
     "tp_subclasses", "tp_dictoffset", "weakref_object",
     "tpflags_managed_dict", "rt_interpreters_head", "rt_interpreters_main",
-    "interp_modules",
+    "interp_next", "interp_id", "interp_modules",
     "module_dict", "instance_dict", "tpflags_inline_values",
     "ht_cached_keys", "values_repr", "instance_values", "dv_capacity",
     "dv_valid", "tp_itemsize", "ob_size",
@@ -51,7 +51,7 @@ PY_FIELDS = [
     "dbg_ts_frame", "dbg_fr_back", "dbg_fr_code", "dbg_fr_instr",
     "dbg_fr_owner", "dbg_co_filename", "dbg_co_name", "dbg_co_qualname",
     "dbg_co_linetable", "dbg_co_firstlineno", "dbg_co_code_adaptive",
-    "om_interp_next", "om_state", "om_state_ptr", "om_arenas", "om_maxarenas", "om_pool_bits",
+    "om_state", "om_state_ptr", "om_arenas", "om_maxarenas", "om_pool_bits",
     "om_arena_bits", "om_arena_object", "om_pool_header",
     "list_items", "set_mask", "set_table", "set_entry", "cell_ref",
     "fn_defaults", "fn_kwdefaults", "tp_members", "member_name", "member_type",
@@ -86,7 +86,7 @@ OLD_DICT = {"dict_repr": 0, "dict_split_values": 0, "dk_size": 8,
 # 1 MiB arenas from 3.10 (64-bit, radix tree on); struct arena_object
 # (address, pool_address, nfreepools, ntotalpools, freepools, nextarena,
 # prevarena) and the pool header are the same as 3.12's.
-OLD_OBMALLOC = {"om_interp_next": -1, "om_state": -1, "om_state_ptr": 0, "om_arenas": -1,
+OLD_OBMALLOC = {"om_state": -1, "om_state_ptr": 0, "om_arenas": -1,
                 "om_maxarenas": -1, "om_arena_object": 48,
                 "om_pool_header": 48}
 OLD_POOLS = {(3, 9): (12, 18), (3, 10): (14, 20), (3, 11): (14, 20)}

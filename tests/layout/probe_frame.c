@@ -75,8 +75,9 @@ int main(void)
 	P("fr_is_entry", -1);
 #endif
 	/* frames that are no Python function's: the C stack's entry frame
-	 * (3.12+), the interpreter's own (3.14) */
-#if PY_VERSION_HEX >= 0x030C0000
+	 * (3.12-3.14; 3.15 dropped it), the interpreter's own (3.14+), and
+	 * from 3.15 every owner at or above the interpreter's */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030F0000
 	P("owner_cstack", FRAME_OWNED_BY_CSTACK);
 #else
 	P("owner_cstack", -1);

@@ -16,7 +16,6 @@
 
 int main(void)
 {
-	P("om_interp_next", offsetof(PyInterpreterState, next));
 	P("om_state", offsetof(PyInterpreterState, obmalloc));
 #if PY_VERSION_HEX >= 0x030D0000
 	P("om_state_ptr", 1);

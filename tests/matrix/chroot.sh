@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # chroot.sh SUITE: prints the directory of a Debian SUITE chroot with Python,
 # NumPy and their headers, building it with debootstrap when it is missing.
+# (tests/matrix/targets says which Pythons of each chroot are tested.)
 # Chroots live in $NDSPY_CHROOT_CACHE (default /var/cache/ndspy/chroots),
 # outside the repository, and are reused. A chroot counts only once its
 # .ndspy-ok stamp exists: it is built under a temporary name, checked
@@ -23,10 +24,38 @@ apt_mirror() {
 			print $1; exit }'
 }
 
+case $suite in
+bullseye) pkgs=python3-numpy,python3-dev ;;  # NumPy 1.x ships its headers
+# sid's NumPy is built for its second Python too
+sid) pkgs=python3-numpy,python3-numpy-dev,python3-dev,python3.15,python3.15-dev ;;
+*) pkgs=python3-numpy,python3-numpy-dev,python3-dev ;;
+esac
+
+# A working Python + NumPy with headers in $1 (each python3.X it has)?
+usable() {
+	local py
+	ls "$1"/usr/include/python3*/Python.h >/dev/null 2>&1 || return 1
+	for py in "$1"/usr/bin/python3.*; do
+		case $py in *-config) continue ;; esac
+		chroot "$1" "${py#"$1"}" -c 'import numpy' || return 1
+	done
+}
+
 mkdir -p "$cache"
 exec 9>"$cache/.$suite.lock"
 flock 9
 if [ -f "$dir/.ndspy-ok" ]; then
+	# a chroot cached before a package joined the list gets it now
+	if ! chroot "$dir" dpkg-query -W ${pkgs//,/ } >/dev/null 2>&1; then
+		echo "chroot.sh: adding ${pkgs//,/ } to the $suite chroot" >&2
+		if ! { chroot "$dir" apt-get -o Acquire::Check-Valid-Until=false \
+			update && chroot "$dir" apt-get -y \
+			-o Acquire::Check-Valid-Until=false install ${pkgs//,/ }; } \
+			>>"$cache/$suite.log" 2>&1 || ! usable "$dir"; then
+			echo "chroot.sh: could not add them; see $cache/$suite.log" >&2
+			exit 1
+		fi
+	fi
 	echo "$dir"
 	exit 0
 fi
@@ -36,10 +65,6 @@ if [ -z "$mirror" ]; then
 		"set NDSPY_DEBIAN_MIRROR" >&2
 	exit 1
 fi
-case $suite in
-bullseye) pkgs=python3-numpy,python3-dev ;;  # NumPy 1.x ships its headers
-*) pkgs=python3-numpy,python3-numpy-dev,python3-dev ;;
-esac
 rm -rf "$dir" "$dir".tmp.*
 tmp=$(mktemp -d "$dir.tmp.XXXXXX")
 log=$cache/$suite.log
@@ -52,7 +77,7 @@ if ! debootstrap --variant=minbase --include="$pkgs" "$suite" "$tmp" \
 fi
 if ! versions=$(chroot "$tmp" /usr/bin/python3 -c \
 	'import sys, numpy; print(sys.version.split()[0], numpy.__version__)') ||
-	! ls "$tmp"/usr/include/python3*/Python.h >/dev/null 2>&1; then
+	! usable "$tmp"; then
 	rm -rf "$tmp"
 	echo "chroot.sh: the $suite chroot has no working Python + NumPy" >&2
 	exit 1

@@ -20,6 +20,7 @@ PYTHONS = [
     ["/root/.pyenv/versions/3.12.1/bin/python3.12"],
     ["/root/.pyenv/versions/3.13.0/bin/python3.13"],
     ["chroot", "/var/cache/ndspy/chroots/sid", "/usr/bin/python3.14"],
+    ["chroot", "/var/cache/ndspy/chroots/sid", "/usr/bin/python3.15"],
 ]
 
 # Valid 3.9 syntax. Shapes: a loop (backward jump), try/except/finally,

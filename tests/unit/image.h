@@ -11,6 +11,10 @@
 #include "../../agent/mem.h"
 #include "../../decode/ctx.h"
 
+/* the CPython 3.x minors decode/layout.c knows, each tested */
+#define PY_MINOR_FIRST 9
+#define PY_MINOR_LAST 15
+
 struct image_seg {
 	uint64_t addr;
 	size_t len;

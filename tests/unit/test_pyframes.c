@@ -144,10 +144,10 @@ static uint64_t chain(struct world *w, uint64_t *shim1, uint64_t *shim2)
 		return frame(w, in, frame(w, out, frame(w, mod, 0, 0, 0), 0, 0),
 			     0, 0);
 	uint64_t f = 0;
-	if (P->owner_cstack >= 0)
+	if (owner_shim(P) >= 0)
 		f = *shim2 = frame(w, 0, 0, 0, owner_shim(P));
 	f = frame(w, mod, f, 1, 0);
-	if (P->owner_cstack >= 0)
+	if (owner_shim(P) >= 0)
 		f = *shim1 = frame(w, 0, f, 0, owner_shim(P));
 	f = frame(w, out, f, 1, 0);
 	f = frame(w, in, f, 0, 0);
@@ -157,7 +157,7 @@ static uint64_t chain(struct world *w, uint64_t *shim1, uint64_t *shim2)
 static void test_every_version(void **state)
 {
 	(void)state;
-	for (int minor = 9; minor <= 14; minor++) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
 		struct world w;
 		struct nd_pystacks s;
 		struct nd_err e = {0};
@@ -210,7 +210,7 @@ static void test_every_version(void **state)
 static void test_raw_frames(void **state)
 {
 	(void)state;
-	for (int minor = 9; minor <= 14; minor++) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
 		struct world w;
 		struct nd_arena a = {0};
 		struct nd_pyframe f;
@@ -257,7 +257,7 @@ static void test_raw_frames(void **state)
 			assert_int_equal(nd_py_frame_of(&w.im.ctx, cc, &a, &pro,
 							&f, &e), 1);
 		}
-		if (P->owner_cstack >= 0) {
+		if (owner_shim(P) >= 0) {
 			struct nd_rawframe shim = {0, 0, (uint8_t)owner_shim(P)};
 			assert_int_equal(nd_py_frame_of(&w.im.ctx, cc, &a, &shim,
 							&f, &e), 1);
@@ -271,7 +271,7 @@ static void test_raw_frames(void **state)
 static void test_hostile_chains(void **state)
 {
 	(void)state;
-	for (int minor = 9; minor <= 14; minor++) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
 		struct world w;
 		struct nd_pystacks s;
 		struct nd_err e = {0};

@@ -16,8 +16,6 @@
 #include "../../decode/obmalloc.h"
 #include "image.h"
 
-static const int minors[] = {9, 10, 11, 12, 13, 14};
-#define NMINORS (sizeof(minors) / sizeof(minors[0]))
 #define HEAD 48
 
 /* A process's allocator in miniature: two arenas of a 16-entry table
@@ -143,9 +141,9 @@ static void expect_ranges(const struct heap *h, const struct pools *p)
 /* fn on the heap of every version. */
 static void each_version(void (*fn)(struct heap *h))
 {
-	for (size_t i = 0; i < NMINORS; i++) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
 		struct heap h;
-		build(&h, minors[i]);
+		build(&h, minor);
 		fn(&h);
 		image_free(&h.im);
 	}
@@ -283,7 +281,7 @@ static void hostile_tables(struct heap *h)
 					  ->rt_interpreters_head,
 			   &interp, 8);
 		img_w64(&h->im, interp + (uint64_t)h->im.ctx.py
-						->om_interp_next,
+						->interp_next,
 			interp);
 		e = (struct nd_err){0};
 		assert_int_equal(nd_pymalloc_tables(&h->im.ctx,
@@ -305,9 +303,9 @@ static void test_hostile_tables(void **state)
 static void test_hostile_pools(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < NMINORS; i++) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
 		struct image im;
-		image_init(&im, minors[i], 1);
+		image_init(&im, minor, 1);
 		const struct nd_pylayout *P = im.ctx.py;
 		uint32_t pool = 1u << P->om_pool_bits;
 		uint64_t at = 0x7f0000000000ull;
@@ -341,7 +339,7 @@ static void test_hostile_pools(void **state)
 			memcpy(h + bad[k].off, &bad[k].v, (size_t)bad[k].len);
 			assert_false(nd_pool_parse(P, at, h, &p));
 		}
-		uint64_t x = 0x9e3779b97f4a7c15ull + (uint64_t)i;
+		uint64_t x = 0x9e3779b97f4a7c15ull + (uint64_t)minor;
 		for (int k = 0; k < 200000; k++) {
 			for (int j = 0; j < 48; j += 8) {
 				x ^= x << 13;

@@ -116,7 +116,7 @@ static void fails_with(struct world *w, const char *path, int code,
 static void test_resolve_every_version(void **state)
 {
 	(void)state;
-	for (int minor = 9; minor <= 14; minor++) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
 		struct world w;
 		world_init(&w, minor);
 		struct image *im = &w.im;
@@ -183,7 +183,7 @@ static int note_global(void *arg, const struct nd_global *g)
 static void test_module_globals(void **state)
 {
 	(void)state;
-	for (int minor = 9; minor <= 14; minor++) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
 		struct world w;
 		struct seen s = {&w};
 		struct nd_err e = {0};
@@ -224,7 +224,7 @@ static void test_module_globals(void **state)
 static void test_var_objects_and_module_subclasses(void **state)
 {
 	(void)state;
-	for (int minor = 9; minor <= 14; minor++) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
 		struct world w;
 		world_init(&w, minor);
 		struct image *im = &w.im;
@@ -286,7 +286,7 @@ static void test_var_objects_and_module_subclasses(void **state)
 static void test_inline_values_taken_over(void **state)
 {
 	(void)state;
-	for (int minor = 13; minor <= 14; minor++) {
+	for (int minor = 13; minor <= PY_MINOR_LAST; minor++) {
 		struct world w;
 		world_init(&w, minor);
 		struct image *im = &w.im;
@@ -314,7 +314,7 @@ static void test_inline_values_taken_over(void **state)
 static void test_hostile_attributes(void **state)
 {
 	(void)state;
-	for (int minor = 11; minor <= 14; minor++) {
+	for (int minor = 11; minor <= PY_MINOR_LAST; minor++) {
 		struct world w;
 		world_init(&w, minor);
 		struct image *im = &w.im;
@@ -370,7 +370,8 @@ static void test_hostile_attributes(void **state)
 static void test_subtypes(void **state)
 {
 	(void)state;
-	for (int minor = 9; minor <= 14; minor += 5) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST;
+	     minor += PY_MINOR_LAST - PY_MINOR_FIRST) {
 		struct image im;
 		image_init(&im, minor, 1);
 		const struct nd_pylayout *P = im.ctx.py;
@@ -449,7 +450,7 @@ static void why_says(struct world *w, struct why *y, uint64_t addr,
 static void test_paths_through_containers(void **state)
 {
 	(void)state;
-	for (int minor = 9; minor <= 14; minor++) {
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
 		struct world w;
 		world_init(&w, minor);
 		struct image *im = &w.im;
