@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../decode/debug_offsets.h"
 #include "../decode/pyobj.h"
 #include "elf.h"
 #include "fileio.h"
@@ -61,83 +62,24 @@ static const struct region *find_interpreter(const struct target *t,
 	return NULL;
 }
 
-/* One published offset; false when it is missing or absurd (past max:
- * an object's fields lie within 4 KiB, the interpreter state's further). */
-static bool published_max(struct mem *mem, uint64_t base, int at, int *out,
-			  uint64_t max)
-{
-	uint64_t v;
-
-	if (!at || mem->read(mem, base + (uint64_t)at, &v, sizeof(v)) ||
-	    v > max)
-		return false;
-	*out = (int)v;
-	return true;
-}
-
-static bool published(struct mem *mem, uint64_t base, int at, int *out)
-{
-	return published_max(mem, base, at, out, 4096);
-}
-
 /* CPython 3.13+ publishes the offsets of its objects for debuggers in
  * _Py_DebugOffsets at the start of _PyRuntime: where the target says
- * them, they replace the table's (a distribution may build differently). */
+ * them, they replace the table's (a distribution or a patch release may
+ * build differently). */
 static int debug_offsets(const struct target *t, struct mem *mem,
 			 struct runtime *rt, struct nd_err *e)
 {
-	const struct nd_pylayout *L = rt->py;
-	struct nd_pylayout *T = &rt->py_target;
-	char cookie[8];
-	uint64_t free_threaded = 0;
-	int ob_type = 8, ascii = 0;
+	struct nd_ctx c = {.rd = {.read = mem_read_cb, .ctx = mem}, .py = rt->py};
+	struct nd_err why = {0};
+	int rc = nd_debug_offsets(&c, rt->runtime_addr, rt->py, &rt->py_target,
+				  &why);
 
-	if (!L->dbg_tp_name || !rt->runtime_addr ||
-	    mem->read(mem, rt->runtime_addr, cookie, sizeof(cookie)) ||
-	    memcmp(cookie, "xdebugpy", 8) != 0)
-		return 0;
-	mem->read(mem, rt->runtime_addr + (uint64_t)L->dbg_free_threaded,
-		  &free_threaded, sizeof(free_threaded));
-	published(mem, rt->runtime_addr, L->dbg_ob_type, &ob_type);
-	if (free_threaded || ob_type != 8)
-		return nd_fail(e, ND_ETARGET,
-			       "%s: free-threaded CPython %d.%d is not "
-			       "supported (its object header differs)",
-			       t->name, rt->py_major, rt->py_minor);
-	*T = *L;
-	uint64_t R = rt->runtime_addr;
-	bool ok = published(mem, R, L->dbg_tp_name, &T->tp_name) &&
-		  published(mem, R, L->dbg_tp_flags, &T->tp_flags) &&
-		  published(mem, R, L->dbg_tuple_item, &T->tuple_item) &&
-		  published(mem, R, L->dbg_dict_keys, &T->dict_keys) &&
-		  published(mem, R, L->dbg_dict_values, &T->dict_values) &&
-		  published(mem, R, L->dbg_float_fval, &T->float_fval) &&
-		  published(mem, R, L->dbg_long_digits, &T->long_digits) &&
-		  published(mem, R, L->dbg_bytes_sval, &T->bytes_sval) &&
-		  published(mem, R, L->dbg_str_state, &T->str_state) &&
-		  published(mem, R, L->dbg_str_ascii_size, &ascii);
-	if (!ok)
-		return 0; /* unreadable or absurd: the table stands */
-	/* what `stacks` walks; each one the target publishes replaces ours */
-	published_max(mem, R, L->dbg_interp_threads_head,
-		      &T->interp_threads_head, 1u << 20);
-	published(mem, R, L->dbg_ts_next, &T->ts_next);
-	published(mem, R, L->dbg_ts_thread_id, &T->ts_thread_id);
-	published(mem, R, L->dbg_ts_frame, &T->ts_frame);
-	published(mem, R, L->dbg_fr_back, &T->fr_back);
-	published(mem, R, L->dbg_fr_code, &T->fr_code);
-	published(mem, R, L->dbg_fr_instr, &T->fr_instr);
-	published(mem, R, L->dbg_fr_owner, &T->fr_owner);
-	published(mem, R, L->dbg_co_filename, &T->co_filename);
-	published(mem, R, L->dbg_co_name, &T->co_name);
-	published(mem, R, L->dbg_co_qualname, &T->co_qualname);
-	published(mem, R, L->dbg_co_linetable, &T->co_linetable);
-	published(mem, R, L->dbg_co_firstlineno, &T->co_firstlineno);
-	published(mem, R, L->dbg_co_code_adaptive, &T->co_code_adaptive);
-	/* compact strings keep utf8_length and utf8 after the ASCII part */
-	T->str_compact_data = ascii + (L->str_compact_data - L->str_ascii_data);
-	T->str_ascii_data = ascii;
-	rt->py = T;
+	if (rc < 0)
+		return nd_fail(e, ND_ETARGET, "%s: Python %d.%d.%d: %s",
+			       t->name, rt->py_major,
+			       rt->py_minor, rt->py_micro, why.msg);
+	if (rc == 0)
+		rt->py = &rt->py_target;
 	return 0;
 }
 

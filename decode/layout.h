@@ -116,6 +116,14 @@ struct nd_pylayout {
 	int dbg_fr_back, dbg_fr_code, dbg_fr_instr, dbg_fr_owner;
 	int dbg_co_filename, dbg_co_name, dbg_co_qualname, dbg_co_linetable;
 	int dbg_co_firstlineno, dbg_co_code_adaptive;
+	/* ... and of what names, why and the scan read (0 where a version
+	 * does not publish it: sets and generators from 3.14, a type's sizes
+	 * and cached keys from 3.15) */
+	int dbg_rt_interpreters_head, dbg_interp_next, dbg_interp_id;
+	int dbg_interp_modules, dbg_fr_localsplus, dbg_co_localsplusnames;
+	int dbg_ob_size, dbg_list_items, dbg_set_table, dbg_set_mask;
+	int dbg_gen_frame, dbg_tp_basicsize, dbg_tp_dictoffset;
+	int dbg_ht_cached_keys;
 	/* pymalloc: its arena table (struct _obmalloc_state's mgmt.arenas and
 	 * mgmt.maxarenas) in the interpreter state at om_state, or pointed to
 	 * from there when om_state_ptr (3.13+); -1 before 3.12, where the

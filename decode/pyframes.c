@@ -481,32 +481,35 @@ static int walk_thread(struct walk *w, uint64_t ts, struct nd_pyframe *scratch,
 }
 
 /* The interpreters, the main one first (the list begins with the
- * newest): *n of them, up to a loop or ND_MAX_INTERPS. */
+ * newest): *n of them, up to a loop or ND_MAX_INTERPS. The others are
+ * only what could be read: their list failing (said in *others) still
+ * leaves the main one. */
 static int interpreters(struct nd_ctx *c, uint64_t runtime, uint64_t *out,
-			size_t *n, struct nd_err *e)
+			size_t *n, struct nd_err *others, struct nd_err *e)
 {
 	const struct nd_pylayout *P = c->py;
 	uint64_t x;
 
 	*n = 0;
-	int rc = read_ptr(c, runtime, P->rt_interpreters_main, &out[0], e,
-			  "_PyRuntime");
-	if (!rc)
-		rc = read_ptr(c, runtime, P->rt_interpreters_head, &x, e,
-			      "_PyRuntime");
-	if (rc || !out[0])
-		return rc ? rc : nd_fail(e, ND_ECORRUPT, "the runtime has no "
-					 "main interpreter");
+	if (read_ptr(c, runtime, P->rt_interpreters_main, &out[0], e,
+		     "_PyRuntime"))
+		return -1;
+	if (!out[0])
+		return nd_fail(e, ND_ECORRUPT, "the runtime has no main "
+			       "interpreter");
 	*n = 1;
-	for (size_t steps = 0; x && !rc && steps < ND_MAX_INTERPS; steps++) {
+	int rc = read_ptr(c, runtime, P->rt_interpreters_head, &x, others,
+			  "_PyRuntime");
+	for (size_t steps = 0; !rc && x && steps < ND_MAX_INTERPS; steps++) {
 		bool seen = false;
 		for (size_t k = 0; k < *n && !seen; k++)
 			seen = out[k] == x;
 		if (!seen && *n < ND_MAX_INTERPS)
 			out[(*n)++] = x;
-		rc = read_ptr(c, x, P->interp_next, &x, e, "interpreter state");
+		rc = read_ptr(c, x, P->interp_next, &x, others,
+			      "interpreter state");
 	}
-	return rc;
+	return 0;
 }
 
 /* The thread states of interpreter interp appended to seen[*n], each
@@ -551,7 +554,8 @@ int nd_py_stacks(struct nd_ctx *c, uint64_t runtime, struct nd_pystacks *out,
 		return nd_fail(e, ND_EUNSUPPORTED,
 			       "_PyRuntime is not exported: Python threads "
 			       "cannot be found");
-	if (interpreters(c, runtime, interp, &ninterp, e))
+	struct nd_err others = {0};
+	if (interpreters(c, runtime, interp, &ninterp, &others, e))
 		return -1;
 	uint64_t *ts = malloc(ND_MAX_PYTHREADS * sizeof(*ts));
 	if (!ts)
@@ -573,6 +577,8 @@ int nd_py_stacks(struct nd_ctx *c, uint64_t runtime, struct nd_pystacks *out,
 		}
 	}
 	from[k] = nthreads;
+	if (others.code && !out->err.code)
+		out->err = others;
 	struct walk w = {c, &out->arena, malloc(MAX_LINETABLE)};
 	struct nd_pyframe *scratch = malloc(ND_MAX_PYFRAMES * sizeof(*scratch));
 	out->t = nd_arena_alloc(&out->arena, (nthreads ? nthreads : 1) *

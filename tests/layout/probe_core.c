@@ -64,6 +64,26 @@ int main(void)
 	D("dbg_co_linetable", code_object.linetable);
 	D("dbg_co_firstlineno", code_object.firstlineno);
 	D("dbg_co_code_adaptive", code_object.co_code_adaptive);
+	D("dbg_rt_interpreters_head", runtime_state.interpreters_head);
+	D("dbg_interp_next", interpreter_state.next);
+	D("dbg_interp_id", interpreter_state.id);
+	D("dbg_interp_modules", interpreter_state.imports_modules);
+	D("dbg_fr_localsplus", interpreter_frame.localsplus);
+	D("dbg_co_localsplusnames", code_object.localsplusnames);
+	D("dbg_ob_size", tuple_object.ob_size);
+	D("dbg_list_items", list_object.ob_item);
+#endif
+	/* published from 3.14 on: sets and generators; from 3.15 on: a
+	 * type's sizes and a heap type's cached keys */
+#if PY_VERSION_HEX >= 0x030E0000
+	D("dbg_set_table", set_object.table);
+	D("dbg_set_mask", set_object.mask);
+	D("dbg_gen_frame", gen_object.gi_iframe);
+#endif
+#if PY_VERSION_HEX >= 0x030F0000
+	D("dbg_tp_basicsize", type_object.tp_basicsize);
+	D("dbg_tp_dictoffset", type_object.tp_dictoffset);
+	D("dbg_ht_cached_keys", heap_type_object.ht_cached_keys);
 #endif
 	return 0;
 }

@@ -32,7 +32,7 @@ struct image {
 	uint64_t none;
 };
 
-/* py_minor: 9..14; np_major: 1 or 2. */
+/* py_minor: PY_MINOR_FIRST..PY_MINOR_LAST; np_major: 1 or 2. */
 void image_init(struct image *im, int py_minor, int np_major);
 void image_free(struct image *im);
 int image_read(void *ctx, uint64_t addr, void *buf, size_t len);

@@ -203,6 +203,62 @@ static void test_every_version(void **state)
 	}
 }
 
+/* Threads of every interpreter: the main one's first (whatever the
+ * list's order: it begins with the newest), then each other's with its
+ * id; an interpreter list that loops ends, and one that cannot be read
+ * past the main interpreter still gives the main one's threads. */
+static void test_interpreters(void **state)
+{
+	(void)state;
+	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
+		struct world w;
+		struct nd_pystacks s;
+		struct nd_err e = {0};
+
+		world_init(&w, minor);
+		const struct nd_pylayout *P = w.im.ctx.py;
+		uint64_t sub = img_alloc(&w.im, 16384);
+		img_w64(&w.im, w.runtime + (uint64_t)P->rt_interpreters_head,
+			sub);
+		img_w64(&w.im, sub + (uint64_t)P->interp_next, w.interp);
+		img_w64(&w.im, sub + (uint64_t)P->interp_id, 7);
+		uint64_t in = code_obj(&w, "<script>", "waiting_in_sub", 0);
+		img_w64(&w.im, sub + (uint64_t)P->interp_threads_head,
+			thread(&w, frame(&w, in, 0, 1, 0), 0x1111, 0));
+		img_w64(&w.im, w.interp + (uint64_t)P->interp_threads_head,
+			thread(&w, 0, 0x2222, 0));
+		if (nd_py_stacks(&w.im.ctx, w.runtime, &s, &e))
+			fail_msg("3.%d: %s", minor, e.msg);
+		assert_int_equal(s.n, 2);
+		assert_true(s.t[0].main_interp);
+		assert_int_equal(s.t[0].interp_id, 0);
+		assert_int_equal(s.t[0].thread_id, 0x2222);
+		assert_false(s.t[1].main_interp);
+		assert_int_equal(s.t[1].interp_id, 7);
+		assert_int_equal(s.t[1].thread_id, 0x1111);
+		assert_int_equal(s.t[1].n, 1);
+		assert_string_equal(s.t[1].f[0].name, "waiting_in_sub");
+		assert_int_equal(s.err.code, 0);
+		nd_py_stacks_free(&s);
+
+		/* the list loops back on itself: each interpreter once */
+		img_w64(&w.im, w.interp + (uint64_t)P->interp_next, sub);
+		assert_int_equal(nd_py_stacks(&w.im.ctx, w.runtime, &s, &e), 0);
+		assert_int_equal(s.n, 2);
+		nd_py_stacks_free(&s);
+
+		/* the list leads to unmapped memory: the main one's thread */
+		img_w64(&w.im, w.runtime + (uint64_t)P->rt_interpreters_head,
+			0xdead0000);
+		assert_int_equal(nd_py_stacks(&w.im.ctx, w.runtime, &s, &e), 0);
+		assert_int_equal(s.n, 1);
+		assert_true(s.t[0].main_interp);
+		assert_int_equal(s.err.code, ND_EREAD);
+		nd_py_stacks_free(&s);
+		image_free(&w.im);
+	}
+}
+
 /* Raw frames as the watch probe copies them: named and placed as in a
  * walk; shims and frames in their prologue skipped; a cached code object
  * whose memory now holds another is named anew, and garbage is refused,
@@ -325,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_every_version),
 		cmocka_unit_test(test_hostile_chains),
 		cmocka_unit_test(test_raw_frames),
+		cmocka_unit_test(test_interpreters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
