@@ -112,7 +112,9 @@ static __always_inline bool read_ts(struct spans *sp, __u64 ts)
 }
 
 /* The thread state of the thread whose fs base is fs, read into sp->ts;
- * 0 when there is none. */
+ * 0 when there is none. Looked for in the main interpreter, where NumPy
+ * runs: the newest (interpreters.head) is a subinterpreter once one is
+ * made. */
 static __always_inline __u64 find_tstate(struct spans *sp, __u64 runtime,
 					 __u64 fs, __u32 tid)
 {
@@ -122,7 +124,7 @@ static __always_inline __u64 find_tstate(struct spans *sp, __u64 runtime,
 	if (cached && *cached && !(*cached & 1) && read_ts(sp, *cached) &&
 	    field64(sp->ts, cfg.ts_thread_id, ND_MAX_TS_SPAN) == fs)
 		return *cached;
-	head = word(word(runtime + cfg.rt_interpreters_head) +
+	head = word(word(runtime + cfg.rt_interpreters_main) +
 		    cfg.interp_threads_head);
 	if (cached && (*cached & 1) && *cached == (head | 1))
 		return 0;

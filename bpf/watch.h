@@ -47,7 +47,7 @@ struct nd_stack_cfg {
 	unsigned long long probe_vaddr;   /* link-time address of the Track probe */
 	unsigned long long runtime_vaddr; /* link-time &_PyRuntime */
 	unsigned long long code_tag_bits;
-	int rt_interpreters_head, interp_threads_head, ts_next, ts_thread_id;
+	int rt_interpreters_main, interp_threads_head, ts_next, ts_thread_id;
 	int ts_frame, cframe_current_frame; /* -1: no _PyCFrame */
 	int fr_back, fr_code, fr_instr, fr_owner; /* fr_owner -1: none */
 	unsigned int rawframes; /* frames to copy, 0: no stacks */

@@ -1,6 +1,8 @@
 """A target whose main interpreter holds __main__.arr, an array, while a
 subinterpreter (made after it: the newest) holds an arr of its own, a
-list, and runs waiting_in_sub() in a second thread. argv: TRUTH.json DIR."""
+list, and runs waiting_in_sub() in a second thread. After "go" on stdin
+the main interpreter allocates a buffer of 1009 float64 in alloc_here()
+and prints "done". argv: TRUTH.json DIR."""
 import json
 import os
 import sys
@@ -36,7 +38,16 @@ with open(sys.argv[1], "w") as f:
     json.dump({"pid": os.getpid(), "arr": id(arr),
                "subinterpreters": interpreters is not None,
                "sub_id": sub_id}, f)
+
+
+def alloc_here():
+    return np.empty(1009)
+
+
 print("ready", flush=True)
+if sys.stdin.readline() == "go\n":
+    made = alloc_here()
+    print("done", flush=True)
 sys.stdin.read()
 # the subinterpreter still runs: no finalization that would wait for it
 os._exit(0)

@@ -1,11 +1,14 @@
-"""Names, why and stacks read the main interpreter, not the newest one: a
-target that made a subinterpreter after its own arr still has
-__main__.arr found as its array (where its Python has subinterpreters:
-_interpreters from 3.13, _xxsubinterpreters in 3.12)."""
+"""Names, why, stacks and allocation sites read the main interpreter, not
+the newest one: a target that made a subinterpreter after its own arr
+still has __main__.arr found as its array, and watch gives its
+allocations their Python stack (where its Python has subinterpreters:
+_interpreters from 3.13, _xxsubinterpreters before). stacks also shows
+the thread running in the subinterpreter, labelled."""
 import json
+import signal
 import sys
 
-from tap import Tap, Zoo, ndspy
+from tap import Tap, Zoo, ndspy, start_watch
 
 
 def main():
@@ -45,6 +48,21 @@ def main():
              all(i == 0 for _, i in frames[2:]),
              "stacks --json: the subinterpreter's frames, then the main "
              "interpreter's", (frames, se))
+        # the probe finds the allocating thread among the main
+        # interpreter's threads, not the subinterpreter's
+        w, _ = start_watch(zoo.pid, "--json")
+        zoo.proc.stdin.write(b"go\n")
+        zoo.proc.stdin.flush()
+        done = zoo.proc.stdout.readline().strip() == b"done"
+        w.send_signal(signal.SIGINT)
+        out, err = w.communicate(timeout=30)
+        ev = [json.loads(x) for x in out.decode().split("\n") if x]
+        got = [x for x in ev if x["event"] == "alloc" and
+               x["size"] == 8 * 1009]
+        stack = got[0].get("stack") or [] if len(got) == 1 else []
+        t.ok(done and stack and stack[0]["function"].endswith("alloc_here"),
+             "watch: the main interpreter's allocation has its Python "
+             "stack", (got, err.decode()[-400:]))
     finally:
         zoo.stop()
     return t.done()
