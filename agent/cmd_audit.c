@@ -100,7 +100,8 @@ static void on_event(void *arg, const struct nd_event *ev)
 		/* out of memory: the report is as good as what was kept */
 		ledger_alloc(&s->seen, &b);
 	} else {
-		ledger_free(&s->seen, ev->addr, &gone);
+		ledger_free(&s->seen, ev->addr, ev->kind == ND_EV_RESIZE_LOST,
+			    &gone);
 	}
 }
 
@@ -330,24 +331,28 @@ static void report(const struct audit_opts *o, const struct census *end,
 				 ", \"unreachable_bytes\": %" PRIu64
 				 ", \"arrays_start\": %zu, \"arrays_end\": %zu"
 				 ", \"lost\": %" PRIu64
+				 ", \"resized_untracked\": %" PRIu64
 				 ", \"threads_not_stopped\": %d}\n",
 			      w->seconds, seen->allocs, seen->frees,
 			      seen->bytes_allocated, seen->bytes_freed,
 			      fs->growth, fs->norphan, fs->orphan_bytes,
 			      fs->npinned, fs->pinned_bytes, fs->nunreachable,
 			      fs->unreachable_bytes, w->arrays_start,
-			      w->arrays_end, w->lost, w->not_stopped);
+			      w->arrays_end, w->lost, seen->resized_untracked,
+			      w->not_stopped);
 	else
 		nd_buf_printf(b, "%" PRIu64 " allocs, %" PRIu64 " frees; %" PRIu64
 				 " bytes allocated in the window still live; "
 				 "%zu orphans (%" PRIu64 " bytes); %zu pinned "
 				 "arrays (%" PRIu64 " bytes); %zu unreachable "
 				 "(%" PRIu64 " bytes); arrays %zu -> %zu; "
-				 "%" PRIu64 " events lost%s\n",
+				 "%" PRIu64 " events lost; %" PRIu64 " resized, "
+				 "untracked%s\n",
 			      seen->allocs, seen->frees, fs->growth, fs->norphan,
 			      fs->orphan_bytes, fs->npinned, fs->pinned_bytes,
 			      fs->nunreachable, fs->unreachable_bytes,
 			      w->arrays_start, w->arrays_end, w->lost,
+			      seen->resized_untracked,
 			      w->not_stopped ? "; some threads did not stop "
 					       "during a scan: findings may be "
 					       "off" : "");

@@ -163,6 +163,9 @@ static void on_event(void *arg, const struct nd_event *ev)
 					 "\"size\": %llu, \"tid\": %u, "
 					 "\"ts_ns\": %" PRId64,
 				      ev->addr, ev->size, ev->tid, wall);
+			if (ev->old)
+				nd_buf_printf(b, ", \"resized_from\": %llu",
+					      ev->old);
 			if (ev->stack != ND_STACK_OFF && sites_ready(s)) {
 				/* named first: naming may move the sites */
 				uint32_t id = sites_of(&s->sites, ev);
@@ -182,7 +185,8 @@ static void on_event(void *arg, const struct nd_event *ev)
 		nd_buf_putc(b, '\n');
 		return;
 	} else {
-		bool known = ledger_free(&s->seen, ev->addr, &gone);
+		bool known = ledger_free(&s->seen, ev->addr,
+					 ev->kind == ND_EV_RESIZE_LOST, &gone);
 		/* a buffer too small to show, its free too; one from before
 		 * the watch began is shown: its size is unknown */
 		if (known && (int64_t)gone.size < o->min_bytes)
@@ -221,9 +225,10 @@ static void summary(struct watch_state *s, uint64_t lost)
 				 ", \"frees\": %" PRIu64 ", \"bytes_allocated\": %"
 				 PRIu64 ", \"bytes_freed\": %" PRIu64
 				 ", \"live_bytes\": %" PRIu64 ", \"lost\": %" PRIu64
-				 "}\n",
+				 ", \"resized_untracked\": %" PRIu64 "}\n",
 			      s->seen.allocs, s->seen.frees, s->seen.bytes_allocated,
-			      s->seen.bytes_freed, live, lost);
+			      s->seen.bytes_freed, live, lost,
+			      s->seen.resized_untracked);
 		return;
 	}
 	nd_buf_printf(b, "%" PRIu64 " allocs (", s->seen.allocs);
@@ -233,7 +238,11 @@ static void summary(struct watch_state *s, uint64_t lost)
 	nd_buf_puts(b, " of buffers seen allocated); ");
 	size_text(b, live);
 	nd_buf_printf(b, " allocated in the window still live; %" PRIu64
-			 " events lost\n", lost);
+			 " events lost", lost);
+	if (s->seen.resized_untracked)
+		nd_buf_printf(b, "; %" PRIu64 " resized, untracked (their new "
+				 "buffers not seen)", s->seen.resized_untracked);
+	nd_buf_putc(b, '\n');
 }
 
 /* Polls until the end: --duration, the process gone, Ctrl-C/SIGTERM. */

@@ -28,15 +28,20 @@ const struct live_buf *live_get(const struct live_table *t, uint64_t addr);
 void live_free(struct live_table *t);
 
 /* What a watch has seen: the buffers still live and the running totals
- * (a buffer NumPy resized in place counts as its old size freed). */
+ * (a buffer NumPy resized in place counts as its old size freed), and the
+ * frees that were resizes whose new buffer was not seen (NumPy 2.5's
+ * PyDataMem_RENEW with tracemalloc off). */
 struct live_ledger {
 	struct live_table live;
 	uint64_t allocs, frees, bytes_allocated, bytes_freed;
+	uint64_t resized_untracked;
 };
 
 /* -1 when out of memory. */
 int ledger_alloc(struct live_ledger *l, const struct live_buf *buf);
-/* false when addr was allocated before the watch began; else *gone. */
-bool ledger_free(struct live_ledger *l, uint64_t addr, struct live_buf *gone);
+/* false when addr was allocated before the watch began; else *gone.
+ * resized: it was resized to a buffer not seen. */
+bool ledger_free(struct live_ledger *l, uint64_t addr, bool resized,
+		 struct live_buf *gone);
 
 #endif

@@ -29,7 +29,9 @@ int watch_object_of_file(void *elf, int fd, const char *path,
 		o->runtime_vaddr = 0;
 	return function(elf, fd, path, "PyTraceMalloc_Track", &o->track, e) ||
 			       function(elf, fd, path, "PyTraceMalloc_Untrack",
-					&o->untrack, e)
+					&o->untrack, e) ||
+			       function(elf, fd, path, "PyMem_RawRealloc",
+					&o->raw_realloc, e)
 		       ? -1 : 0;
 }
 

@@ -1,6 +1,7 @@
 /* Uprobes on PyTraceMalloc_Track and PyTraceMalloc_Untrack: NumPy reports
  * every data buffer it allocates or frees to them (domain 389047), whether
- * tracemalloc runs or not. Calls from other processes and other domains
+ * tracemalloc runs or not; and on PyMem_RawRealloc, for the one resize
+ * NumPy 2.5 leaves untracked. Calls from other processes and other domains
  * are dropped here, in the kernel; the rest go to user space through a
  * ring buffer, and a full ring is counted, per CPU, never lost silently.
  *
@@ -59,6 +60,31 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tstates SEC(".maps");
+
+/* NumPy 2.5 allocates with PyMem_RawMalloc and undoes the raw domain's
+ * own trace: PyTraceMalloc_Untrack(0, p), then Track(389047, p, size). A
+ * resize (PyDataMem_UserRENEW) is PyMem_RawRealloc(old, size),
+ * Untrack(0, new), Untrack(389047, old), and only with tracemalloc on,
+ * Track(389047, new, size). What each thread is in the middle of: */
+enum resize_stage {
+	RS_NONE,
+	RS_REALLOC, /* PyMem_RawRealloc(old, size) was called */
+	RS_NEW,     /* then Untrack(0, new): NumPy's resize, new is known */
+	RS_SENT,    /* then Untrack(389047, old): sent as ND_EV_RESIZE; a
+		     * Track(389047, new) right after is the same buffer */
+};
+
+struct resize {
+	__u64 old, new, size;
+	__u32 stage;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct resize);
+} resizes SEC(".maps");
 
 /* A word of the target; 0 where it cannot be read (no pointer we follow
  * is 0 in a live structure). */
@@ -229,54 +255,114 @@ static __always_inline bool ids(__u32 *tgid, __u32 *tid)
 	return true;
 }
 
-static __always_inline int emit(struct pt_regs *ctx, __u32 kind)
+static __always_inline int emit(struct pt_regs *ctx, __u32 tid, __u32 kind,
+				__u64 addr, __u64 size, __u64 old)
 {
 	struct nd_event *e;
-	__u32 zero = 0, n, tgid, tid;
-	__u64 size, flags;
+	__u32 zero = 0, n;
+	__u64 bytes, flags;
 
-	if ((__u32)PT_REGS_PARM1(ctx) != ND_TRACE_DOMAIN ||
-	    !ids(&tgid, &tid) || tgid != target_tgid)
-		return 0;
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return 0;
 	e->ts_ns = bpf_ktime_get_ns();
-	e->addr = PT_REGS_PARM2(ctx);
-	e->size = kind == ND_EV_ALLOC ? PT_REGS_PARM3(ctx) : 0;
+	e->addr = addr;
+	e->size = size;
+	e->old = old;
 	e->tid = tid;
 	e->kind = kind;
 	e->nframes = 0;
 	e->stack = ND_STACK_OFF;
-	if (kind == ND_EV_ALLOC && cfg.rawframes)
+	if ((kind == ND_EV_ALLOC || kind == ND_EV_RESIZE) && cfg.rawframes)
 		copy_frames(ctx, e);
 	n = e->nframes;
 	if (n > ND_MAX_RAWFRAMES)
 		n = ND_MAX_RAWFRAMES;
-	size = __builtin_offsetof(struct nd_event, f) +
-	       (__u64)n * sizeof(struct nd_event_frame);
+	bytes = __builtin_offsetof(struct nd_event, f) +
+		(__u64)n * sizeof(struct nd_event_frame);
 	/* Waking the reader costs the traced thread more than the probe
 	 * itself (an interrupt per event once it is behind): it polls every
 	 * 100 ms, and is woken only when the ring is half full, before it
 	 * fills. A ring that fills is counted. */
 	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RING_BYTES / 2
 			? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&events, e, size, flags)) {
-		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-		if (n)
-			__sync_fetch_and_add(n, 1);
+	if (bpf_ringbuf_output(&events, e, bytes, flags)) {
+		__u64 *lostn = bpf_map_lookup_elem(&lost, &zero);
+		if (lostn)
+			__sync_fetch_and_add(lostn, 1);
 	}
 	return 0;
+}
+
+/* The calling thread, when it is the target's. */
+static __always_inline bool ours(__u32 *tid)
+{
+	__u32 tgid;
+
+	return ids(&tgid, tid) && tgid == target_tgid;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(on_track)
 {
-	return emit(ctx, ND_EV_ALLOC);
+	__u32 tid;
+	struct resize *r;
+
+	if ((__u32)PT_REGS_PARM1(ctx) != ND_TRACE_DOMAIN || !ours(&tid))
+		return 0;
+	r = bpf_map_lookup_elem(&resizes, &tid);
+	if (r) {
+		bool same = r->stage == RS_SENT && r->new == PT_REGS_PARM2(ctx);
+		r->stage = RS_NONE;
+		if (same) /* tracemalloc on: the resize was sent already */
+			return 0;
+	}
+	return emit(ctx, tid, ND_EV_ALLOC, PT_REGS_PARM2(ctx),
+		    PT_REGS_PARM3(ctx), 0);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(on_untrack)
 {
-	return emit(ctx, ND_EV_FREE);
+	__u32 tid, domain = (__u32)PT_REGS_PARM1(ctx);
+	__u64 ptr = PT_REGS_PARM2(ctx);
+	struct resize *r;
+
+	if ((domain != ND_TRACE_DOMAIN && domain != 0) || !ours(&tid))
+		return 0;
+	r = bpf_map_lookup_elem(&resizes, &tid);
+	if (domain == 0) { /* never sent: only a resize's new pointer */
+		if (r && r->stage == RS_REALLOC) {
+			r->new = ptr;
+			r->stage = RS_NEW;
+		} else if (r) {
+			r->stage = RS_NONE;
+		}
+		return 0;
+	}
+	if (r) {
+		__u32 stage = r->stage;
+		r->stage = RS_NONE;
+		if (stage == RS_NEW && r->old == ptr) {
+			r->stage = RS_SENT;
+			return emit(ctx, tid, ND_EV_RESIZE, r->new, r->size,
+				    ptr);
+		}
+		/* PyDataMem_RENEW untracks old before the raw domain's new */
+		if (stage == RS_REALLOC && r->old == ptr)
+			return emit(ctx, tid, ND_EV_RESIZE_LOST, ptr, 0, ptr);
+	}
+	return emit(ctx, tid, ND_EV_FREE, ptr, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(on_raw_realloc)
+{
+	__u32 tid;
+	struct resize r = {PT_REGS_PARM1(ctx), 0, PT_REGS_PARM2(ctx),
+			   RS_REALLOC};
+
+	if (ours(&tid))
+		bpf_map_update_elem(&resizes, &tid, &r, BPF_ANY);
+	return 0;
 }

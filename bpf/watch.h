@@ -11,6 +11,13 @@
 enum nd_event_kind {
 	ND_EV_ALLOC = 1, /* PyTraceMalloc_Track(domain, ptr, size) */
 	ND_EV_FREE = 2,  /* PyTraceMalloc_Untrack(domain, ptr) */
+	/* NumPy 2.5 resized old (PyMem_RawRealloc) to addr, size bytes: it
+	 * untracks old but, with tracemalloc off, never tracks addr; the
+	 * program tells it from the calls around (see watch.bpf.c) */
+	ND_EV_RESIZE = 3,
+	/* old was resized where the new pointer is not seen: freed, and
+	 * counted as "resized, untracked" */
+	ND_EV_RESIZE_LOST = 4,
 };
 
 /* Why an alloc event has fewer frames than asked for. */
@@ -32,6 +39,7 @@ struct nd_event {
 	unsigned long long ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	unsigned long long addr;
 	unsigned long long size;  /* 0 for a free */
+	unsigned long long old;   /* a resize's old pointer; else 0 */
 	unsigned int tid;
 	unsigned int kind;
 	unsigned int nframes;

@@ -35,9 +35,13 @@
 
 #define BATCH 65536 /* events per poll: a busy target never ends a drain */
 
+/* Track, Untrack, PyMem_RawRealloc */
+#define NLINKS 3
+
 struct watch_probe {
 	struct watch_bpf *skel;
-	struct bpf_link *link[2];
+	struct bpf_link *link[NLINKS];
+	struct nd_event split; /* a resize's new buffer, as an allocation */
 	struct ring_buffer *rb;
 	watch_event_fn fn;
 	void *arg;
@@ -55,9 +59,25 @@ static int on_sample(void *ctx, void *data, size_t len)
 	size_t head = offsetof(struct nd_event, f);
 
 	/* the frames an event carries are all it sends of them */
-	if (len >= head && ev->nframes <= ND_MAX_RAWFRAMES &&
-	    len >= head + ev->nframes * sizeof(ev->f[0]))
+	if (len < head || ev->nframes > ND_MAX_RAWFRAMES ||
+	    len < head + ev->nframes * sizeof(ev->f[0])) {
+		/* not ours to read */
+	} else if (ev->kind == ND_EV_RESIZE) {
+		/* what Untrack and Track say when tracemalloc runs: the old
+		 * buffer freed, the new one allocated there */
+		memcpy(&w->split, ev, head);
+		w->split.kind = ND_EV_FREE;
+		w->split.addr = ev->old;
+		w->split.size = 0;
+		w->split.nframes = 0;
+		w->split.stack = ND_STACK_OFF;
+		w->fn(w->arg, &w->split);
+		memcpy(&w->split, ev, head + ev->nframes * sizeof(ev->f[0]));
+		w->split.kind = ND_EV_ALLOC;
+		w->fn(w->arg, &w->split);
+	} else {
 		w->fn(w->arg, ev);
+	}
 	/* this one is consumed; the next wait for the next poll */
 	return ++w->batch >= BATCH ? -EAGAIN : 0;
 }
@@ -199,23 +219,25 @@ static void stack_config(const struct watch_object *obj, uint64_t probe_vaddr,
  * the pipe and the links, so that it holds no one else's pipe open (best
  * effort: close_range may be refused). Signals sent to ndspy's process
  * group pass it by. */
-static void keeper_main(int pipe_fd, int write_end, int link0, int link1,
+static void keeper_main(int pipe_fd, int write_end, const int *links,
 			const sigset_t *mask)
 {
-	int keep[3] = {pipe_fd, link0, link1}, lo = 0;
+	int keep[NLINKS + 1] = {pipe_fd}, lo = 0, n = NLINKS + 1;
 	struct sigaction ign = {.sa_handler = SIG_IGN};
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	char c;
 
 	close(write_end);
-	for (int i = 0; i < 3; i++)
-		for (int j = i + 1; j < 3; j++)
+	for (int i = 1; i < n; i++)
+		keep[i] = links[i - 1];
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
 			if (keep[j] < keep[i]) {
 				int x = keep[i];
 				keep[i] = keep[j];
 				keep[j] = x;
 			}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < n; i++) {
 		if (keep[i] > lo)
 			close_range((unsigned)lo, (unsigned)keep[i] - 1, 0);
 		lo = keep[i] + 1;
@@ -239,10 +261,11 @@ static void keeper_main(int pipe_fd, int write_end, int link0, int link1,
 
 static int keeper_start(struct watch_probe *w, struct nd_err *e)
 {
-	int p[2];
-
+	int p[2], links[NLINKS];
 	sigset_t all, old;
 
+	for (int i = 0; i < NLINKS; i++)
+		links[i] = bpf_link__fd(w->link[i]);
 	if (pipe2(p, O_CLOEXEC))
 		return nd_fail(e, ND_EIO, "cannot make a pipe: %s",
 			       strerror(errno));
@@ -251,8 +274,7 @@ static int keeper_start(struct watch_probe *w, struct nd_err *e)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pid_t pid = fork();
 	if (pid == 0)
-		keeper_main(p[0], p[1], bpf_link__fd(w->link[0]),
-			    bpf_link__fd(w->link[1]), &old);
+		keeper_main(p[0], p[1], links, &old);
 	int err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
@@ -288,10 +310,13 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 			     strerror(errno));
 		goto fail;
 	}
-	uint64_t track_vaddr = 0, untrack_vaddr = 0;
+	uint64_t track_vaddr = 0, untrack_vaddr = 0, realloc_vaddr = 0;
+	struct watch_site realloc_site;
 	if ((rc = place(&obj->track, 3, at_entry, &sites[0], &track_vaddr, e)) ||
 	    (rc = place(&obj->untrack, 2, at_entry, &sites[1], &untrack_vaddr,
-			e)))
+			e)) ||
+	    (rc = place(&obj->raw_realloc, 2, at_entry, &realloc_site,
+			&realloc_vaddr, e)))
 		goto fail;
 	w->skel->rodata->target_tgid = (uint32_t)obj->pid;
 	pid_namespace(w->skel);
@@ -310,6 +335,8 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 			 "PyTraceMalloc_Track", &sites[0], e)) ||
 	    (rc = attach(w, 1, w->skel->progs.on_untrack, obj,
 			 "PyTraceMalloc_Untrack", &sites[1], e)) ||
+	    (rc = attach(w, 2, w->skel->progs.on_raw_realloc, obj,
+			 "PyMem_RawRealloc", &realloc_site, e)) ||
 	    (rc = keeper_start(w, e)))
 		goto fail;
 	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.events), on_sample,
@@ -383,7 +410,7 @@ void watch_probe_close(struct watch_probe *w)
 	if (!w)
 		return;
 	ring_buffer__free(w->rb);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < NLINKS; i++)
 		bpf_link__destroy(w->link[i]);
 	watch_bpf__destroy(w->skel);
 	/* the probes are gone when the keeper is */

@@ -39,7 +39,7 @@ struct watch_fn {
  * file), and the process to watch. */
 struct watch_object {
 	char path[8400];  /* a path the kernel resolves to the same file */
-	struct watch_fn track, untrack;
+	struct watch_fn track, untrack, raw_realloc;
 	uint64_t runtime_vaddr; /* link-time &_PyRuntime; 0: not exported */
 	pid_t pid;        /* as ndspy sees it (in its PID namespace) */
 	const char *name; /* "process 1234", for messages */

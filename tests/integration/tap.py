@@ -50,6 +50,31 @@ def ndspy(*args, timeout=60, env=None):
         p.stderr.decode("utf-8", "replace")
 
 
+def build_extension(python, root, out_dir, source, name, flags=()):
+    """OUT_DIR/NAME.so: tests/integration/SOURCE built against the target
+    Python's own headers (python: the command running it; root: its
+    chroot, or "")."""
+    r = subprocess.run(python.split() + ["-c",
+                       "import sysconfig; print(sysconfig.get_paths()"
+                       "['include'])"], capture_output=True, text=True)
+    inc = root + r.stdout.strip()
+    so = os.path.join(out_dir, name + ".so")
+    flags = ["-I" + inc] + list(flags)
+    # Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/...>
+    arch = os.path.join(root + "/usr/include/x86_64-linux-gnu",
+                        os.path.basename(inc))
+    if os.path.isdir(arch):
+        shim = os.path.join(out_dir, "shim", "x86_64-linux-gnu")
+        os.makedirs(shim, exist_ok=True)
+        link = os.path.join(shim, os.path.basename(inc))
+        if not os.path.exists(link):
+            os.symlink(arch, link)
+        flags.append("-I" + os.path.dirname(shim))
+    subprocess.run(["gcc", "-shared", "-fPIC", "-g", "-O1",
+                    os.path.join(HERE, source), "-o", so] + flags, check=True)
+    return so
+
+
 def unlimited_cores():
     resource.setrlimit(resource.RLIMIT_CORE,
                        (resource.RLIM_INFINITY, resource.RLIM_INFINITY))

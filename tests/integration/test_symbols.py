@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 
-from tap import Tap, ndspy, HERE
+from tap import Tap, build_extension, ndspy
 
 TARGET = """
 import sys
@@ -29,26 +29,8 @@ sys.stdin.read()
 
 def build(python, root, out_dir, name, strip):
     """The extension built against the target Python's own headers."""
-    r = subprocess.run(python.split() + ["-c",
-                       "import sysconfig; print(sysconfig.get_paths()"
-                       "['include'])"], capture_output=True, text=True)
-    inc = root + r.stdout.strip()
-    so = os.path.join(out_dir, name + ".so")
-    flags = ["-I" + inc]
-    # Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/...>
-    arch = os.path.join(root + "/usr/include/x86_64-linux-gnu",
-                        os.path.basename(inc))
-    if os.path.isdir(arch):
-        shim = os.path.join(out_dir, "shim", "x86_64-linux-gnu")
-        os.makedirs(shim, exist_ok=True)
-        link = os.path.join(shim, os.path.basename(inc))
-        if not os.path.exists(link):
-            os.symlink(arch, link)
-        flags.append("-I" + os.path.dirname(shim))
-    subprocess.run(["gcc", "-shared", "-fPIC", "-g", "-O1",
-                    "-DMODNAME=\"%s\"" % name, "-DMODSYM=" + name,
-                    os.path.join(HERE, "ndspy_ext.c"), "-o", so] + flags,
-                   check=True)
+    so = build_extension(python, root, out_dir, "ndspy_ext.c", name,
+                         ["-DMODNAME=\"%s\"" % name, "-DMODSYM=" + name])
     if strip:
         debug = so + ".debug"
         subprocess.run(["objcopy", "--only-keep-debug", so, debug], check=True)

@@ -155,8 +155,9 @@ def main():
     try:
         w1, why1 = start_watch(zoo.pid, "--json")
         w2, why2 = start_watch(zoo.pid, "--json")
-        t.ok(len(probes(w1.pid)) == 2 and len(probes(w2.pid)) == 2,
-             "each watcher has its two uprobes attached", probes())
+        t.ok(len(probes(w1.pid)) == 3 and len(probes(w2.pid)) == 3,
+             "each watcher has its three uprobes attached (Track, "
+             "Untrack, PyMem_RawRealloc)", probes())
         t.ok(all("which the kernel emulates" in x for x in why1),
              "-v: both probes on an instruction the kernel emulates",
              "".join(why1))

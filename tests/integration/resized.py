@@ -1,0 +1,44 @@
+"""A target making NumPy 2.5's calls around data buffers (the np25_calls
+extension, which test_np25.py builds into DIR): after "go" on stdin it
+allocates, resizes with tracemalloc off, again with it on, resizes through
+the public PyDataMem_RENEW with it off, and frees one buffer; then writes
+each step's addresses and sizes to DIR/steps.json and prints "done".
+argv: TRUTH.json DIR."""
+import json
+import os
+import sys
+import tracemalloc
+
+import numpy  # noqa: F401  (audit reads NumPy's arrays)
+
+with open(sys.argv[1], "w") as f:
+    json.dump({"pid": os.getpid()}, f)
+print("ready", flush=True)
+sys.stdin.readline()
+sys.path.insert(0, sys.argv[2])
+import np25_calls as np25  # noqa: E402
+
+steps = {}
+
+
+def resize_here(addr, n):
+    return np25.resize(addr, n)
+
+
+a = np25.alloc(100003)
+b = resize_here(a, 1000003)
+steps["off"] = {"old": a, "old_size": 100003, "new": b, "size": 1000003}
+tracemalloc.start()
+c = np25.alloc(100019)
+d = resize_here(c, 1000033)
+steps["on"] = {"old": c, "old_size": 100019, "new": d, "size": 1000033}
+tracemalloc.stop()
+e = np25.alloc(100043)
+f = np25.resize_public(e, 1000037)
+steps["public"] = {"old": e, "old_size": 100043, "new": f, "size": 1000037}
+np25.release(b)
+steps["freed"] = {"old": b}
+with open(os.path.join(sys.argv[2], "steps.json"), "w") as out:
+    json.dump(steps, out)
+print("done", flush=True)
+sys.stdin.read()
