@@ -27,8 +27,11 @@ static const char usage[] =
 	"\n"
 	"Print NumPy's data buffers as the process allocates and frees them\n"
 	"(eBPF uprobes on PyTraceMalloc_Track/_Untrack, which NumPy calls for\n"
-	"every buffer), then a summary. No code runs in the process and it is\n"
+	"every buffer, and on PyMem_RawRealloc, for the resizes NumPy 2.5 does\n"
+	"not report), then a summary. No code runs in the process and it is\n"
 	"never paused; the probes are gone when ndspy exits, however it exits.\n"
+	"A process that has not imported NumPy yet is watched from the start:\n"
+	"its buffers appear once it does.\n"
 	"With -- COMMAND (a python command), ndspy starts it with the probes\n"
 	"in place before its first line runs, and stops when it exits.\n"
 	"\n"
@@ -45,7 +48,7 @@ static const char usage[] =
 	"  -h, --help       this text\n"
 	"\n"
 	"exit status: 0 ok; 2 usage; 3 the process cannot be watched (no such\n"
-	"process, not Python, no NumPy, no privilege for eBPF)\n";
+	"process, not Python, no privilege for eBPF)\n";
 
 struct watch_opts {
 	bool json, at_entry;
@@ -309,7 +312,11 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 		}
 	} else {
 		struct target *t = &s->t;
-		if ((rc = target_open(argv[0], &cli_target, t, e)))
+		/* NumPy may come later: its buffers are reported once it is
+		 * imported, as under `watch -- COMMAND` */
+		struct target_opts topts = cli_target;
+		topts.numpy_optional = true;
+		if ((rc = target_open(argv[0], &topts, t, e)))
 			return rc;
 		s->have_target = true;
 		*pid = t->pid;
