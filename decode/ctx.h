@@ -55,7 +55,7 @@ struct nd_ctx {
 #define ND_MAX_BASES 64      /* base chain length */
 #define ND_MAX_DICT 1048576  /* dict entries we are willing to walk */
 /* An array's whole refcount word stays below this: arrays are never
- * immortal, and where the count is 32 bits (3.14) the overflow and flag
+ * immortal, and where the count is 32 bits (3.14+) the overflow and flag
  * bits above it are 0 for them, while a freed block's free-list pointer
  * fills them. */
 #define ND_MAX_ARRAY_REFCNT (1ULL << 32)

@@ -33,7 +33,7 @@ enum nd_frame_repr {
 
 struct nd_pylayout {
 	int major, minor;
-	int refcnt_bits; /* 32 where the upper half holds flags (3.14) */
+	int refcnt_bits; /* 32 where the upper half holds flags (3.14+) */
 	/* PyTypeObject */
 	int tp_name, tp_basicsize, tp_flags, tp_base, tp_mro;
 	/* PyTupleObject */
@@ -103,8 +103,8 @@ struct nd_pylayout {
 	 * instr_ptr (3.13+), a pointer into the code's co_code_adaptive */
 	int fr_instr;
 	/* 3.11: is_entry (bool); 3.11+: owner (char), whose owner_cstack
-	 * (3.12+) and owner_interpreter (3.14) values mark frames that are no
-	 * Python function's; -1 absent */
+	 * (3.12-3.14) value and owner_interpreter (3.14+) and above mark
+	 * frames that are no Python function's; -1 absent */
 	int fr_is_entry, fr_owner, owner_cstack, owner_interpreter;
 	/* PyCodeObject: co_linetable is co_lnotab in 3.9 (a bytes object);
 	 * co_qualname, co_code_adaptive (the first instruction) and

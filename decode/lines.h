@@ -1,5 +1,5 @@
 /* Source line of a bytecode offset, from a code object's line table, as
- * CPython's PyCode_Addr2Line computes it (3.9-3.14). Pure: the caller copies
+ * CPython's PyCode_Addr2Line computes it (3.9-3.15). Pure: the caller copies
  * the table out of the target first. */
 #ifndef ND_LINES_H
 #define ND_LINES_H

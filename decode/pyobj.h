@@ -11,7 +11,7 @@
 #include "ctx.h"
 #include "read.h"
 
-/* tp_flags bits that identify builtin base classes (stable 3.9-3.14). */
+/* tp_flags bits that identify builtin base classes (stable 3.9-3.15). */
 #define ND_TPFLAGS_LONG (1UL << 24)
 #define ND_TPFLAGS_LIST (1UL << 25)
 #define ND_TPFLAGS_TUPLE (1UL << 26)

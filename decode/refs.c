@@ -12,7 +12,7 @@
 #define CHUNK 512       /* pointers read at a time */
 #define NPY_OBJECT 17
 /* collections.deque (Modules/_collectionsmodule.c, no header; the same
- * 3.9-3.14): its length is ob_size, then leftblock, rightblock,
+ * 3.9-3.15): its length is ob_size, then leftblock, rightblock,
  * leftindex; a block is leftlink, 64 items, rightlink */
 #define DEQUE_LEFTBLOCK 24
 #define DEQUE_LEFTINDEX 40

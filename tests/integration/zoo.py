@@ -219,7 +219,7 @@ def build(tmpdir):
 
 
 def tp_name(obj):
-    # the type's tp_name itself (offset 24 in PyTypeObject, 3.9-3.14)
+    # the type's tp_name itself (offset 24 in PyTypeObject, 3.9-3.15)
     return ctypes.c_char_p.from_address(id(type(obj)) + 24).value.decode()
 
 
