@@ -10,7 +10,7 @@
 #include "../bpf/watch.h"
 #include "../decode/arena.h"
 #include "../decode/buf.h"
-#include "../decode/pyframes.h"
+#include "../decode/rawframes.h"
 
 struct snapshot;
 struct target;

@@ -47,30 +47,8 @@ struct nd_pystacks {
 	struct nd_err err; /* why the thread list was cut short, if it was */
 };
 
-/* A frame as the watch probe copies it in the kernel: its code object
- * (tag bits cleared), its instruction field as it is (f_lasti for 3.9 and
- * 3.10, the instruction pointer from 3.11) and its owner (3.11+). */
-struct nd_rawframe {
-	uint64_t code, instr;
-	uint8_t owner;
-};
-
-/* Code objects already named, with what they held then: a frame of one
- * costs a single read while the object is unchanged, and an object freed
- * and its memory reused is named again, never from the old entry. */
-struct nd_codecache;
-struct nd_codecache *nd_codecache_new(void);
-void nd_codecache_free(struct nd_codecache *cc);
-
-/* Names raw frame r and finds its line, as tracemalloc would record it:
- * 0 with *f filled (names copied into a); 1 when r is no Python
- * function's frame (a shim, one still setting up), which tracemalloc
- * skips too. */
-int nd_py_frame_of(struct nd_ctx *c, struct nd_codecache *cc,
-		   struct nd_arena *a, const struct nd_rawframe *r,
-		   struct nd_pyframe *f, struct nd_err *e);
-
-/* Walks the main interpreter's threads from _PyRuntime (runtime). A frame
+/* Walks every interpreter's threads from _PyRuntime (runtime), the main
+ * interpreter's first. A frame
  * that cannot be read ends its thread's chain (recorded in that thread's
  * err), not the whole walk. Free with nd_py_stacks_free() whatever the
  * result. */

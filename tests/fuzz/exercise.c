@@ -11,6 +11,7 @@
 #include "../../decode/npy.h"
 #include "../../decode/preview.h"
 #include "../../decode/pyframes.h"
+#include "../../decode/rawframes.h"
 #include "../../decode/pypath.h"
 #include "../../decode/refs.h"
 #include "../../decode/pywalk.h"

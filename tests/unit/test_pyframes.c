@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "../../decode/pyframes.h"
+#include "../../decode/rawframes.h"
 #include "image.h"
 
 #define FIRST 40 /* every code object's co_firstlineno */
