@@ -99,9 +99,10 @@ static void on_event(void *arg, const struct nd_event *ev)
 			b.site = sites_of(&s->sites, ev);
 		/* out of memory: the report is as good as what was kept */
 		ledger_alloc(&s->seen, &b);
+	} else if (ev->kind == ND_EV_FREE) {
+		ledger_free(&s->seen, ev->addr, &gone);
 	} else {
-		ledger_free(&s->seen, ev->addr, ev->kind == ND_EV_RESIZE_LOST,
-			    &gone);
+		s->seen.resized_untracked++;
 	}
 }
 

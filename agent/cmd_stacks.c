@@ -63,28 +63,49 @@ static int stacks_option(void *opts, int ch, const char *arg,
 	return 0;
 }
 
-/* A thread's Python frames, newest first, as one walk: those of the
- * subinterpreters it runs in (entered from the main interpreter's frames,
- * so newer), then the main interpreter's. */
+/* A thread's Python frames, newest first, as one walk over the thread
+ * states it has in each interpreter: a subinterpreter is entered from
+ * another interpreter's frames, so its frames are newer. */
 struct pyview {
 	const struct nd_pythread *seg[THREAD_MAX_SUBINTERP + 1];
 	size_t nseg, cur, next; /* the segment, the frame in it */
 };
 
+/* Where a thread state's oldest frame's loop call keeps its entry frame,
+ * on the native stack (3.12+; 0 where unknown): lower is newer. */
+static uint64_t seg_depth(const struct nd_pythread *p)
+{
+	return p->f[p->n - 1].shim;
+}
+
 static void view_init(const struct thread *th, struct pyview *v)
 {
+	bool placed = true;
+
 	*v = (struct pyview){.nseg = 0};
 	for (size_t i = 0; i < th->nsub; i++)
 		if (th->sub[i]->n)
 			v->seg[v->nseg++] = th->sub[i];
-	if (th->py)
+	if (th->py && th->py->n)
 		v->seg[v->nseg++] = th->py;
+	for (size_t i = 0; i < v->nseg; i++)
+		placed &= seg_depth(v->seg[i]) != 0;
+	/* in the order the thread entered them where the stack says it;
+	 * else the main interpreter's last, the others as listed */
+	for (size_t i = 1; placed && i < v->nseg; i++)
+		for (size_t j = i; j > 0 && seg_depth(v->seg[j]) <
+						seg_depth(v->seg[j - 1]); j--) {
+			const struct nd_pythread *x = v->seg[j];
+			v->seg[j] = v->seg[j - 1];
+			v->seg[j - 1] = x;
+		}
 }
 
 /* The frame the view is at; NULL past the last. */
 static const struct nd_pyframe *view_at(const struct pyview *v)
 {
-	return v->cur < v->nseg ? &v->seg[v->cur]->f[v->next] : NULL;
+	return v->cur < v->nseg && v->next < v->seg[v->cur]->n
+		       ? &v->seg[v->cur]->f[v->next] : NULL;
 }
 
 static void view_step(struct pyview *v)
@@ -230,7 +251,9 @@ static void print_thread(const struct target *t, const struct thread *th,
 			 struct nd_buf *const *locals,
 			 const struct stacks_opts *o, struct nd_buf *b)
 {
-	const struct nd_pythread *py = th->py;
+	/* the thread state named: the main interpreter's, else the first */
+	const struct nd_pythread *py = th->py ? th->py
+				       : th->nsub ? th->sub[0] : NULL;
 	struct pyview v;
 	bool first = true, is_eval;
 
@@ -241,15 +264,16 @@ static void print_thread(const struct target *t, const struct thread *th,
 			      (int)th->tid, th->main ? "true" : "false");
 		if (py)
 			nd_buf_printf(b, "{\"thread_state\": %" PRIu64
-					 ", \"thread_id\": %" PRIu64 "}",
-				      py->tstate, py->thread_id);
+					 ", \"thread_id\": %" PRIu64
+					 ", \"interpreter\": %" PRId64 "}",
+				      py->tstate, py->thread_id, py->interp_id);
 		else
 			nd_buf_puts(b, "null");
 		nd_buf_puts(b, ", \"frames\": [");
 	} else {
 		nd_buf_printf(b, "thread %d%s%s\n", (int)th->tid,
 			      th->main ? " (main)" : "",
-			      py || th->nsub ? ", running Python" : "");
+			      py ? ", running Python" : "");
 	}
 	for (size_t i = 0; i < th->n; i++) {
 		if (o->json && !first)
@@ -267,7 +291,10 @@ static void print_thread(const struct target *t, const struct thread *th,
 	while (view_at(&v))
 		python_group(ps, &v, locals, o, b, &first);
 	const struct nd_err *why = th->err.code ? &th->err
-				   : py && py->err.code ? &py->err : NULL;
+				   : th->py && th->py->err.code ? &th->py->err
+								: NULL;
+	for (size_t i = 0; !why && i < th->nsub; i++)
+		why = th->sub[i]->err.code ? &th->sub[i]->err : NULL;
 	if (o->json) {
 		nd_buf_puts(b, "], \"error\": ");
 		if (why)

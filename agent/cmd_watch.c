@@ -187,9 +187,11 @@ static void on_event(void *arg, const struct nd_event *ev)
 		}
 		nd_buf_putc(b, '\n');
 		return;
+	} else if (ev->kind == ND_EV_RESIZE_LOST) {
+		s->seen.resized_untracked++; /* its free was shown */
+		return;
 	} else {
-		bool known = ledger_free(&s->seen, ev->addr,
-					 ev->kind == ND_EV_RESIZE_LOST, &gone);
+		bool known = ledger_free(&s->seen, ev->addr, &gone);
 		/* a buffer too small to show, its free too; one from before
 		 * the watch began is shown: its size is unknown */
 		if (known && (int64_t)gone.size < o->min_bytes)

@@ -111,13 +111,11 @@ int ledger_alloc(struct live_ledger *l, const struct live_buf *buf)
 	return had < 0 ? -1 : 0;
 }
 
-bool ledger_free(struct live_ledger *l, uint64_t addr, bool resized,
-		 struct live_buf *gone)
+bool ledger_free(struct live_ledger *l, uint64_t addr, struct live_buf *gone)
 {
 	bool known = live_remove(&l->live, addr, gone);
 
 	l->frees++;
-	l->resized_untracked += resized;
 	if (known)
 		l->bytes_freed += gone->size;
 	return known;

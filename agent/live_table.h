@@ -39,9 +39,7 @@ struct live_ledger {
 
 /* -1 when out of memory. */
 int ledger_alloc(struct live_ledger *l, const struct live_buf *buf);
-/* false when addr was allocated before the watch began; else *gone.
- * resized: it was resized to a buffer not seen. */
-bool ledger_free(struct live_ledger *l, uint64_t addr, bool resized,
-		 struct live_buf *gone);
+/* false when addr was allocated before the watch began; else *gone. */
+bool ledger_free(struct live_ledger *l, uint64_t addr, struct live_buf *gone);
 
 #endif

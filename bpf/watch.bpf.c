@@ -65,13 +65,18 @@ struct {
  * own trace: PyTraceMalloc_Untrack(0, p), then Track(389047, p, size). A
  * resize (PyDataMem_UserRENEW) is PyMem_RawRealloc(old, size),
  * Untrack(0, new), Untrack(389047, old), and only with tracemalloc on,
- * Track(389047, new, size). What each thread is in the middle of: */
+ * Track(389047, new, size); the public PyDataMem_RENEW untracks old
+ * first, and says nothing more with tracemalloc off. What each thread is
+ * in the middle of: */
 enum resize_stage {
 	RS_NONE,
 	RS_REALLOC, /* PyMem_RawRealloc(old, size) was called */
 	RS_NEW,     /* then Untrack(0, new): NumPy's resize, new is known */
 	RS_SENT,    /* then Untrack(389047, old): sent as ND_EV_RESIZE; a
 		     * Track(389047, new) right after is the same buffer */
+	RS_OLD_GONE, /* RawRealloc, then Untrack(389047, old): the public
+		      * resize; a Track of size bytes next is its new buffer,
+		      * anything else says it was not tracked */
 };
 
 struct resize {
@@ -169,11 +174,13 @@ static __always_inline __u64 find_tstate(struct spans *sp, __u64 runtime,
 	return 0;
 }
 
+/* probe_vaddr: the link-time address of the probe that fired, whose
+ * distance to the ip gives the load bias */
 static __always_inline void copy_frames(struct pt_regs *ctx,
-					struct nd_event *e)
+					struct nd_event *e, __u64 probe_vaddr)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 runtime = cfg.runtime_vaddr + (PT_REGS_IP(ctx) - cfg.probe_vaddr);
+	__u64 runtime = cfg.runtime_vaddr + (PT_REGS_IP(ctx) - probe_vaddr);
 	__u32 zero = 0;
 	struct spans *sp = bpf_map_lookup_elem(&spans, &zero);
 	__u64 f;
@@ -273,8 +280,11 @@ static __always_inline int emit(struct pt_regs *ctx, __u32 tid, __u32 kind,
 	e->kind = kind;
 	e->nframes = 0;
 	e->stack = ND_STACK_OFF;
-	if ((kind == ND_EV_ALLOC || kind == ND_EV_RESIZE) && cfg.rawframes)
-		copy_frames(ctx, e);
+	/* a resize is sent from the Untrack probe */
+	if (kind == ND_EV_ALLOC && cfg.rawframes)
+		copy_frames(ctx, e, cfg.probe_vaddr);
+	else if (kind == ND_EV_RESIZE && cfg.rawframes)
+		copy_frames(ctx, e, cfg.untrack_vaddr);
 	n = e->nframes;
 	if (n > ND_MAX_RAWFRAMES)
 		n = ND_MAX_RAWFRAMES;
@@ -302,23 +312,38 @@ static __always_inline bool ours(__u32 *tid)
 	return ids(&tgid, tid) && tgid == target_tgid;
 }
 
+/* The thread goes on: a public resize that no Track followed is counted
+ * (its new buffer is not seen). */
+static __always_inline void settle(struct pt_regs *ctx, __u32 tid,
+				   struct resize *r)
+{
+	if (r->stage == RS_OLD_GONE)
+		emit(ctx, tid, ND_EV_RESIZE_LOST, r->old, 0, r->old);
+	r->stage = RS_NONE;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(on_track)
 {
+	__u64 ptr = PT_REGS_PARM2(ctx), size = PT_REGS_PARM3(ctx), old = 0;
 	__u32 tid;
 	struct resize *r;
 
 	if ((__u32)PT_REGS_PARM1(ctx) != ND_TRACE_DOMAIN || !ours(&tid))
 		return 0;
 	r = bpf_map_lookup_elem(&resizes, &tid);
-	if (r) {
-		bool same = r->stage == RS_SENT && r->new == PT_REGS_PARM2(ctx);
+	if (r && r->stage == RS_SENT && r->new == ptr) {
+		/* tracemalloc on: the resize was sent already */
 		r->stage = RS_NONE;
-		if (same) /* tracemalloc on: the resize was sent already */
-			return 0;
+		return 0;
 	}
-	return emit(ctx, tid, ND_EV_ALLOC, PT_REGS_PARM2(ctx),
-		    PT_REGS_PARM3(ctx), 0);
+	if (r && r->stage == RS_OLD_GONE && r->size == size) {
+		old = r->old; /* tracemalloc on: the public resize's buffer */
+		r->stage = RS_NONE;
+	} else if (r) {
+		settle(ctx, tid, r);
+	}
+	return emit(ctx, tid, ND_EV_ALLOC, ptr, size, old);
 }
 
 SEC("uprobe")
@@ -335,22 +360,19 @@ int BPF_KPROBE(on_untrack)
 		if (r && r->stage == RS_REALLOC) {
 			r->new = ptr;
 			r->stage = RS_NEW;
-		} else if (r) {
+		} else if (r && r->stage != RS_OLD_GONE) {
 			r->stage = RS_NONE;
 		}
 		return 0;
 	}
-	if (r) {
-		__u32 stage = r->stage;
-		r->stage = RS_NONE;
-		if (stage == RS_NEW && r->old == ptr) {
-			r->stage = RS_SENT;
-			return emit(ctx, tid, ND_EV_RESIZE, r->new, r->size,
-				    ptr);
-		}
-		/* PyDataMem_RENEW untracks old before the raw domain's new */
-		if (stage == RS_REALLOC && r->old == ptr)
-			return emit(ctx, tid, ND_EV_RESIZE_LOST, ptr, 0, ptr);
+	if (r && r->stage == RS_NEW && r->old == ptr) {
+		r->stage = RS_SENT;
+		return emit(ctx, tid, ND_EV_RESIZE, r->new, r->size, ptr);
+	}
+	if (r && r->stage == RS_REALLOC && r->old == ptr) {
+		r->stage = RS_OLD_GONE;
+	} else if (r) {
+		settle(ctx, tid, r);
 	}
 	return emit(ctx, tid, ND_EV_FREE, ptr, 0, 0);
 }
@@ -359,10 +381,14 @@ SEC("uprobe")
 int BPF_KPROBE(on_raw_realloc)
 {
 	__u32 tid;
-	struct resize r = {PT_REGS_PARM1(ctx), 0, PT_REGS_PARM2(ctx),
-			   RS_REALLOC};
+	struct resize *r, next = {PT_REGS_PARM1(ctx), 0, PT_REGS_PARM2(ctx),
+				  RS_REALLOC};
 
-	if (ours(&tid))
-		bpf_map_update_elem(&resizes, &tid, &r, BPF_ANY);
+	if (!ours(&tid))
+		return 0;
+	r = bpf_map_lookup_elem(&resizes, &tid);
+	if (r)
+		settle(ctx, tid, r);
+	bpf_map_update_elem(&resizes, &tid, &next, BPF_ANY);
 	return 0;
 }

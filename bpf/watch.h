@@ -15,8 +15,8 @@ enum nd_event_kind {
 	 * untracks old but, with tracemalloc off, never tracks addr; the
 	 * program tells it from the calls around (see watch.bpf.c) */
 	ND_EV_RESIZE = 3,
-	/* old was resized where the new pointer is not seen: freed, and
-	 * counted as "resized, untracked" */
+	/* old (freed already) was resized where the new pointer is not seen:
+	 * counted as "resized, untracked", once the thread goes on */
 	ND_EV_RESIZE_LOST = 4,
 };
 
@@ -53,6 +53,7 @@ struct nd_event {
  * command started under watch needs nothing from its memory map. */
 struct nd_stack_cfg {
 	unsigned long long probe_vaddr;   /* link-time address of the Track probe */
+	unsigned long long untrack_vaddr; /* and of the Untrack probe */
 	unsigned long long runtime_vaddr; /* link-time &_PyRuntime */
 	unsigned long long code_tag_bits;
 	int rt_interpreters_main, interp_threads_head, ts_next, ts_thread_id;

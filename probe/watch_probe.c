@@ -167,11 +167,11 @@ static int attach(struct watch_probe *w, int which, struct bpf_program *prog,
 	return 0;
 }
 
-/* Where the program finds thread states and frames; probe_vaddr is the
- * Track probe's link-time address. No stacks (rawframes 0) without a
- * layout or _PyRuntime. */
+/* Where the program finds thread states and frames; probe_vaddr and
+ * untrack_vaddr are the Track and Untrack probes' link-time addresses.
+ * No stacks (rawframes 0) without a layout or _PyRuntime. */
 static void stack_config(const struct watch_object *obj, uint64_t probe_vaddr,
-			 struct nd_stack_cfg *cfg)
+			 uint64_t untrack_vaddr, struct nd_stack_cfg *cfg)
 {
 	const struct nd_pylayout *P = obj->py;
 	uint64_t runtime = obj->runtime_vaddr;
@@ -184,6 +184,7 @@ static void stack_config(const struct watch_object *obj, uint64_t probe_vaddr,
 	unsigned raw = 2 * obj->depth + 2;
 	*cfg = (struct nd_stack_cfg){
 		.probe_vaddr = probe_vaddr,
+		.untrack_vaddr = untrack_vaddr,
 		.runtime_vaddr = runtime,
 		.code_tag_bits = P->fr_code_tag_bits,
 		.rt_interpreters_main = P->rt_interpreters_main,
@@ -320,7 +321,8 @@ int watch_probe_open(const struct watch_object *obj, bool at_entry,
 		goto fail;
 	w->skel->rodata->target_tgid = (uint32_t)obj->pid;
 	pid_namespace(w->skel);
-	stack_config(obj, track_vaddr, (struct nd_stack_cfg *)&w->skel->rodata->cfg);
+	stack_config(obj, track_vaddr, untrack_vaddr,
+		     (struct nd_stack_cfg *)&w->skel->rodata->cfg);
 	w->stacks = w->skel->rodata->cfg.rawframes > 0;
 	if (watch_bpf__load(w->skel)) {
 		int err = errno;

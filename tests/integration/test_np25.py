@@ -3,9 +3,11 @@
 the raw domain before NumPy's domain tracks them, a resize with
 tracemalloc off that NumPy never reports (watch still sees the new
 buffer, at its size, with the Python line that resized it), the same
-resize with tracemalloc on (seen once, not twice), and the public
-PyDataMem_RENEW with tracemalloc off, whose new buffer cannot be seen:
-counted as "resized, untracked". audit finds the resized buffer left
+resize with tracemalloc on (seen once, not twice), the public
+PyDataMem_RENEW with tracemalloc on (a resize), and off, whose new buffer
+cannot be seen: counted as "resized, untracked". The first resize is made
+by a thread that made no call before, whose thread state the probe must
+find. audit finds the resized buffer left
 live as an orphan at its new size."""
 import json
 import os
@@ -55,22 +57,30 @@ def check_watch(t):
          "its old buffer freed", (off, got, ev[:8]))
     stack = got[0].get("stack") or [] if got else []
     t.ok(stack and stack[0]["function"].endswith("resize_here"),
-         "the resized buffer's site is the Python line that resized it",
+         "the resized buffer's site is the Python line that resized it, in "
+         "a thread new to the probe",
          stack)
     on = steps["on"]
     t.ok(len(allocs(on["new"], on["size"])) == 1 and frees(on["old"]),
          "tracemalloc on: the resize is seen once, not twice",
          [x for x in ev if x.get("addr") in (on["old"], on["new"])])
+    pon = steps["public_on"]
+    got = allocs(pon["new"], pon["size"])
+    t.ok(len(got) == 1 and got[0].get("resized_from") == pon["old"] and
+         frees(pon["old"]),
+         "PyDataMem_RENEW with tracemalloc on: seen as a resize",
+         [x for x in ev if x.get("addr") in (pon["old"], pon["new"])])
     pub = steps["public"]
     t.ok(frees(pub["old"]) and not allocs(pub["new"], pub["size"]) and
          summ.get("resized_untracked") == 1,
          "PyDataMem_RENEW with tracemalloc off: freed, counted as resized "
          "and untracked", (summ, [x for x in ev if x.get("addr") in
                                   (pub["old"], pub["new"])]))
-    t.ok(summ.get("allocs") == 5 and summ.get("frees") == 4 and
-         summ.get("live_bytes") == on["size"] and summ.get("lost") == 0,
-         "the summary adds up: 5 allocations, 4 frees, the resized buffer "
-         "live", summ)
+    t.ok(summ.get("allocs") == 7 and summ.get("frees") == 5 and
+         summ.get("live_bytes") == on["size"] + pon["size"] and
+         summ.get("lost") == 0,
+         "the summary adds up: 7 allocations, 5 frees, the two resized "
+         "buffers live", summ)
 
 
 def check_audit(t):
@@ -94,7 +104,9 @@ def check_audit(t):
     on = steps["on"]
     orphans = [(x["data"], x["size"]) for x in rep if x["kind"] == "orphan"]
     summ = [x for x in rep if x["kind"] == "summary"]
+    pon = steps["public_on"]
     t.ok(done and p.returncode == 0 and (on["new"], on["size"]) in orphans
+         and (pon["new"], pon["size"]) in orphans
          and (steps["off"]["new"], steps["off"]["size"]) not in orphans,
          "audit: the buffer resized and left live is an orphan at its new "
          "size; the one resized then freed is not", (orphans, steps,

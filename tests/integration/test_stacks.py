@@ -3,6 +3,7 @@ frames of each thread equal what the traceback module said inside it, and
 the native frames of the live process and of its core are the same."""
 import json
 import os
+import subprocess
 import sys
 
 from tap import Tap, Zoo, gcore, ndspy, ndspy_on_sleep
@@ -45,8 +46,29 @@ def check(t, label, so, rc, se, truth):
     return ts
 
 
+def at_prompt(t):
+    """An interactive interpreter at its prompt: its thread state has no
+    frame."""
+    python = os.environ.get("PYTHON", "/usr/bin/python3")
+    p = subprocess.Popen(python.split() + ["-i", "-q"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        p.stderr.read(4)   # ">>> "
+        rc, so, se = ndspy("stacks", p.pid)
+        rj, sj, _ = ndspy("stacks", "--json", p.pid)
+        t.ok(rc == 0 and "thread %d (main), running Python" % p.pid in so
+             and rj == 0 and json.loads(sj.splitlines()[0])["python"],
+             "a thread state without frames (an interpreter at its "
+             "prompt)", "%d %d %s %s" % (rc, rj, so[-400:], se))
+    finally:
+        p.kill()
+        p.wait()
+
+
 def main():
     t = Tap("stacks")
+    at_prompt(t)
     zoo = Zoo(script="stacked.py", args=["sleep"])
     try:
         truth = zoo.truth

@@ -46,7 +46,10 @@ exec 9>"$cache/.$suite.lock"
 flock 9
 if [ -f "$dir/.ndspy-ok" ]; then
 	# a chroot cached before a package joined the list gets it now
-	if ! chroot "$dir" dpkg-query -W ${pkgs//,/ } >/dev/null 2>&1; then
+	# (every one installed: dpkg also knows removed packages)
+	if ! status=$(chroot "$dir" dpkg-query -W -f='${Status}\n' \
+		${pkgs//,/ } 2>/dev/null) ||
+		[ -n "$(grep -v '^install ok installed$' <<<"$status")" ]; then
 		echo "chroot.sh: adding ${pkgs//,/ } to the $suite chroot" >&2
 		if ! { chroot "$dir" apt-get -o Acquire::Check-Valid-Until=false \
 			update && chroot "$dir" apt-get -y \
