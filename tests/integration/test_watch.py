@@ -57,15 +57,16 @@ def probes(pid=None):
 
 
 def python_command():
-    """$PYTHON as (env additions, argv) when it runs python directly."""
-    words = os.environ.get("PYTHON", "/usr/bin/python3").split()
-    env = {}
-    if words[0] == "env":
-        words.pop(0)
-        while words and "=" in words[0]:
-            k, _, v = words.pop(0).partition("=")
-            env[k] = v
-    return env, words
+    """$PYTHON as (environment, argv) running the interpreter itself: a
+    wrapper (a pair of tests/matrix/targets that needs environment
+    variables) is asked for its executable and its environment."""
+    python = os.environ.get("PYTHON", "/usr/bin/python3")
+    r = subprocess.run(python.split() + [
+        "-c", "import json, os, sys; "
+        "print(json.dumps([sys.executable, dict(os.environ)]))"],
+        capture_output=True, text=True, timeout=60)
+    exe, env = json.loads(r.stdout)
+    return env, [exe]
 
 
 def watch_sequence(zoo):
@@ -209,7 +210,7 @@ def main():
                 "print(a.__array_interface__['data'][0]); time.sleep(0.5)")
         p = subprocess.run([NDSPY, "watch", "--json", "--"] + argv +
                            ["-c", code], capture_output=True, timeout=60,
-                           env=dict(os.environ, **env))
+                           env=env)
         lines = p.stdout.decode().splitlines()
         addr = next((int(x) for x in lines if x.isdigit()), None)
         ev = [json.loads(x) for x in lines if x.startswith("{")]
