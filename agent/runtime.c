@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../decode/debug_offsets.h"
+#include "../decode/layout_check.h"
 #include "../decode/pyobj.h"
 #include "elf.h"
 #include "fileio.h"
@@ -83,6 +84,28 @@ static int debug_offsets(const struct target *t, struct mem *mem,
 	return 0;
 }
 
+/* The table checked against the interpreter's own static types (o: the
+ * interpreter's ELF object). */
+static int layout_check(const struct target *t, struct mem *mem,
+			struct elf_obj *o, struct runtime *rt,
+			struct nd_err *e)
+{
+	struct nd_ctx c = {.rd = {.read = mem_read_cb, .ctx = mem}, .py = rt->py};
+	struct nd_static_types st = {0};
+	struct nd_err why = {0};
+
+	elf_obj_symbol(o, "PyFloat_Type", &st.float_type, NULL);
+	elf_obj_symbol(o, "PyTuple_Type", &st.tuple_type, NULL);
+	elf_obj_symbol(o, "PyLong_Type", &st.long_type, NULL);
+	elf_obj_symbol(o, "PyBool_Type", &st.bool_type, NULL);
+	elf_obj_symbol(o, "PyBaseObject_Type", &st.object_type, NULL);
+	if (nd_layout_check(&c, &st, &why))
+		return nd_fail(e, ND_ETARGET, "%s: Python %d.%d.%d: %s",
+			       t->name, rt->py_major, rt->py_minor,
+			       rt->py_micro, why.msg);
+	return 0;
+}
+
 /* The first bytes of _Py_GetAllocatedBlocks, which reads pymalloc's arena
  * table, decoded for the addresses they load (the table is static before
  * 3.12 and has no exported symbol). Read from the file: a core has it too.
@@ -152,8 +175,11 @@ static int find_python(const struct target *t, struct mem *mem,
 			       nd_layout_supported_python());
 	}
 	arena_loads(&o, rt);
+	int rc = debug_offsets(t, mem, rt, e);
+	if (!rc)
+		rc = layout_check(t, mem, &o, rt, e);
 	elf_obj_close(&o);
-	return debug_offsets(t, mem, rt, e);
+	return rc;
 }
 
 static bool same_file(const struct region *a, const struct region *b)

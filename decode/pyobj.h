@@ -12,6 +12,7 @@
 #include "read.h"
 
 /* tp_flags bits that identify builtin base classes (stable 3.9-3.15). */
+#define ND_TPFLAGS_READY (1UL << 12)
 #define ND_TPFLAGS_LONG (1UL << 24)
 #define ND_TPFLAGS_LIST (1UL << 25)
 #define ND_TPFLAGS_TUPLE (1UL << 26)
