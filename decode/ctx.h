@@ -53,6 +53,7 @@ struct nd_ctx {
 #define ND_MAX_DTYPE_NODES 65536   /* distinct dtypes in one tree */
 #define ND_MAX_DTYPE_EXPANDED (1 << 20) /* fields printed, sharing expanded */
 #define ND_MAX_BASES 64      /* base chain length */
+#define ND_MAX_INTERPRETERS 256 /* in one process's interpreter list */
 #define ND_MAX_DICT 1048576  /* dict entries we are willing to walk */
 /* An array's whole refcount word stays below this: arrays are never
  * immortal, and where the count is 32 bits (3.14+) the overflow and flag

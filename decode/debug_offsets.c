@@ -116,13 +116,6 @@ static int place(const struct nd_pylayout *L, int dbg_off)
 	return dbg_off < 0 ? 0 : *at((struct nd_pylayout *)L, dbg_off);
 }
 
-static uint64_t u64(const unsigned char *d, int pos)
-{
-	uint64_t v;
-	memcpy(&v, d + pos, sizeof(v));
-	return v;
-}
-
 int nd_debug_offsets(struct nd_ctx *c, uint64_t runtime,
 		     const struct nd_pylayout *table, struct nd_pylayout *out,
 		     struct nd_err *e)
@@ -150,14 +143,14 @@ int nd_debug_offsets(struct nd_ctx *c, uint64_t runtime,
 				     : 1;
 	if (memcmp(d, "xdebugpy", 8) != 0)
 		return 1;
-	uint64_t version = u64(d, table->dbg_version);
+	uint64_t version = nd_u64_at(d, (size_t)table->dbg_version);
 	if ((int)(version >> 24) != table->major ||
 	    (int)((version >> 16) & 0xff) != table->minor)
 		return nd_fail(e, ND_ETARGET, "its _Py_DebugOffsets declares "
 			       "version 0x%" PRIx64 ", not %d.%d",
 			       version, table->major, table->minor);
-	if ((table->dbg_free_threaded && u64(d, table->dbg_free_threaded)) ||
-	    u64(d, table->dbg_ob_type) != 8)
+	if ((table->dbg_free_threaded && nd_u64_at(d, (size_t)table->dbg_free_threaded)) ||
+	    nd_u64_at(d, (size_t)table->dbg_ob_type) != 8)
 		return nd_fail(e, ND_ETARGET, "free-threaded CPython %d.%d is "
 			       "not supported (its object header differs)",
 			       table->major, table->minor);
@@ -168,7 +161,7 @@ int nd_debug_offsets(struct nd_ctx *c, uint64_t runtime,
 		int pos = place(table, f->dbg);
 		if (!pos)
 			continue;
-		uint64_t v = u64(d, pos);
+		uint64_t v = nd_u64_at(d, (size_t)pos);
 		if (v > f->max)
 			return nd_fail(e, ND_ECORRUPT, "its _Py_DebugOffsets "
 				       "puts %s.%s at %" PRIu64 ": no object "
@@ -194,7 +187,7 @@ int nd_debug_offsets(struct nd_ctx *c, uint64_t runtime,
 			       *at(out, m->ours), f->name);
 	}
 	/* compact strings keep utf8_length and utf8 after the ASCII part */
-	uint64_t ascii = u64(d, table->dbg_str_ascii_size);
+	uint64_t ascii = nd_u64_at(d, (size_t)table->dbg_str_ascii_size);
 	if (ascii > OBJ)
 		return nd_fail(e, ND_ECORRUPT, "its _Py_DebugOffsets gives an "
 			       "ASCII string header of %" PRIu64 " bytes",

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pyobj.h"
+#include "read.h"
 #include "values.h"
 
 /* Dtypes already decoded, by address: NumPy shares sub-dtypes, and a tree
@@ -41,13 +42,6 @@ static int64_t get_int(const unsigned char *raw, int off, int size)
 		return v;
 	}
 	int64_t v;
-	memcpy(&v, raw + off, 8);
-	return v;
-}
-
-static uint64_t get_ptr(const unsigned char *raw, int off)
-{
-	uint64_t v;
 	memcpy(&v, raw + off, 8);
 	return v;
 }
@@ -439,9 +433,10 @@ static int decode_node(struct dstate *s, uint64_t addr, int depth,
 			       "%" PRId64 ")",
 			       addr, (unsigned char)d->kind, d->elsize);
 	const char *scalar;
-	if (nd_py_type_name(s->c, get_ptr(raw, L->d_typeobj), &scalar, NULL) == 0)
+	uint64_t typeobj = nd_u64_at(raw, (size_t)L->d_typeobj);
+	if (nd_py_type_name(s->c, typeobj, &scalar, NULL) == 0)
 		d->scalar_type = nd_arena_strdup(s->a, scalar);
-	uint64_t metadata = get_ptr(raw, L->d_metadata);
+	uint64_t metadata = nd_u64_at(raw, (size_t)L->d_metadata);
 	if (metadata && !nd_py_is_none(s->c, metadata)) {
 		int64_t n = 0;
 		if (nd_py_dict_len(s->c, metadata, &n, NULL) == 0)
@@ -460,7 +455,7 @@ static int decode_node(struct dstate *s, uint64_t addr, int depth,
 	}
 	if (d->type_num == ND_DATETIME || d->type_num == ND_TIMEDELTA) {
 		int32_t meta[2];
-		uint64_t cm = get_ptr(raw, L->d_c_metadata);
+		uint64_t cm = nd_u64_at(raw, (size_t)L->d_c_metadata);
 		rc = nd_read(s->c, cm + (uint64_t)L->dt_meta_base, meta,
 			     sizeof(meta), s->e, "datetime metadata");
 		if (rc)
@@ -474,9 +469,9 @@ static int decode_node(struct dstate *s, uint64_t addr, int depth,
 		d->dt_unit = meta[0];
 		d->dt_num = meta[1];
 	}
-	uint64_t sub = get_ptr(raw, L->d_subarray);
-	uint64_t names = get_ptr(raw, L->d_names);
-	uint64_t fields = get_ptr(raw, L->d_fields);
+	uint64_t sub = nd_u64_at(raw, (size_t)L->d_subarray);
+	uint64_t names = nd_u64_at(raw, (size_t)L->d_names);
+	uint64_t fields = nd_u64_at(raw, (size_t)L->d_fields);
 	if (sub) {
 		rc = decode_subarray(s, d, sub, depth);
 		if (rc)

@@ -8,31 +8,15 @@
 #define ALIGNMENT 16 /* pymalloc's on 64-bit: block sizes step by it */
 #define TABLE_CHUNK 256 /* arena objects read at a time */
 
-static uint32_t u32_at(const unsigned char *p, size_t off)
-{
-	uint32_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static uint64_t u64_at(const unsigned char *p, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
 /* struct pool_header: ref.count, freeblock, nextpool, prevpool,
  * arenaindex, szidx, nextoffset, maxnextoffset (the same from 3.9 on). */
 bool nd_pool_parse(const struct nd_pylayout *P, uint64_t addr,
 		   const unsigned char *hdr, struct nd_pool *out)
 {
 	uint32_t pool = 1u << P->om_pool_bits, head = (uint32_t)P->om_pool_header;
-	uint32_t count = u32_at(hdr, 0), szidx = u32_at(hdr, 36);
-	uint32_t next = u32_at(hdr, 40), maxnext = u32_at(hdr, 44);
-	uint64_t freeblock = u64_at(hdr, 8);
+	uint32_t count = nd_u32_at(hdr, 0), szidx = nd_u32_at(hdr, 36);
+	uint32_t next = nd_u32_at(hdr, 40), maxnext = nd_u32_at(hdr, 44);
+	uint64_t freeblock = nd_u64_at(hdr, 8);
 
 	if (addr & (pool - 1) || szidx >= ND_SMALL_REQUEST / ALIGNMENT)
 		return false;
@@ -48,7 +32,7 @@ bool nd_pool_parse(const struct nd_pylayout *P, uint64_t addr,
 			  freeblock >= addr + next ||
 			  (freeblock - addr - head) % block))
 		return false;
-	*out = (struct nd_pool){addr, count, block, u32_at(hdr, 32), next};
+	*out = (struct nd_pool){addr, count, block, nd_u32_at(hdr, 32), next};
 	return true;
 }
 
@@ -101,8 +85,8 @@ static int arena_check(const struct nd_pylayout *P, const unsigned char *ao,
 		       uint32_t index, struct nd_pyarena *out)
 {
 	uint64_t pool = 1ull << P->om_pool_bits, size = 1ull << P->om_arena_bits;
-	uint64_t base = u64_at(ao, 0), carve = u64_at(ao, 8);
-	uint32_t nfree = u32_at(ao, 16), ntotal = u32_at(ao, 20);
+	uint64_t base = nd_u64_at(ao, 0), carve = nd_u64_at(ao, 8);
+	uint32_t nfree = nd_u32_at(ao, 16), ntotal = nd_u32_at(ao, 20);
 	uint64_t first = (base + pool - 1) & ~(pool - 1);
 
 	if (base % ALIGNMENT || base > UINT64_MAX - size ||
@@ -148,7 +132,7 @@ int nd_arena_table(struct nd_ctx *c, const struct nd_arena_table_at *at,
 			goto fail;
 		for (uint32_t j = 0; j < k; j++) {
 			const unsigned char *ao = buf + j * osz;
-			if (!u64_at(ao, 0))
+			if (!nd_u64_at(ao, 0))
 				continue; /* unused */
 			struct nd_pyarena one;
 			if (arena_check(P, ao, i + j, &one)) {

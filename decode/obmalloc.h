@@ -41,7 +41,6 @@ bool nd_pool_parse(const struct nd_pylayout *P, uint64_t addr,
 struct nd_arena_table_at {
 	uint64_t arenas, maxarenas;
 };
-#define ND_MAX_INTERPRETERS 256
 
 /* 3.12+: the tables of every interpreter, from &_PyRuntime, each once
  * (interpreters that share the main one's state point to it). */

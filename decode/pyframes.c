@@ -230,9 +230,9 @@ static int walk_thread(struct walk *w, uint64_t ts, struct nd_pyframe *scratch,
 }
 
 /* The interpreters, the main one first (the list begins with the
- * newest): *n of them, up to a loop or ND_MAX_INTERPS. The others are
- * only what could be read: their list failing (said in *others) still
- * leaves the main one. */
+ * newest): *n of them, up to a loop or ND_MAX_INTERPRETERS. The others
+ * are only what could be read: their list failing (said in *others)
+ * still leaves the main one. */
 static int interpreters(struct nd_ctx *c, uint64_t runtime, uint64_t *out,
 			size_t *n, struct nd_err *others, struct nd_err *e)
 {
@@ -249,11 +249,12 @@ static int interpreters(struct nd_ctx *c, uint64_t runtime, uint64_t *out,
 	*n = 1;
 	int rc = read_ptr(c, runtime, P->rt_interpreters_head, &x, others,
 			  "_PyRuntime");
-	for (size_t steps = 0; !rc && x && steps < ND_MAX_INTERPS; steps++) {
+	for (size_t steps = 0; !rc && x && steps < ND_MAX_INTERPRETERS;
+	     steps++) {
 		bool seen = false;
 		for (size_t k = 0; k < *n && !seen; k++)
 			seen = out[k] == x;
-		if (!seen && *n < ND_MAX_INTERPS)
+		if (!seen && *n < ND_MAX_INTERPRETERS)
 			out[(*n)++] = x;
 		rc = read_ptr(c, x, P->interp_next, &x, others,
 			      "interpreter state");
@@ -295,8 +296,8 @@ int nd_py_stacks(struct nd_ctx *c, uint64_t runtime, struct nd_pystacks *out,
 		 struct nd_err *e)
 {
 	const struct nd_pylayout *P = c->py;
-	uint64_t interp[ND_MAX_INTERPS];
-	size_t ninterp = 0, nthreads = 0, from[ND_MAX_INTERPS + 1];
+	uint64_t interp[ND_MAX_INTERPRETERS];
+	size_t ninterp = 0, nthreads = 0, from[ND_MAX_INTERPRETERS + 1];
 
 	memset(out, 0, sizeof(*out));
 	if (!runtime)

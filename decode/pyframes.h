@@ -12,7 +12,6 @@
 #include "ctx.h"
 
 #define ND_MAX_PYTHREADS 4096 /* of all interpreters */
-#define ND_MAX_INTERPS 256
 #define ND_MAX_PYFRAMES 4096 /* frames of one thread */
 
 struct nd_pyframe {

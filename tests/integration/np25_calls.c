@@ -28,7 +28,9 @@ static PyObject *alloc(PyObject *self, PyObject *arg)
 	return PyLong_FromVoidPtr(p);
 }
 
-static int args(PyObject *a, void **p, size_t *n)
+/* What both resizes begin with: the arguments (address, size) and
+ * PyMem_RawRealloc; -1 with a Python error set. */
+static int reallocate(PyObject *a, void **p, void **r, size_t *n)
 {
 	PyObject *addr;
 	Py_ssize_t size;
@@ -37,7 +39,14 @@ static int args(PyObject *a, void **p, size_t *n)
 		return -1;
 	*p = PyLong_AsVoidPtr(addr);
 	*n = (size_t)size;
-	return PyErr_Occurred() ? -1 : 0;
+	if (PyErr_Occurred())
+		return -1;
+	*r = PyMem_RawRealloc(*p, *n);
+	if (!*r) {
+		PyErr_NoMemory();
+		return -1;
+	}
+	return 0;
 }
 
 /* PyDataMem_UserRENEW: the realloc and the raw domain's trace undone
@@ -49,11 +58,8 @@ static PyObject *resize(PyObject *self, PyObject *a)
 	size_t n;
 	(void)self;
 
-	if (args(a, &p, &n))
+	if (reallocate(a, &p, &r, &n))
 		return NULL;
-	r = PyMem_RawRealloc(p, n);
-	if (!r)
-		return PyErr_NoMemory();
 	PyTraceMalloc_Untrack(0, (uintptr_t)r);
 	if (PyTraceMalloc_Untrack(NPY_TRACE_DOMAIN, (uintptr_t)p) != -2)
 		PyTraceMalloc_Track(NPY_TRACE_DOMAIN, (uintptr_t)r, n);
@@ -69,11 +75,8 @@ static PyObject *resize_public(PyObject *self, PyObject *a)
 	size_t n;
 	(void)self;
 
-	if (args(a, &p, &n))
+	if (reallocate(a, &p, &r, &n))
 		return NULL;
-	r = PyMem_RawRealloc(p, n);
-	if (!r)
-		return PyErr_NoMemory();
 	if (PyTraceMalloc_Untrack(NPY_TRACE_DOMAIN, (uintptr_t)p) != -2) {
 		PyTraceMalloc_Untrack(0, (uintptr_t)r);
 		PyTraceMalloc_Track(NPY_TRACE_DOMAIN, (uintptr_t)r, n);
