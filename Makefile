@@ -7,7 +7,8 @@
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
-LDLIBS   += -lbpf -lcapstone -lelf -lunwind-x86_64 -lm -pthread
+LDLIBS   += -lbpf -lcapstone -lelf -lunwind-x86_64 -lprotobuf-c -lz \
+            -lmicrohttpd -lncursesw -lm -pthread
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 PYTHON   ?= /usr/bin/python3
@@ -17,7 +18,10 @@ B := build
 DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev libcapstone-dev \
             libcmocka-dev clang llvm bpftool python3-numpy python3-dev gdb \
             util-linux debootstrap binutils libclang-rt-14-dev \
-            python3-pandas python3-sklearn
+            python3-pandas python3-sklearn \
+            libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev \
+            zlib1g-dev libmicrohttpd-dev libncurses-dev \
+            graphviz prometheus golang-go chromium tmux
 
 DECODE_SRC := $(wildcard decode/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
@@ -51,7 +55,29 @@ deps:
 	    --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 
-$(B)/ndspy: $(AGENT_OBJ) $(PROBE_OBJ) $(B)/libdecode.a | deps
+# Made from other files: pprof's profile.proto (Debian's copy) compiled by
+# protoc-c, and the flame graph page as a C array (agent/report*.c).
+GEN           := $(B)/gen
+PROFILE_PROTO := /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
+GEN_H         := $(GEN)/profile.pb-c.h $(GEN)/flame_html.h
+
+$(GEN)/profile.pb-c.c: | deps
+	@mkdir -p $(@D)
+	protoc-c --proto_path=$(dir $(PROFILE_PROTO)) --c_out=$(GEN) \
+		$(notdir $(PROFILE_PROTO))
+
+$(GEN)/profile.pb-c.h: $(GEN)/profile.pb-c.c
+
+$(GEN)/flame_html.h: agent/flame.html | deps
+	@mkdir -p $(@D)
+	{ echo 'static const unsigned char flame_html[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0};'; } >$@.tmp && mv $@.tmp $@
+
+$(GEN)/%.o: $(GEN)/%.c | deps
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/ndspy: $(AGENT_OBJ) $(PROBE_OBJ) $(GEN)/profile.pb-c.o $(B)/libdecode.a | deps
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # eBPF: CO-RE programs (the kernel types they use in bpf/vmlinux.h,
@@ -66,8 +92,9 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o | deps
 # keep the object: the skeleton embeds it, make need not rebuild it
 .SECONDARY: $(BPF_SKEL:.skel.h=.bpf.o) $(UNIT_LIB:%.c=$(B)/san/%.o)
 
-$(PROBE_OBJ) $(AGENT_OBJ): $(BPF_SKEL)
+$(PROBE_OBJ) $(AGENT_OBJ): $(BPF_SKEL) $(GEN_H)
 $(PROBE_OBJ): CFLAGS += -I$(B)/bpf
+$(AGENT_OBJ): CFLAGS += -I$(GEN)
 
 $(B)/libdecode.a: $(DECODE_OBJ) | deps
 	rm -f $@ && ar rcs $@ $^
@@ -102,13 +129,17 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 SAN_B    := $(B)/san
 SAN_UNIT := $(UNIT_SRC:tests/unit/%.c=$(SAN_B)/tests/%)
 
-$(SAN_B)/%.o: %.c $(BPF_SKEL) | deps
+$(SAN_B)/%.o: %.c $(BPF_SKEL) $(GEN_H) | deps
 	@mkdir -p $(@D)
-	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g,$(CFLAGS)) -I$(B)/bpf \
+	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g,$(CFLAGS)) -I$(B)/bpf -I$(GEN) \
 		-DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
 
+$(SAN_B)/gen/%.o: $(GEN)/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g,$(CFLAGS)) -c -o $@ $<
+
 $(SAN_B)/ndspy: $(AGENT_SRC:%.c=$(SAN_B)/%.o) $(PROBE_SRC:%.c=$(SAN_B)/%.o) \
-		$(DECODE_SRC:%.c=$(SAN_B)/%.o) | deps
+		$(DECODE_SRC:%.c=$(SAN_B)/%.o) $(SAN_B)/gen/profile.pb-c.o | deps
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(SAN_B)/tests/%: tests/unit/%.c $(UNIT_LIB:%.c=$(SAN_B)/%.o) \
@@ -123,13 +154,17 @@ F        := $(B)/fuzz
 FUZZ_CC  := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
             -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-            -Wall -Wno-missing-field-initializers -MMD -MP -I$(B)/bpf
+            -Wall -Wno-missing-field-initializers -MMD -MP -I$(B)/bpf -I$(GEN)
 FUZZ_SEED_DIRS := tests/fuzz/seeds tests/fuzz/regress
 
-$(F)/%.o: %.c $(BPF_SKEL) | deps
+$(F)/%.o: %.c $(BPF_SKEL) $(GEN_H) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
 		-DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
+
+$(F)/gen/%.o: $(GEN)/%.c | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(F)/fuzz_decode: $(F)/tests/fuzz/fuzz_decode.o $(F)/tests/fuzz/exercise.o \
 		$(F)/tests/fuzz/image_file.o $(DECODE_SRC:%.c=$(F)/%.o) | deps
@@ -137,13 +172,14 @@ $(F)/fuzz_decode: $(F)/tests/fuzz/fuzz_decode.o $(F)/tests/fuzz/exercise.o \
 
 $(F)/fuzz_core: $(F)/tests/fuzz/fuzz_core.o \
 		$(filter-out $(F)/agent/main.o,$(AGENT_SRC:%.c=$(F)/%.o)) \
-		$(PROBE_SRC:%.c=$(F)/%.o) $(DECODE_SRC:%.c=$(F)/%.o) | deps
+		$(PROBE_SRC:%.c=$(F)/%.o) $(DECODE_SRC:%.c=$(F)/%.o) \
+		$(F)/gen/profile.pb-c.o | deps
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 $(B)/tests/record: tests/fuzz/record.c tests/fuzz/exercise.c \
 		$(wildcard tests/fuzz/*.h) \
 		$(filter-out $(B)/agent/main.o,$(AGENT_OBJ)) $(PROBE_OBJ) \
-		$(B)/libdecode.a | deps
+		$(GEN)/profile.pb-c.o $(B)/libdecode.a | deps
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $(filter-out %.h,$^) \
 		$(LDLIBS)

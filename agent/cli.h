@@ -82,5 +82,6 @@ int cmd_why(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

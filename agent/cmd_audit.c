@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "freeze.h"
 #include "scan.h"
+#include "report.h"
 #include "sites.h"
 #include "target.h"
 #include "watch_object.h"
@@ -48,6 +49,7 @@ static const char usage[] =
 	"  --duration SEC   the window (default 10; Ctrl-C ends it early)\n"
 	"  --min-bytes N    unreachable arrays of at least N bytes (default\n"
 	"                   65536: NumPy and its users keep small ones in C)\n"
+	REPORT_HELP
 	CLI_CAPTURE_HELP
 	"  -v, --verbose    probes, scans and pauses\n"
 	"  -h, --help       this text\n"
@@ -63,6 +65,7 @@ struct audit_opts {
 	bool json;
 	double duration;
 	int64_t min_bytes;
+	struct report_files rep; /* the window's live bytes by stack */
 };
 
 struct audit_state {
@@ -77,6 +80,8 @@ static int audit_option(void *opts, int ch, const char *arg, struct nd_err *e)
 {
 	struct audit_opts *o = opts;
 
+	if (report_option(&o->rep, ch, arg))
+		return 0;
 	if (ch == 'j') {
 		o->json = true;
 		return 0;
@@ -89,21 +94,10 @@ static int audit_option(void *opts, int ch, const char *arg, struct nd_err *e)
 static void on_event(void *arg, const struct nd_event *ev)
 {
 	struct audit_state *s = arg;
-	struct live_buf gone;
 
-	if (ev->ts_ns >= s->cutoff)
-		return;
-	if (ev->kind == ND_EV_ALLOC) {
-		struct live_buf b = {ev->addr, ev->size, ev->ts_ns, ev->tid, 0};
-		if (s->have_sites)
-			b.site = sites_of(&s->sites, ev);
-		/* out of memory: the report is as good as what was kept */
-		ledger_alloc(&s->seen, &b);
-	} else if (ev->kind == ND_EV_FREE) {
-		ledger_free(&s->seen, ev->addr, &gone);
-	} else {
-		s->seen.resized_untracked++;
-	}
+	/* out of memory: the report is as good as what was kept */
+	if (ev->ts_ns < s->cutoff)
+		sites_count(s->have_sites ? &s->sites : NULL, &s->seen, ev);
 }
 
 /* Whether audit judges a's reachability: it owns at least min_bytes. */
@@ -365,6 +359,7 @@ int cmd_audit(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"duration", required_argument, NULL, 'd'},
 		{"min-bytes", required_argument, NULL, 'm'},
+		REPORT_OPTIONS,
 		CLI_CAPTURE_OPTION,
 		CLI_COMMON_OPTIONS,
 	};
@@ -372,8 +367,6 @@ int cmd_audit(int argc, char **argv)
 	struct audit_state s = {0};
 	struct census start = {0}, end = {0};
 	struct window win = {0};
-	struct watch_site sites[2];
-	struct watch_object obj = {0};
 	struct watch_probe *w = NULL;
 	struct nd_err e = {0};
 	struct target t;
@@ -388,27 +381,26 @@ int cmd_audit(int argc, char **argv)
 		return cli_error(&e);
 	}
 	if (target_parse_live("audit", argv[first], &e) ||
-	    target_open(argv[first], &cli_target, &t, &e))
+	    report_create(&o.rep, &e))
 		return cli_error(&e);
+	if (target_open(argv[first], &cli_target, &t, &e)) {
+		report_abort(&o.rep);
+		return cli_error(&e);
+	}
 	s.cutoff = UINT64_MAX;
 	/* probes first: nothing between the first scan and the window */
 	uint64_t stopped_at;
-	int rc = watch_object_of_target(&t, &obj, &e);
-	if (!rc && sites_init(&s.sites, &t, AUDIT_DEPTH) == 0) {
-		s.have_sites = true;
-		obj.py = t.ctx.py;
-		obj.depth = AUDIT_DEPTH;
-	}
-	if (!rc)
-		rc = watch_probe_open(&obj, false, on_event, &s, &w, sites, &e);
+	int rc = watch_target(&t, AUDIT_DEPTH, &s.sites, &s.have_sites,
+			      on_event, &s, &w, &e);
 	if (!rc)
 		rc = take(&t, &start, false, 0, &stopped_at, &win.not_stopped,
 			  &e);
 	/* from the window on, Ctrl-C ends the window and the report follows
 	 * (before it, ndspy ends, the target released) */
 	cleanup_catch_stop(false);
-	struct timespec t0, t1;
+	struct timespec t0, t1, wall0, wall1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_REALTIME, &wall0);
 	while (!rc && !cleanup_stop_requested && win.seconds < o.duration) {
 		int n = watch_probe_poll(w, 100);
 		if (n < 0) {
@@ -437,6 +429,7 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (w)
 		watch_probe_drain(w);
+	clock_gettime(CLOCK_REALTIME, &wall1);
 	win.lost = w ? watch_probe_lost(w) : 0;
 	watch_probe_close(w);
 	struct audit_findings fs = {0};
@@ -458,10 +451,21 @@ int cmd_audit(int argc, char **argv)
 			rc = nd_fail(&e, ND_EIO, "cannot write the report");
 		nd_buf_free(&b);
 	}
+	/* the reports too when the window failed: what it saw */
+	char title[4300];
+	snprintf(title, sizeof(title), "ndspy audit: %s", t.name);
+	struct report_in in = {&s.seen, s.have_sites ? &s.sites : NULL, title,
+			       (int64_t)wall0.tv_sec * 1000000000 + wall0.tv_nsec,
+			       (int64_t)wall1.tv_sec * 1000000000 + wall1.tv_nsec};
+	struct nd_err re = {0};
+	if (report_finish(&o.rep, &in, &re) && !rc) {
+		e = re;
+		rc = -1;
+	}
 	audit_findings_free(&fs);
 	census_free(&start);
 	census_free(&end);
-	live_free(&s.seen.live);
+	ledger_free_all(&s.seen);
 	sites_free(&s.sites);
 	target_close(&t);
 	return rc ? cli_error(&e) : EXIT_OK;

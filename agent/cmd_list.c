@@ -9,10 +9,14 @@
 #include "../decode/buf.h"
 #include "../decode/format.h"
 #include "cli.h"
+#include "core.h"
 #include "freeze.h"
+#include "list_dot.h"
+#include "list_graph.h"
 #include "list_model.h"
 #include "scan.h"
 #include "target.h"
+#include "threads.h"
 
 static const char usage[] =
 	"usage: ndspy list [options] TARGET\n"
@@ -28,6 +32,20 @@ static const char usage[] =
 	"options:\n"
 	"  --json           one JSON object per array per line, as `show --json`\n"
 	"                   prints it (without values)\n"
+	"  --dot            the ownership graph in Graphviz DOT (render it with\n"
+	"                   `dot -Tsvg`): a node per array and per object of\n"
+	"                   its base chain (bytes, mmap, memoryview and the\n"
+	"                   object it exports, ...), named by its address;\n"
+	"                   edges view -> base (\"base\") and memoryview ->\n"
+	"                   exporter (\"obj\"). Each label ends with the\n"
+	"                   shortest path from Python's roots to the object, as\n"
+	"                   `why` prints it, or \"no path from roots\". Drawn:\n"
+	"                   every array with a base or with views, and arrays\n"
+	"                   alone (no view, no base) of at least 1M, or of\n"
+	"                   --min-bytes when given (0: all); at most 1000\n"
+	"                   arrays, largest buffers first. The graph's label\n"
+	"                   says what was left out. The target stays paused\n"
+	"                   while the paths are found (as for `why`)\n"
 	"  --min-bytes N    only arrays of at least N bytes (nbytes)\n"
 	"  --no-pause       scan without stopping the process: arrays made or\n"
 	"                   freed meanwhile may be missed; one whose header changed\n"
@@ -47,7 +65,7 @@ static const char usage[] =
 	"exit status: 0 ok; 2 usage; 3 the target cannot be opened\n";
 
 struct list_opts {
-	bool json, pause;
+	bool json, pause, dot, min_given;
 	int64_t min_bytes;
 };
 
@@ -60,7 +78,11 @@ static int list_option(void *opts, int ch, const char *arg,
 	case 'j':
 		o->json = true;
 		return 0;
+	case 'd':
+		o->dot = true;
+		return 0;
 	case 'm':
+		o->min_given = true;
 		return cli_parse_count("--min-bytes", arg, &o->min_bytes, e);
 	default: /* 'n' */
 		o->pause = false;
@@ -73,6 +95,7 @@ static int parse(int argc, char **argv, struct list_opts *o, int *first,
 {
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
+		{"dot", no_argument, NULL, 'd'},
 		{"min-bytes", required_argument, NULL, 'm'},
 		{"no-pause", no_argument, NULL, 'n'},
 		CLI_CAPTURE_OPTION,
@@ -86,6 +109,14 @@ static int parse(int argc, char **argv, struct list_opts *o, int *first,
 	if (argc - *first != 1)
 		return nd_fail(e, ND_EUSAGE,
 			       "list needs exactly one TARGET (see ndspy list --help)");
+	if (o->dot && o->json)
+		return nd_fail(e, ND_EUSAGE, "--dot and --json are two outputs: "
+			       "give one");
+	/* a path is written from the walk of one state of the graph: a
+	 * running process changes under it */
+	if (o->dot && !o->pause)
+		return nd_fail(e, ND_EUSAGE, "--dot finds paths while the process "
+			       "is paused: drop --no-pause");
 	return 0;
 }
 
@@ -177,6 +208,30 @@ static void progress(uint64_t done, uint64_t total)
 		total ? (int)(100 * (double)done / (double)total) : 100);
 }
 
+/* --dot: the threads are read stopped as well (their frames are roots
+ * of the walk; their registers say which thread is which), then the
+ * scan. */
+static int dot_pause(struct target *t, bool pause, bool walk,
+		     struct freeze *fz, struct scan *sc, struct nd_err *e)
+{
+	if (target_pause(t, pause, true, fz, e) || target_maps_again(t, e) ||
+	    (walk && threads_roots(t, pause ? fz : NULL, e)))
+		return -1;
+	return scan_arrays(t, progress, sc, e);
+}
+
+static int print_dot(struct target *t, const struct list_graph *g,
+		     struct nd_err *e)
+{
+	struct nd_buf b = {0};
+	int rc = list_dot_write(g, &t->ctx, t->name, &b, e);
+
+	if (!rc && !cli_write_stdout(b.p, b.len))
+		rc = nd_fail(e, ND_EIO, "cannot write the graph");
+	nd_buf_free(&b);
+	return rc;
+}
+
 int cmd_list(int argc, char **argv)
 {
 	struct list_opts o;
@@ -186,6 +241,7 @@ int cmd_list(int argc, char **argv)
 	struct freeze fz = {0};
 	struct scan sc = {0};
 	struct steady st;
+	struct list_graph g = {0};
 	int first = 0, status = EXIT_OK;
 
 	if (parse(argc, argv, &o, &first, &e) ||
@@ -193,21 +249,37 @@ int cmd_list(int argc, char **argv)
 	    target_open(argv[first], &cli_target, &t, &e))
 		return cli_error(&e);
 	o.pause = o.pause && t.pid; /* a core holds still by itself */
+	/* an ndspy snapshot kept what its command read, not the object
+	 * graph: its arrays are drawn without paths */
+	bool walk = o.dot && !(t.core && t.core->snapshot);
 	uint64_t t0 = now_ns();
 	progress_t0 = t0;
 	progress_on = isatty(2);
-	int rc = scan_target(&t, o.pause, &fz, progress, &sc, &e);
+	int rc = o.dot ? dot_pause(&t, o.pause, walk, &fz, &sc, &e)
+		       : scan_target(&t, o.pause, &fz, progress, &sc, &e);
 	int nthreads = fz.n;
 	uint64_t t1 = now_ns();
 	target_steady(&t, !o.pause && t.pid, false, &st);
 	struct nd_ctx glance = t.ctx;
 	glance.rd.ctx = snapshot_glance(t.snap);
+	if (o.dot) {
+		m.each = list_graph_each;
+		m.each_arg = &g;
+	}
 	if (!rc)
 		rc = list_validate(&m, &t.ctx, &glance, &st, sc.cand, sc.ncand,
 				   o.min_bytes, &e);
 	size_t ncand = sc.ncand;
 	scan_free(&sc); /* not needed for printing */
 	uint64_t t2 = now_ns();
+	/* the paths are written while paused: they read the graph */
+	if (!rc && o.dot)
+		rc = list_graph_choose(&g, o.min_given ? o.min_bytes
+						       : GRAPH_LONE_MIN,
+				       GRAPH_MAX_ARRAYS, &e) ||
+		     list_graph_holders(&g, &glance, walk, t.rt.runtime_addr,
+					t.frames, t.nframes, &e);
+	uint64_t t3 = now_ns();
 	target_release(&t, &fz);
 	if (progress_on && t2 - t0 > 1000000000ULL)
 		fputs("\r\033[K", stderr); /* the progress line goes away */
@@ -230,7 +302,16 @@ int cmd_list(int argc, char **argv)
 			     (double)(t1 - t0) / 1e6, sc.unreadable, ncand,
 			     m.rejected, (double)(t2 - t1) / 1e6, paused,
 			     snapshot_bytes(t.snap) >> 10);
-		if (print_all(&t, &o, &m))
+		if (o.dot)
+			cli_verbosef("%s: %zu arrays and %zu objects drawn; %zu "
+				     "objects walked from %zu frames in %.1f ms%s",
+				     t.name, g.ndrawn, g.no - g.ndrawn, g.walked,
+				     t.nframes, (double)(t3 - t2) / 1e6,
+				     g.cut ? " (cut short: more than the limit)"
+					   : "");
+		if (o.dot)
+			rc = print_dot(&t, &g, &e);
+		else if (print_all(&t, &o, &m))
 			rc = nd_fail(&e, ND_EIO, "cannot write the list");
 		if (m.unsteady)
 			fprintf(stderr,
@@ -250,6 +331,7 @@ int cmd_list(int argc, char **argv)
 	if (rc)
 		status = cli_error(&e);
 	list_model_free(&m);
+	list_graph_free(&g);
 	target_close(&t);
 	return status;
 }

@@ -17,6 +17,8 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "launch.h"
+#include "metrics.h"
+#include "report.h"
 #include "sites.h"
 #include "target.h"
 #include "watch_object.h"
@@ -44,6 +46,13 @@ static const char usage[] =
 	"                   16; 0: none), as tracemalloc would record them\n"
 	"  --at-entry       probe the functions' first instructions (slower:\n"
 	"                   for comparison)\n"
+	REPORT_HELP
+	"  --metrics HOST:PORT  serve /metrics (Prometheus text format) while\n"
+	"                   watching: live bytes and buffers, allocations,\n"
+	"                   frees, lost events, and the live bytes of the 20\n"
+	"                   Python lines (outside NumPy) holding the most;\n"
+	"                   HOST is an address (127.0.0.1, [::1], 0.0.0.0);\n"
+	"                   PORT alone binds 127.0.0.1\n"
 	"  -v, --verbose    where the probes went and why\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -55,6 +64,8 @@ struct watch_opts {
 	double duration; /* 0: no limit */
 	int64_t min_bytes;
 	int64_t depth;
+	struct report_files rep;
+	const char *metrics; /* HOST:PORT */
 };
 
 struct watch_state {
@@ -69,6 +80,8 @@ struct watch_state {
 	bool have_target, have_sites, open_later;
 	pid_t pid;
 	struct sites sites;
+	bool count_sites; /* every buffer's site, for reports and metrics */
+	struct metrics *metrics;
 };
 
 /* The target and the names of its frames; false (said once) when the
@@ -107,9 +120,14 @@ static int watch_option(void *opts, int ch, const char *arg, struct nd_err *e)
 {
 	struct watch_opts *o = opts;
 
+	if (report_option(&o->rep, ch, arg))
+		return 0;
 	switch (ch) {
 	case 'j':
 		o->json = true;
+		return 0;
+	case 'M':
+		o->metrics = arg;
 		return 0;
 	case 'E':
 		o->at_entry = true;
@@ -156,10 +174,17 @@ static void on_event(void *arg, const struct nd_event *ev)
 	struct nd_buf *b = &s->out;
 
 	if (ev->kind == ND_EV_ALLOC) {
-		struct live_buf lb = {ev->addr, ev->size, ev->ts_ns, ev->tid};
+		bool shown = (int64_t)ev->size >= o->min_bytes;
+		/* named first: naming may move the sites */
+		uint32_t id = ev->stack != ND_STACK_OFF &&
+					      (shown || s->count_sites) &&
+					      sites_ready(s)
+				      ? sites_of(&s->sites, ev)
+				      : 0;
+		struct live_buf lb = {ev->addr, ev->size, ev->ts_ns, ev->tid, id};
 		if (ledger_alloc(&s->seen, &lb))
 			s->oom = true;
-		if ((int64_t)ev->size < o->min_bytes)
+		if (!shown)
 			return;
 		if (o->json) {
 			nd_buf_printf(b, "{\"event\": \"alloc\", \"addr\": %llu, "
@@ -169,11 +194,8 @@ static void on_event(void *arg, const struct nd_event *ev)
 			if (ev->old)
 				nd_buf_printf(b, ", \"resized_from\": %llu",
 					      ev->old);
-			if (ev->stack != ND_STACK_OFF && sites_ready(s)) {
-				/* named first: naming may move the sites */
-				uint32_t id = sites_of(&s->sites, ev);
+			if (ev->stack != ND_STACK_OFF && s->have_sites)
 				sites_json(s->sites.s[id].f, s->sites.s[id].n, b);
-			}
 			nd_buf_puts(b, "}\n");
 			return;
 		}
@@ -181,10 +203,8 @@ static void on_event(void *arg, const struct nd_event *ev)
 		size_text(b, ev->size);
 		nd_buf_printf(b, " tid %u ", ev->tid);
 		time_text(b, wall);
-		if (ev->stack != ND_STACK_OFF && sites_ready(s)) {
-			uint32_t id = sites_of(&s->sites, ev);
+		if (ev->stack != ND_STACK_OFF && s->have_sites)
 			sites_text(s->sites.s[id].f, s->sites.s[id].n, b);
-		}
 		nd_buf_putc(b, '\n');
 		return;
 	} else if (ev->kind == ND_EV_RESIZE_LOST) {
@@ -268,6 +288,10 @@ static int watch_loop(struct watch_state *s, struct watch_probe *w, pid_t pid,
 			return cli_error(&e);
 		}
 		*gone = l ? launch_reap(l, &status) : target_exited(pid);
+		if (s->metrics)
+			metrics_update(s->metrics, &s->seen,
+				       s->have_sites ? &s->sites : NULL,
+				       watch_probe_lost(w));
 		if (!flush(s) || s->oom) {
 			nd_fail(&e, s->oom ? ND_ENOMEM : ND_EIO, s->oom
 				? "out of memory for the buffers seen"
@@ -366,6 +390,8 @@ int cmd_watch(int argc, char **argv)
 		{"min-bytes", required_argument, NULL, 'm'},
 		{"at-entry", no_argument, NULL, 'E'},
 		{"depth", required_argument, NULL, 'D'},
+		{"metrics", required_argument, NULL, 'M'},
+		REPORT_OPTIONS,
 		CLI_COMMON_OPTIONS,
 	};
 	struct watch_opts o = {.depth = 16};
@@ -388,6 +414,14 @@ int cmd_watch(int argc, char **argv)
 	}
 	if (!command && target_parse_live("watch", argv[first], &e))
 		return cli_error(&e);
+	s.count_sites = report_wanted(&o.rep) || o.metrics;
+	/* where the results go, before the target is touched */
+	if (report_create(&o.rep, &e))
+		return cli_error(&e);
+	if (o.metrics && metrics_start(o.metrics, &s.metrics, &e)) {
+		report_abort(&o.rep);
+		return cli_error(&e);
+	}
 	cleanup_catch_stop(true);
 	s.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	if (open_probes(argv + first, command, &s, &l, &w, &pid, name,
@@ -396,13 +430,22 @@ int cmd_watch(int argc, char **argv)
 			sites_free(&s.sites);
 		if (s.have_target)
 			target_close(&s.t);
+		report_abort(&o.rep);
+		metrics_stop(s.metrics);
 		return cli_error(&e);
 	}
+	if (s.metrics) { /* a first page: the probes are in */
+		metrics_set_pid(s.metrics, pid);
+		metrics_update(s.metrics, &s.seen, NULL, 0);
+	}
+	int64_t start_ns = clock_ns(CLOCK_REALTIME);
 	if (command && cleanup_stop_requested) {
 		/* interrupted before it ran: it never will */
 		launch_abort(&l);
 		watch_probe_close(w);
 		nd_buf_free(&s.out);
+		report_abort(&o.rep);
+		metrics_stop(s.metrics);
 		return EXIT_OK;
 	}
 	if (command)
@@ -421,8 +464,15 @@ int cmd_watch(int argc, char **argv)
 				"buffer was full)\n", lost);
 	if (command && l.pid) /* stopped early: the command runs on */
 		cli_verbosef("%s still runs, unwatched", name);
+	metrics_stop(s.metrics);
+	char title[4300];
+	snprintf(title, sizeof(title), "ndspy watch: %s", name);
+	struct report_in in = {&s.seen, s.have_sites ? &s.sites : NULL, title,
+			       start_ns, clock_ns(CLOCK_REALTIME)};
+	if (report_finish(&o.rep, &in, &e) && status == EXIT_OK)
+		status = cli_error(&e);
 	nd_buf_free(&s.out);
-	live_free(&s.seen.live);
+	ledger_free_all(&s.seen);
 	if (s.have_sites)
 		sites_free(&s.sites);
 	if (s.have_target)

@@ -99,15 +99,54 @@ void live_free(struct live_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Site id's entry, by_site grown to hold it; NULL when out of memory. */
+static struct site_count *site_entry(struct live_ledger *l, uint32_t id)
+{
+	if (id >= l->nsites) {
+		size_t n = l->nsites ? l->nsites : 64;
+		while (n <= id)
+			n *= 2;
+		struct site_count *more = realloc(l->by_site, n * sizeof(*more));
+		if (!more)
+			return NULL;
+		memset(more + l->nsites, 0, (n - l->nsites) * sizeof(*more));
+		l->by_site = more;
+		l->nsites = n;
+	}
+	return &l->by_site[id];
+}
+
+static void site_gone(struct live_ledger *l, const struct live_buf *gone)
+{
+	/* every live buffer's site has an entry: its allocation made it */
+	if (gone->site < l->nsites) {
+		l->by_site[gone->site].live_bytes -= gone->size;
+		l->by_site[gone->site].live_n--;
+	}
+}
+
 int ledger_alloc(struct live_ledger *l, const struct live_buf *buf)
 {
 	struct live_buf old;
-	int had = live_add(&l->live, buf, &old);
+	struct site_count *c = site_entry(l, buf->site);
+	/* a buffer that cannot be counted by site is not kept either: what
+	 * the sites hold stays what the table holds */
+	int had = c ? live_add(&l->live, buf, &old) : -1;
 
 	l->allocs++;
 	l->bytes_allocated += buf->size;
-	if (had > 0)
+	if (had > 0) {
 		l->bytes_freed += old.size;
+		site_gone(l, &old);
+	}
+	if (c) {
+		c->alloc_bytes += buf->size;
+		c->alloc_n++;
+	}
+	if (had >= 0 && c) {
+		c->live_bytes += buf->size;
+		c->live_n++;
+	}
 	return had < 0 ? -1 : 0;
 }
 
@@ -116,7 +155,22 @@ bool ledger_free(struct live_ledger *l, uint64_t addr, struct live_buf *gone)
 	bool known = live_remove(&l->live, addr, gone);
 
 	l->frees++;
-	if (known)
+	if (known) {
 		l->bytes_freed += gone->size;
+		site_gone(l, gone);
+	}
 	return known;
+}
+
+struct site_count ledger_site(const struct live_ledger *l, uint32_t id)
+{
+	return id < l->nsites ? l->by_site[id] : (struct site_count){0};
+}
+
+void ledger_free_all(struct live_ledger *l)
+{
+	live_free(&l->live);
+	free(l->by_site);
+	l->by_site = NULL;
+	l->nsites = 0;
 }

@@ -22,6 +22,7 @@ static const char usage[] =
 	"  stacks TARGET           every thread's native and Python backtrace\n"
 	"  watch PID | -- COMMAND  NumPy's buffers allocated and freed, live\n"
 	"  audit PID               orphaned buffers, arrays pinned by views\n"
+	"  top PID                 live NumPy bytes by Python line, refreshed\n"
 	"  why TARGET [OBJECT...]  the reference paths that keep arrays alive\n"
 	"  snapshot TARGET -o FILE what the others read, as a small core file\n"
 	"\n"
@@ -58,6 +59,8 @@ int main(int argc, char **argv)
 		return cmd_watch(argc - 1, argv + 1);
 	if (strcmp(argv[1], "audit") == 0)
 		return cmd_audit(argc - 1, argv + 1);
+	if (strcmp(argv[1], "top") == 0)
+		return cmd_top(argc - 1, argv + 1);
 	if (strcmp(argv[1], "why") == 0)
 		return cmd_why(argc - 1, argv + 1);
 	if (strcmp(argv[1], "snapshot") == 0)

@@ -183,6 +183,23 @@ uint32_t sites_of(struct sites *ss, const struct nd_event *ev)
 	return id;
 }
 
+int sites_count(struct sites *ss, struct live_ledger *l,
+		const struct nd_event *ev)
+{
+	struct live_buf gone;
+
+	if (ev->kind == ND_EV_ALLOC) {
+		struct live_buf b = {ev->addr, ev->size, ev->ts_ns, ev->tid,
+				     ss ? sites_of(ss, ev) : 0};
+		return ledger_alloc(l, &b);
+	}
+	if (ev->kind == ND_EV_FREE)
+		ledger_free(l, ev->addr, &gone);
+	else
+		l->resized_untracked++;
+	return 0;
+}
+
 static const char *function(const struct nd_pyframe *f)
 {
 	return f->qualname ? f->qualname : f->name;

@@ -11,6 +11,7 @@
 #include "../decode/arena.h"
 #include "../decode/buf.h"
 #include "../decode/rawframes.h"
+#include "live_table.h"
 
 struct snapshot;
 struct target;
@@ -60,6 +61,11 @@ void sites_free(struct sites *ss);
  * would record them, up to depth: the same stack, the same id. 0 when it
  * has none, or they cannot be named (never guessed), or out of memory. */
 uint32_t sites_of(struct sites *ss, const struct nd_event *ev);
+/* Event ev counted in l: an allocation at its site (named through ss;
+ * ss NULL: site 0), a free, a resize whose new buffer was not seen. -1
+ * when out of memory (what was kept is still right). */
+int sites_count(struct sites *ss, struct live_ledger *l,
+		const struct nd_event *ev);
 /* ", \"stack\": [{\"file\": .., \"function\": .., \"line\": ..}, ..]" */
 void sites_json(const struct nd_pyframe *f, size_t n, struct nd_buf *b);
 /* "  FILE:LINE FUNCTION" of the innermost frame (FILE without its

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "elf.h"
 #include "fileio.h"
+#include "sites.h"
 #include "target.h"
 
 static int function(void *elf, int fd, const char *path, const char *name,
@@ -55,4 +56,22 @@ int watch_object_of_target(const struct target *t, struct watch_object *o,
 	o->pid = t->pid;
 	o->name = t->name;
 	return rc;
+}
+
+int watch_target(struct target *t, unsigned depth, struct sites *ss,
+		 bool *have_sites, watch_event_fn fn, void *arg,
+		 struct watch_probe **w, struct nd_err *e)
+{
+	struct watch_object obj = {0};
+	struct watch_site where[2];
+
+	*have_sites = false;
+	if (watch_object_of_target(t, &obj, e))
+		return -1;
+	if (sites_init(ss, t, depth) == 0) {
+		*have_sites = true;
+		obj.py = t->ctx.py;
+		obj.depth = depth;
+	}
+	return watch_probe_open(&obj, false, fn, arg, w, where, e);
 }

@@ -1,13 +1,18 @@
 """`ndspy list` against the zoo: every array of the zoo is found, with the
 same JSON as `show`; nothing twice; every line is a real array. Arrays are
 looked for in pymalloc's pools where the zoo allocates with pymalloc, and
-in all its writable memory under PYTHONMALLOC=malloc: both find them all."""
+in all its writable memory under PYTHONMALLOC=malloc: both find them all.
+`list --dot` draws the ownership graph: Graphviz renders it, a view's edge
+to its base joins the nodes named by their id(), and the path in the
+base's node gives the base back in the zoo."""
 import json
 import os
 import re
+import subprocess
 import sys
 
 from tap import Tap, Zoo, ndspy
+from test_why import evaluate
 
 TABLE = "pymalloc pools in"
 EVERYWHERE = "all writable memory"
@@ -35,6 +40,55 @@ def scanned(t, zoo, label):
              "memory for the types whose objects are larger than "
              "pymalloc's blocks (%d, the zoo's Wide among them)" % (label, n),
              se)
+
+
+NODE = re.compile(r'^\t"(0x[0-9a-f]+)" \[label="((?:[^"\\]|\\.)*)"', re.M)
+EDGE = re.compile(r'^\t"(0x[0-9a-f]+)" -> "(0x[0-9a-f]+)" \[label="(\w+)"\];$',
+                  re.M)
+
+
+def label_lines(quoted):
+    """A DOT label's lines: each ends with \\l; \\" and \\\\ stand for
+    themselves."""
+    text = re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "l"
+                  else m.group(1), quoted)
+    return text.split("\n")[:-1]
+
+
+def dot_graph(t, zoo):
+    """list --dot: rendered by dot; the zoo's view x4[:-1] -> x4 edge
+    between nodes named by their id(); x4's node with its dtype, shape,
+    nbytes and a path that gives x4 back in the zoo."""
+    view = zoo.truth["objects"]["nb_view_minus1"]
+    base = zoo.truth["objects"]["nb_int64"]
+    rc, so, se = ndspy("list", "--dot", zoo.target)
+    t.ok(rc == 0 and so.startswith("digraph ndspy {") and
+         so.endswith("}\n"), "--dot exits 0 with a digraph", (rc, se))
+    p = subprocess.run(["dot", "-Tsvg"], input=so.encode(),
+                       capture_output=True, timeout=120)
+    t.ok(p.returncode == 0 and b"<svg" in p.stdout, "dot -Tsvg renders it",
+         p.stderr.decode(errors="replace"))
+    nodes = {m.group(1): label_lines(m.group(2)) for m in NODE.finditer(so)}
+    edges = set(EDGE.findall(so))
+    want = (hex(view["address"]), hex(base["address"]), "base")
+    t.ok(view["base"][0]["address"] == base["address"] and want in edges and
+         want[0] in nodes and want[1] in nodes,
+         "the edge view -> base of nb_view_minus1 -> nb_int64, both nodes "
+         "named by id() in hex", (want, sorted(edges)[:10]))
+    lines = nodes.get(want[1], [""])
+    shape = str(tuple(base["shape"]))
+    t.ok(lines[:4] == [want[1], base["type"],
+                       "%s %s" % (base["dtype"]["str"], shape),
+                       "nbytes %d" % base["nbytes"]],
+         "the base's label: address, type, dtype and shape, nbytes", lines)
+    t.ok(lines[-1].startswith("__main__.") and
+         evaluate(zoo, lines[-1]) == str(base["address"]),
+         "the base's label ends with its path (%s), which gives it back in "
+         "the zoo" % lines[-1], lines)
+    rc, so, se = ndspy("list", "--dot", "--json", zoo.target)
+    t.ok(rc == 2 and so == "" and se.startswith("ndspy: ") and
+         len(se.splitlines()) == 1, "--dot --json: usage, exit 2, one line",
+         (rc, se))
 
 
 def main():
@@ -81,6 +135,7 @@ def main():
         t.ok({"matrix", "memmap", "recarray", "Sub", "Wide"} <= types,
              "subclasses are found (matrix, memmap, recarray, Python ones, "
              "one too large for pymalloc)", types)
+        dot_graph(t, zoo)
         t.ok(zoo.running_untraced(), "the zoo runs untraced afterwards",
              zoo.state())
         t.ok(zoo.truth["pymalloc"], "the zoo allocates with pymalloc",

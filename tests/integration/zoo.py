@@ -4,7 +4,9 @@ Run by any Python 3.9+ with NumPy 1.19+ (the host's or a chroot's):
     zoo.py TRUTH.json SAVE_DIR
 builds the arrays, writes TRUTH.json (per array: what __array_interface__,
 .flags, .strides, .base, dtype and the first values say), saves each array
-with np.save into SAVE_DIR, prints "ready" and sleeps until stdin closes.
+with np.save into SAVE_DIR, prints "ready", then answers each line read, a
+path from a module (MODULE.NAME STEP...), with the id() of the object it
+names here (or "error: ..."), until stdin closes.
 """
 import ctypes
 import json
@@ -326,6 +328,17 @@ def truth(a):
     }
 
 
+def evaluate(path):
+    """What a path rooted at a module names, as Python reads it: the
+    longest prefix that is a module, then the steps."""
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:i]))
+        if module is not None:
+            return eval("m." + ".".join(parts[i:]), {"m": module})
+    raise LookupError("no module starts %r" % path)
+
+
 def all_subclasses(cls):
     out = []
     for c in cls.__subclasses__():
@@ -378,7 +391,11 @@ def main():
         json.dump(out, f)
     os.rename(truth_path + ".tmp", truth_path)
     print("ready", flush=True)
-    sys.stdin.read()   # live until the test closes our stdin
+    for line in sys.stdin:   # live until the test closes our stdin
+        try:
+            print(id(evaluate(line.strip())), flush=True)
+        except Exception as e:  # the test reports what went wrong
+            print("error: %r" % e, flush=True)
 
 
 if __name__ == "__main__":

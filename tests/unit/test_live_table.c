@@ -59,11 +59,45 @@ static void test_churn_stays_small(void **state)
 	live_free(&t);
 }
 
+/* Per-site counts follow the table: a free takes the bytes from the site
+ * that allocated them, a buffer NumPy resized in place moves its bytes
+ * from its old site to the new one, an unknown free changes no site. */
+static void test_ledger_sites(void **state)
+{
+	struct live_ledger l = {0};
+	struct live_buf gone;
+
+	(void)state;
+	struct live_buf a = {0x1000, 300, 1, 7, 5}, b = {0x2000, 50, 2, 7, 5},
+			c = {0x3000, 7, 3, 7, 0}, moved = {0x1000, 400, 4, 7, 900};
+	assert_int_equal(ledger_alloc(&l, &a), 0);
+	assert_int_equal(ledger_alloc(&l, &b), 0);
+	assert_int_equal(ledger_alloc(&l, &c), 0);
+	assert_int_equal(ledger_site(&l, 5).live_bytes, 350);
+	assert_int_equal(ledger_site(&l, 5).live_n, 2);
+	assert_int_equal(ledger_site(&l, 0).live_bytes, 7);
+	assert_true(ledger_free(&l, 0x2000, &gone));
+	assert_int_equal(gone.site, 5);
+	assert_false(ledger_free(&l, 0x9000, &gone));
+	assert_int_equal(ledger_alloc(&l, &moved), 0);
+	struct site_count s5 = ledger_site(&l, 5), s900 = ledger_site(&l, 900);
+	assert_int_equal(s5.live_bytes, 0);
+	assert_int_equal(s5.live_n, 0);
+	assert_int_equal(s5.alloc_bytes, 350);
+	assert_int_equal(s5.alloc_n, 2);
+	assert_int_equal(s900.live_bytes, 400);
+	assert_int_equal(s900.alloc_n, 1);
+	assert_int_equal(ledger_site(&l, 100000).alloc_n, 0);
+	assert_int_equal(l.bytes_allocated - l.bytes_freed, 407);
+	ledger_free_all(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_find_remove),
 		cmocka_unit_test(test_churn_stays_small),
+		cmocka_unit_test(test_ledger_sites),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -278,7 +278,7 @@ static void test_audit_model(void **state)
 				 0);
 		assert_int_equal(f.norphan, 1);
 		audit_findings_free(&f);
-		live_free(&seen.live);
+		ledger_free_all(&seen);
 		census_free(&c);
 		destroy(&w);
 	}
