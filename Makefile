@@ -2,7 +2,8 @@
 # Everything built lands in build/. `make deps` installs the Debian packages
 # that are missing (as root); all, check and demo depend on it, and every
 # rule that runs a compiler waits for it (order-only: `make -j` on a machine
-# without the packages installs them first, then builds).
+# without the packages installs them first, then builds). `make test-deps`
+# adds the programs only the tests drive (check depends on it).
 
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
@@ -20,8 +21,10 @@ DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev libcapstone-
             util-linux debootstrap binutils libclang-rt-14-dev \
             python3-pandas python3-sklearn \
             libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev \
-            zlib1g-dev libmicrohttpd-dev libncurses-dev \
-            graphviz prometheus golang-go chromium tmux
+            zlib1g-dev libmicrohttpd-dev libncurses-dev
+# what the suites run ndspy's outputs through: dot, a Prometheus server,
+# go tool pprof, a headless browser, a terminal
+TEST_PKGS := graphviz prometheus golang-go chromium tmux
 
 DECODE_SRC := $(wildcard decode/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
@@ -35,21 +38,22 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_LIB   := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c)) \
               tests/fuzz/image_file.c
 
-.PHONY: all deps check demo bench fuzz fuzz-seeds install clean layouts
+.PHONY: all deps test-deps check demo bench fuzz fuzz-seeds install clean \
+	layouts
 
 all: deps $(B)/ndspy
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+deps test-deps:
+	@missing=""; for p in $(if $(filter deps,$@),$(DEB_PKGS),$(TEST_PKGS)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
-	    echo "ndspy: missing Debian packages:$$missing (run 'make deps' as root)" >&2; \
+	    echo "ndspy: missing Debian packages:$$missing (run 'make $@' as root)" >&2; \
 	    exit 1; \
 	  fi; \
-	  echo "make deps: installing$$missing"; \
+	  echo "make $@: installing$$missing"; \
 	  apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends $$missing >/dev/null || exit 1; \
@@ -61,12 +65,11 @@ GEN           := $(B)/gen
 PROFILE_PROTO := /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
 GEN_H         := $(GEN)/profile.pb-c.h $(GEN)/flame_html.h
 
-$(GEN)/profile.pb-c.c: | deps
+# (the .proto a prerequisite only once it is there: make deps installs it)
+$(GEN)/profile.pb-c.c $(GEN)/profile.pb-c.h &: $(wildcard $(PROFILE_PROTO)) | deps
 	@mkdir -p $(@D)
 	protoc-c --proto_path=$(dir $(PROFILE_PROTO)) --c_out=$(GEN) \
 		$(notdir $(PROFILE_PROTO))
-
-$(GEN)/profile.pb-c.h: $(GEN)/profile.pb-c.c
 
 $(GEN)/flame_html.h: agent/flame.html | deps
 	@mkdir -p $(@D)
@@ -92,7 +95,8 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o | deps
 # keep the object: the skeleton embeds it, make need not rebuild it
 .SECONDARY: $(BPF_SKEL:.skel.h=.bpf.o) $(UNIT_LIB:%.c=$(B)/san/%.o)
 
-$(PROBE_OBJ) $(AGENT_OBJ): $(BPF_SKEL) $(GEN_H)
+# generated headers first; the .d files say who includes them
+$(PROBE_OBJ) $(AGENT_OBJ): $(BPF_SKEL) | $(GEN_H)
 $(PROBE_OBJ): CFLAGS += -I$(B)/bpf
 $(AGENT_OBJ): CFLAGS += -I$(GEN)
 
@@ -129,7 +133,7 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 SAN_B    := $(B)/san
 SAN_UNIT := $(UNIT_SRC:tests/unit/%.c=$(SAN_B)/tests/%)
 
-$(SAN_B)/%.o: %.c $(BPF_SKEL) $(GEN_H) | deps
+$(SAN_B)/%.o: %.c $(BPF_SKEL) | deps $(GEN_H)
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g,$(CFLAGS)) -I$(B)/bpf -I$(GEN) \
 		-DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
@@ -157,7 +161,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
             -Wall -Wno-missing-field-initializers -MMD -MP -I$(B)/bpf -I$(GEN)
 FUZZ_SEED_DIRS := tests/fuzz/seeds tests/fuzz/regress
 
-$(F)/%.o: %.c $(BPF_SKEL) $(GEN_H) | deps
+$(F)/%.o: %.c $(BPF_SKEL) | deps $(GEN_H)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
 		-DNDSPY_VERSION='"$(VERSION)"' -c -o $@ $<
@@ -186,7 +190,7 @@ $(B)/tests/record: tests/fuzz/record.c tests/fuzz/exercise.c \
 
 FUZZ_BIN := $(F)/fuzz_decode $(F)/fuzz_core
 
-check: deps $(B)/ndspy $(UNIT_BIN) $(SAN_B)/ndspy $(SAN_UNIT) $(FUZZ_BIN)
+check: deps test-deps $(B)/ndspy $(UNIT_BIN) $(SAN_B)/ndspy $(SAN_UNIT) $(FUZZ_BIN)
 	@PYTHON=$(PYTHON) NDSPY_FUZZERS="$(FUZZ_BIN)" NDSPY_SAN=$(SAN_B)/ndspy \
 		NDSPY_SAN_UNIT="$(SAN_UNIT)" bash tests/run.sh $(UNIT_BIN)
 

@@ -82,4 +82,7 @@ void cleanup_catch_stop(bool hangup)
 	install();
 	stop_int_term = 1;
 	stop_hup = hangup;
+	/* a reader gone (watch ... | head) ends them through the write's
+	 * error, with their report files written */
+	signal(SIGPIPE, SIG_IGN);
 }

@@ -21,8 +21,9 @@ void cleanup_pop(int slot);
 int cleanup_signal(void);
 
 /* From now on SIGINT and SIGTERM (and SIGHUP, with hangup) set
- * cleanup_stop_requested and end nothing; the callbacks still run on the
- * other signals, and on crashes. */
+ * cleanup_stop_requested and end nothing, and SIGPIPE is ignored (a
+ * write fails instead); the callbacks still run on the other signals,
+ * and on crashes. */
 void cleanup_catch_stop(bool hangup);
 extern volatile sig_atomic_t cleanup_stop_requested;
 

@@ -390,13 +390,15 @@ int cmd_audit(int argc, char **argv)
 	s.cutoff = UINT64_MAX;
 	/* probes first: nothing between the first scan and the window */
 	uint64_t stopped_at;
+	/* -v's first line is the first scan's (the suites wait for it) */
 	int rc = watch_target(&t, AUDIT_DEPTH, &s.sites, &s.have_sites,
-			      on_event, &s, &w, &e);
+			      on_event, &s, &w, false, &e);
 	if (!rc)
 		rc = take(&t, &start, false, 0, &stopped_at, &win.not_stopped,
 			  &e);
 	/* from the window on, Ctrl-C ends the window and the report follows
 	 * (before it, ndspy ends, the target released) */
+	bool windowed = !rc;
 	cleanup_catch_stop(false);
 	struct timespec t0, t1, wall0, wall1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -451,16 +453,20 @@ int cmd_audit(int argc, char **argv)
 			rc = nd_fail(&e, ND_EIO, "cannot write the report");
 		nd_buf_free(&b);
 	}
-	/* the reports too when the window failed: what it saw */
+	/* the reports of a window, also one that failed: what it saw */
 	char title[4300];
 	snprintf(title, sizeof(title), "ndspy audit: %s", t.name);
 	struct report_in in = {&s.seen, s.have_sites ? &s.sites : NULL, title,
 			       (int64_t)wall0.tv_sec * 1000000000 + wall0.tv_nsec,
 			       (int64_t)wall1.tv_sec * 1000000000 + wall1.tv_nsec};
 	struct nd_err re = {0};
-	if (report_finish(&o.rep, &in, &re) && !rc) {
+	if (!windowed)
+		report_abort(&o.rep);
+	else if (report_finish(&o.rep, &in, &re) && !rc) {
 		e = re;
 		rc = -1;
+	} else if (re.code) {
+		cli_error(&re);
 	}
 	audit_findings_free(&fs);
 	census_free(&start);

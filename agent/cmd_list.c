@@ -267,8 +267,10 @@ int cmd_list(int argc, char **argv)
 		m.each_arg = &g;
 	}
 	if (!rc)
+		/* --dot: --min-bytes chooses lone arrays only; a small view
+		 * of a big buffer is what the graph is for */
 		rc = list_validate(&m, &t.ctx, &glance, &st, sc.cand, sc.ncand,
-				   o.min_bytes, &e);
+				   o.dot ? 0 : o.min_bytes, &e);
 	size_t ncand = sc.ncand;
 	scan_free(&sc); /* not needed for printing */
 	uint64_t t2 = now_ns();

@@ -146,7 +146,7 @@ int cmd_top(int argc, char **argv)
 	    target_open(argv[first], &topts, &t, &e))
 		return cli_error(&e);
 	int rc = watch_target(&t, TOP_DEPTH, &s.sites, &s.have_sites, on_event,
-			      &s, &w, &e);
+			      &s, &w, true, &e);
 	/* caught before curses starts, which then leaves them to us */
 	cleanup_catch_stop(true);
 	if (!rc && !(rc = top_view_begin(&e))) {

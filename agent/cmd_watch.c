@@ -370,15 +370,7 @@ static int open_probes(char **argv, bool command, struct watch_state *s,
 			launch_abort(l);
 		return rc;
 	}
-	for (int i = 0; i < 2; i++)
-		cli_verbosef("%s: %s probed at file offset 0x%" PRIx64 " of %s "
-			     "(%s)",
-			     name, i ? "PyTraceMalloc_Untrack"
-				     : "PyTraceMalloc_Track",
-			     sites[i].file_offset, obj.path,
-			     sites[i].place.at_entry && s->o->at_entry
-				     ? "at the entry, as asked"
-				     : sites[i].place.why);
+	watch_object_say(name, obj.path, sites, s->o->at_entry);
 	return 0;
 }
 
@@ -418,7 +410,7 @@ int cmd_watch(int argc, char **argv)
 	/* where the results go, before the target is touched */
 	if (report_create(&o.rep, &e))
 		return cli_error(&e);
-	if (o.metrics && metrics_start(o.metrics, &s.metrics, &e)) {
+	if (o.metrics && metrics_start(o.metrics, !command, &s.metrics, &e)) {
 		report_abort(&o.rep);
 		return cli_error(&e);
 	}
@@ -469,8 +461,11 @@ int cmd_watch(int argc, char **argv)
 	snprintf(title, sizeof(title), "ndspy watch: %s", name);
 	struct report_in in = {&s.seen, s.have_sites ? &s.sites : NULL, title,
 			       start_ns, clock_ns(CLOCK_REALTIME)};
-	if (report_finish(&o.rep, &in, &e) && status == EXIT_OK)
-		status = cli_error(&e);
+	struct nd_err re = {0};
+	if (report_finish(&o.rep, &in, &re)) {
+		int st = cli_error(&re);
+		status = status == EXIT_OK ? st : status;
+	}
 	nd_buf_free(&s.out);
 	ledger_free_all(&s.seen);
 	if (s.have_sites)

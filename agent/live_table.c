@@ -128,6 +128,10 @@ static void site_gone(struct live_ledger *l, const struct live_buf *gone)
 int ledger_alloc(struct live_ledger *l, const struct live_buf *buf)
 {
 	struct live_buf old;
+
+	/* NumPy tracks a failed allocation too, at address 0: no buffer */
+	if (buf->addr <= GONE)
+		return 0;
 	struct site_count *c = site_entry(l, buf->site);
 	/* a buffer that cannot be counted by site is not kept either: what
 	 * the sites hold stays what the table holds */

@@ -46,7 +46,8 @@ struct live_ledger {
 	size_t nsites; /* entries of by_site */
 };
 
-/* -1 when out of memory (the totals still count it). */
+/* -1 when out of memory (the totals still count it). A failed
+ * allocation (address 0, which NumPy tracks too) counts nowhere. */
 int ledger_alloc(struct live_ledger *l, const struct live_buf *buf);
 /* false when addr was allocated before the watch began; else *gone. */
 bool ledger_free(struct live_ledger *l, uint64_t addr, struct live_buf *gone);

@@ -96,6 +96,11 @@ static int listen_on(const char *spec, struct nd_err *e)
 		if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
 			h++;
 			n -= 2;
+		} else if (memchr(h, ':', n)) {
+			/* "::1" would be host "::", port 1: every interface */
+			return nd_fail(e, ND_EUSAGE, "--metrics %.100s: an IPv6 "
+				       "address goes in brackets: [::1]:PORT",
+				       spec);
 		}
 		if (n == 0 || n >= sizeof(host))
 			return nd_fail(e, ND_EUSAGE, "--metrics %.100s: expected "
@@ -106,9 +111,10 @@ static int listen_on(const char *spec, struct nd_err *e)
 	}
 	char *end;
 	long p = strtol(port, &end, 10);
-	if (!*port || *end || p < 0 || p > 65535)
+	/* 0 would be a port nobody is told */
+	if (!*port || *end || p < 1 || p > 65535)
 		return nd_fail(e, ND_EUSAGE, "--metrics %.100s: the port must "
-			       "be a number from 0 to 65535", spec);
+			       "be a number from 1 to 65535", spec);
 	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc)
 		return nd_fail(e, ND_EUSAGE, "--metrics %.100s: %s", spec,
@@ -130,15 +136,16 @@ static int listen_on(const char *spec, struct nd_err *e)
 	return fd;
 }
 
-/* As many connections as the descriptors ndspy may open allow (the soft
- * limit raised to the hard one where it is lower), up to the bound. */
-static unsigned connection_limit(void)
+/* As many connections as the descriptors ndspy may open allow (with
+ * raise, the soft limit raised towards the hard one), up to the bound. */
+static unsigned connection_limit(bool raise)
 {
 	struct rlimit r;
 
 	if (getrlimit(RLIMIT_NOFILE, &r))
 		return 64;
-	if (r.rlim_cur < r.rlim_max && r.rlim_cur < METRICS_CONNECTIONS * 2) {
+	if (raise && r.rlim_cur < r.rlim_max &&
+	    r.rlim_cur < METRICS_CONNECTIONS * 2) {
 		rlim_t want = r.rlim_max < METRICS_CONNECTIONS * 2
 				      ? r.rlim_max
 				      : METRICS_CONNECTIONS * 2;
@@ -152,7 +159,7 @@ static unsigned connection_limit(void)
 	return n < METRICS_CONNECTIONS ? (unsigned)n : METRICS_CONNECTIONS;
 }
 
-int metrics_start(const char *hostport, struct metrics **out,
+int metrics_start(const char *hostport, bool raise_fds, struct metrics **out,
 		  struct nd_err *e)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
@@ -169,7 +176,7 @@ int metrics_start(const char *hostport, struct metrics **out,
 	m->d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
 		answer, m, MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+		MHD_OPTION_CONNECTION_LIMIT, connection_limit(raise_fds),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_CONN_MEMORY,
 		MHD_OPTION_END);
@@ -235,7 +242,8 @@ static void render(struct nd_buf *b, pid_t pid, const struct live_ledger *s,
 	family(b, pid, "ndspy_numpy_allocations_total", "counter", "NumPy "
 	       "data buffers allocated.", s->allocs);
 	family(b, pid, "ndspy_numpy_frees_total", "counter", "NumPy data "
-	       "buffers freed.", s->frees);
+	       "buffers freed (also those allocated before the watch began).",
+	       s->frees);
 	family(b, pid, "ndspy_numpy_allocated_bytes_total", "counter",
 	       "Bytes of NumPy data buffers allocated.", s->bytes_allocated);
 	family(b, pid, "ndspy_lost_events_total", "counter", "Allocation "
@@ -255,8 +263,7 @@ static void render(struct nd_buf *b, pid_t pid, const struct live_ledger *s,
 		const struct nd_pyframe *f = l[i].f;
 		nd_buf_printf(b, "ndspy_numpy_site_live_bytes{pid=\"%d\","
 				 "function=", (int)pid);
-		label(b, f ? (f->qualname ? f->qualname : f->name)
-			   : "[no Python stack]");
+		label(b, f ? sites_function(f) : SITES_NO_STACK);
 		nd_buf_puts(b, ",file=");
 		label(b, f ? f->file : "");
 		nd_buf_printf(b, ",line=\"%d\"} %" PRIu64 "\n",

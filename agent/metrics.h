@@ -5,6 +5,7 @@
 #ifndef NDSPY_METRICS_H
 #define NDSPY_METRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -14,9 +15,11 @@
 
 struct metrics;
 
-/* Listens on HOST:PORT ([V6]:PORT; PORT alone: 127.0.0.1) and serves. */
-int metrics_start(const char *hostport, struct metrics **out,
-		  struct nd_err *e);
+/* Listens on HOST:PORT ([V6]:PORT; PORT alone: 127.0.0.1) and serves;
+ * raise_fds: raise ndspy's soft limit of descriptors for more clients
+ * (not when ndspy starts a command, which would inherit it). */
+int metrics_start(const char *hostport, bool raise_fds,
+		  struct metrics **out, struct nd_err *e);
 void metrics_set_pid(struct metrics *m, pid_t pid);
 /* Renders the page from what was seen (at most every 200 ms). */
 void metrics_update(struct metrics *m, const struct live_ledger *seen,

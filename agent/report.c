@@ -66,11 +66,6 @@ size_t report_frames(const struct report_in *in, uint32_t id,
 	return in->sites->s[id].n;
 }
 
-const char *report_function(const struct nd_pyframe *f)
-{
-	return f->qualname ? f->qualname : f->name;
-}
-
 /* Text from the target in a line-based format: the separators of the
  * folded format (';', and the space before the count is the last one, so
  * spaces may stay) and control characters replaced. */
@@ -84,10 +79,10 @@ static void put_clean(struct nd_buf *b, const char *s)
 void report_frame_name(const struct nd_pyframe *f, struct nd_buf *b)
 {
 	if (!f) {
-		nd_buf_puts(b, "[no Python stack]");
+		nd_buf_puts(b, SITES_NO_STACK);
 		return;
 	}
-	put_clean(b, report_function(f));
+	put_clean(b, sites_function(f));
 	nd_buf_puts(b, " (");
 	put_clean(b, f->file);
 	if (f->line >= 0)

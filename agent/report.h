@@ -66,9 +66,6 @@ size_t report_frames(const struct report_in *in, uint32_t id,
 		     const struct nd_pyframe **f);
 /* "function (file:line)", or "[no Python stack]" for f NULL. */
 void report_frame_name(const struct nd_pyframe *f, struct nd_buf *b);
-/* The frame's function as tracemalloc users know it: its qualname
- * where the version has one. */
-const char *report_function(const struct nd_pyframe *f);
 
 /* The gzipped profile.proto (report_pprof.c) into b. */
 int report_pprof(const struct report_in *in, struct nd_buf *b,

@@ -127,7 +127,7 @@ static int64_t str_index(struct builder *b, const char *s)
 /* The id of the Location of frame f (a Function of its own too). */
 static uint64_t location(struct builder *b, const struct nd_pyframe *f)
 {
-	int64_t name = str_index(b, f ? report_function(f) : "[no Python stack]");
+	int64_t name = str_index(b, f ? sites_function(f) : SITES_NO_STACK);
 	int64_t file = str_index(b, f ? f->file : "");
 	int64_t line = f && f->line > 0 ? f->line : 0;
 	uint32_t fid, lid;

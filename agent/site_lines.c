@@ -9,7 +9,7 @@ static uint64_t line_hash(const struct nd_pyframe *f)
 {
 	if (!f)
 		return 1;
-	const char *fn = f->qualname ? f->qualname : f->name;
+	const char *fn = sites_function(f);
 	uint64_t h = fnv1a(FNV_START, fn, strlen(fn) + 1);
 	h = fnv1a(h, f->file, strlen(f->file) + 1);
 	return fnv1a(h, &f->line, sizeof(f->line)) | 1;
@@ -19,19 +19,20 @@ static bool same_line(const struct nd_pyframe *a, const struct nd_pyframe *b)
 {
 	if (!a || !b)
 		return a == b;
-	const char *fa = a->qualname ? a->qualname : a->name;
-	const char *fb = b->qualname ? b->qualname : b->name;
-	return a->line == b->line && !strcmp(fa, fb) && !strcmp(a->file, b->file);
+	return a->line == b->line && !strcmp(a->file, b->file) &&
+	       !strcmp(sites_function(a), sites_function(b));
 }
 
 /* The frame a line stands for: the innermost one outside NumPy's own
- * Python code (np.ones, np.concatenate's wrappers are Python in some
- * versions, and every site would be theirs), else the innermost. */
+ * Python code (np.ones, and the __array_function__ dispatcher of 1.x
+ * before np.concatenate and the like, are Python in some versions, and
+ * every site would be theirs), else the innermost. */
 static const struct nd_pyframe *user_frame(const struct site *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		const char *f = s->f[i].file;
-		if (!strstr(f, "/numpy/") && strncmp(f, "numpy/", 6))
+		if (!strstr(f, "/numpy/") && strncmp(f, "numpy/", 6) &&
+		    strcmp(f, "<__array_function__ internals>"))
 			return &s->f[i];
 	}
 	return &s->f[0];

@@ -132,6 +132,8 @@ static uint32_t intern(struct sites *ss, size_t n)
 		if (s->hash == h && same_stack(s, f, n))
 			return ss->index[k];
 	}
+	if (ss->n >= SITES_MAX)
+		return 0;
 	if (ss->n == ss->cap) {
 		struct site *more = realloc(ss->s, 2 * ss->cap * sizeof(*more));
 		if (!more)
@@ -200,7 +202,7 @@ int sites_count(struct sites *ss, struct live_ledger *l,
 	return 0;
 }
 
-static const char *function(const struct nd_pyframe *f)
+const char *sites_function(const struct nd_pyframe *f)
 {
 	return f->qualname ? f->qualname : f->name;
 }
@@ -212,7 +214,7 @@ void sites_json(const struct nd_pyframe *f, size_t n, struct nd_buf *b)
 		nd_buf_puts(b, i ? ", {\"file\": " : "{\"file\": ");
 		nd_buf_json_str(b, f[i].file, strlen(f[i].file));
 		nd_buf_puts(b, ", \"function\": ");
-		nd_buf_json_str(b, function(&f[i]), strlen(function(&f[i])));
+		nd_buf_json_str(b, sites_function(&f[i]), strlen(sites_function(&f[i])));
 		nd_buf_printf(b, ", \"line\": %d}", f[i].line);
 	}
 	nd_buf_puts(b, "]");
@@ -225,5 +227,5 @@ void sites_text(const struct nd_pyframe *f, size_t n, struct nd_buf *b)
 	nd_buf_puts(b, "  ");
 	nd_buf_puts_safe(b, path_base(f->file));
 	nd_buf_printf(b, ":%d ", f->line);
-	nd_buf_puts_safe(b, function(f));
+	nd_buf_puts_safe(b, sites_function(f));
 }

@@ -27,6 +27,9 @@ struct site {
  * cache of pages was last emptied: a loop allocating from one place is named
  * once per batch of events, not once per event. */
 #define SITES_RAW 8192
+/* Distinct stacks kept (a long watch of code that makes new code keeps
+ * making new ones); past it, new stacks count as none. */
+#define SITES_MAX 65536
 struct sites_raw {
 	uint64_t hash;
 	uint32_t id, gen;
@@ -66,6 +69,11 @@ uint32_t sites_of(struct sites *ss, const struct nd_event *ev);
  * when out of memory (what was kept is still right). */
 int sites_count(struct sites *ss, struct live_ledger *l,
 		const struct nd_event *ev);
+/* A frame's function as tracemalloc users know it: its qualified name
+ * where the version has one. */
+const char *sites_function(const struct nd_pyframe *f);
+/* What stands for the frames of a buffer allocated without them. */
+#define SITES_NO_STACK "[no Python stack]"
 /* ", \"stack\": [{\"file\": .., \"function\": .., \"line\": ..}, ..]" */
 void sites_json(const struct nd_pyframe *f, size_t n, struct nd_buf *b);
 /* "  FILE:LINE FUNCTION" of the innermost frame (FILE without its

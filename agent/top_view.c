@@ -3,6 +3,7 @@
 
 #include <curses.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 static struct termios saved;
 static bool have_saved;
 static int restore_slot = -1;
+static SCREEN *screen;
 
 /* From a signal handler: the modes ndspy found, the normal screen and
  * the cursor back (endwin is not async-signal-safe). */
@@ -40,7 +42,11 @@ int top_view_begin(struct nd_err *e)
 {
 	have_saved = tcgetattr(STDIN_FILENO, &saved) == 0;
 	restore_slot = cleanup_push(restore_terminal, NULL);
-	if (!initscr()) {
+	/* file and function names in the terminal's encoding */
+	setlocale(LC_CTYPE, "");
+	/* initscr would exit on a terminal curses does not know */
+	screen = newterm(NULL, stdout, stdin);
+	if (!screen) {
 		cleanup_pop(restore_slot);
 		return nd_fail(e, ND_EUSAGE, "top: the terminal (TERM=%.40s) "
 			       "is not one curses knows", getenv("TERM"));
@@ -57,6 +63,8 @@ int top_view_begin(struct nd_err *e)
 void top_view_end(void)
 {
 	endwin();
+	delscreen(screen);
+	screen = NULL;
 	cleanup_pop(restore_slot);
 	restore_slot = -1;
 }
@@ -65,11 +73,6 @@ int top_view_key(void)
 {
 	int k = getch();
 	return k == ERR ? -1 : k;
-}
-
-bool top_view_resized(int key)
-{
-	return key == KEY_RESIZE;
 }
 
 static const char *const sort_name[TOP_SORTS] = {
@@ -117,12 +120,12 @@ static const char *size(uint64_t n, char *out)
 static void site_text(const struct nd_pyframe *f, int width, struct nd_buf *b)
 {
 	if (!f) {
-		nd_buf_puts(b, "[no Python stack]");
+		nd_buf_puts(b, SITES_NO_STACK);
 		return;
 	}
 	const char *file = f->file;
 	const char *base = strrchr(file, '/');
-	const char *fn = f->qualname ? f->qualname : f->name;
+	const char *fn = sites_function(f);
 	if (base && (int)(strlen(fn) + strlen(file) + 12) > width)
 		file = base + 1;
 	nd_buf_puts_safe(b, fn);

@@ -31,9 +31,8 @@ int top_view_usable(struct nd_err *e);
 /* Takes the terminal. */
 int top_view_begin(struct nd_err *e);
 void top_view_draw(struct top_frame *f);
-/* A key pressed, or -1 (none; a resize was redrawn by the caller). */
+/* A key pressed (KEY_RESIZE when the terminal changed size), or -1. */
 int top_view_key(void);
-bool top_view_resized(int key);
 void top_view_end(void);
 
 #endif

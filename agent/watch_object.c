@@ -1,5 +1,6 @@
 #include "watch_object.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,9 +59,23 @@ int watch_object_of_target(const struct target *t, struct watch_object *o,
 	return rc;
 }
 
+void watch_object_say(const char *name, const char *path,
+		      const struct watch_site sites[2], bool at_entry)
+{
+	for (int i = 0; i < 2; i++)
+		cli_verbosef("%s: %s probed at file offset 0x%" PRIx64 " of %s "
+			     "(%s)",
+			     name, i ? "PyTraceMalloc_Untrack"
+				     : "PyTraceMalloc_Track",
+			     sites[i].file_offset, path,
+			     sites[i].place.at_entry && at_entry
+				     ? "at the entry, as asked"
+				     : sites[i].place.why);
+}
+
 int watch_target(struct target *t, unsigned depth, struct sites *ss,
 		 bool *have_sites, watch_event_fn fn, void *arg,
-		 struct watch_probe **w, struct nd_err *e)
+		 struct watch_probe **w, bool say, struct nd_err *e)
 {
 	struct watch_object obj = {0};
 	struct watch_site where[2];
@@ -73,5 +88,10 @@ int watch_target(struct target *t, unsigned depth, struct sites *ss,
 		obj.py = t->ctx.py;
 		obj.depth = depth;
 	}
-	return watch_probe_open(&obj, false, fn, arg, w, where, e);
+	obj.name = t->name;
+	if (watch_probe_open(&obj, false, fn, arg, w, where, e))
+		return -1;
+	if (say)
+		watch_object_say(t->name, obj.path, where, false);
+	return 0;
 }

@@ -85,6 +85,12 @@ def dot_graph(t, zoo):
          evaluate(zoo, lines[-1]) == str(base["address"]),
          "the base's label ends with its path (%s), which gives it back in "
          "the zoo" % lines[-1], lines)
+    # --min-bytes picks lone arrays only: a small view is what it is for
+    big = max(base["nbytes"], view["nbytes"]) + 1
+    rc, so, se = ndspy("list", "--dot", "--min-bytes", big, zoo.target)
+    t.ok(rc == 0 and want in set(EDGE.findall(so)),
+         "--dot --min-bytes %d above both: the view -> base edge stays" % big,
+         (rc, se, so[:600]))
     rc, so, se = ndspy("list", "--dot", "--json", zoo.target)
     t.ok(rc == 2 and so == "" and se.startswith("ndspy: ") and
          len(se.splitlines()) == 1, "--dot --json: usage, exit 2, one line",

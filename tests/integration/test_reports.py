@@ -24,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 
 from tap import HERE, NDSPY, Tap, ndspy, start_watch, wait_for
 from pprof_read import Malformed, read_profile
@@ -398,6 +397,30 @@ def one_target(t, tmp):
         target.stop()
 
 
+def closed_stdout(t, tmp):
+    """`watch ... | head -1`: the reader gone, the watch ends on the
+    failed write (not killed by SIGPIPE) and its report is still written."""
+    env, argv = python_command()
+    paths = report_paths(tmp, "pipe")
+    p = subprocess.Popen(
+        [NDSPY, "watch", "--folded", paths["folded"], "--"] + argv +
+        [os.path.join(HERE, "profiled.py")], stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p.stdout.readline()     # the first event line, then the reader goes
+    p.stdout.close()
+    try:
+        _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    stacks, _ = read_folded(paths["folded"]) \
+        if os.path.exists(paths["folded"]) else (None, None)
+    t.ok(p.returncode not in (-signal.SIGPIPE, 128 + signal.SIGPIPE) and
+         stacks is not None and b"cannot write" in err,
+         "stdout closed by its reader: watch says it cannot write, and "
+         "--folded is written", (p.returncode, err.decode()[-400:]))
+
+
 def watch_command(t, tmp):
     """watch -- COMMAND, ended by SIGINT once the command said ready; the
     command runs on, holding its arrays until its stdin closes. The watch
@@ -550,8 +573,10 @@ def main():
         bad_destinations(t, tmp)
         if HOST_ROOTED:
             watch_command(t, tmp)
+            closed_stdout(t, tmp)
         else:
-            for what in ("watch -- COMMAND", "the flame graph in Chromium"):
+            for what in ("watch -- COMMAND", "the flame graph in Chromium",
+                         "stdout closed by its reader"):
                 t.skip(what, "the target runs in a chroot (host round only)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -6,7 +6,6 @@ most a fifth of the zoo's memory and gdb opens it. Taken of stacked.py:
 stacks from the file equal traceback's and the live native frames."""
 import json
 import os
-import shutil
 import signal
 import struct
 import subprocess

@@ -89,6 +89,11 @@ static void test_ledger_sites(void **state)
 	assert_int_equal(s900.alloc_n, 1);
 	assert_int_equal(ledger_site(&l, 100000).alloc_n, 0);
 	assert_int_equal(l.bytes_allocated - l.bytes_freed, 407);
+	/* NumPy tracks a failed allocation at address 0: not a buffer */
+	struct live_buf failed = {0, 1ull << 45, 5, 7, 5};
+	assert_int_equal(ledger_alloc(&l, &failed), 0);
+	assert_int_equal(ledger_site(&l, 5).alloc_n, 2);
+	assert_int_equal(l.bytes_allocated - l.bytes_freed, 407);
 	ledger_free_all(&l);
 }
 
