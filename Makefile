@@ -23,8 +23,8 @@ DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev libcapstone-
             libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev \
             zlib1g-dev libmicrohttpd-dev libncurses-dev
 # what the suites run ndspy's outputs through: dot, a Prometheus server,
-# go tool pprof, a headless browser, a terminal
-TEST_PKGS := graphviz prometheus golang-go chromium tmux
+# go tool pprof, a headless browser, a terminal, man and groff (the man page)
+TEST_PKGS := graphviz prometheus golang-go chromium tmux man-db groff-base
 
 DECODE_SRC := $(wildcard decode/*.c)
 AGENT_SRC  := $(wildcard agent/*.c)
@@ -38,8 +38,8 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_LIB   := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c)) \
               tests/fuzz/image_file.c
 
-.PHONY: all deps test-deps check demo bench fuzz fuzz-seeds install clean \
-	layouts
+.PHONY: all deps test-deps check test demo bench fuzz fuzz-seeds install deb \
+	clean layouts
 
 all: deps $(B)/ndspy
 
@@ -194,6 +194,11 @@ check: deps test-deps $(B)/ndspy $(UNIT_BIN) $(SAN_B)/ndspy $(SAN_UNIT) $(FUZZ_B
 	@PYTHON=$(PYTHON) NDSPY_FUZZERS="$(FUZZ_BIN)" NDSPY_SAN=$(SAN_B)/ndspy \
 		NDSPY_SAN_UNIT="$(SAN_UNIT)" bash tests/run.sh $(UNIT_BIN)
 
+# The edit-compile-test loop: the unit tests and the host's integration
+# suites, without the matrix, the fuzzers and the sanitizer round.
+test: deps test-deps $(B)/ndspy $(UNIT_BIN)
+	@PYTHON=$(PYTHON) NDSPY_MATRIX=0 bash tests/run.sh $(UNIT_BIN)
+
 demo: deps $(B)/ndspy
 	@PYTHON=$(PYTHON) bash tests/demo.sh
 
@@ -217,8 +222,34 @@ layouts: deps
 	@$(PYTHON) tests/layout/derive.py --write $$(tests/matrix/targets | \
 	  awk '$$2 != "/" { print $$2 }' | sort -u)
 
-install: $(B)/ndspy
+# The man page: agent/ndspy.1.in with its COMMANDS, SYNOPSIS and EXAMPLES
+# taken from the binary's own --help (agent/man.sh); and the bash completion,
+# which asks `ndspy CMD --help` for options when it completes.
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+.PHONY: man
+man: $(B)/ndspy.1
+
+$(B)/ndspy.1: $(B)/ndspy agent/ndspy.1.in agent/man.sh
+	sh agent/man.sh $(B)/ndspy agent/ndspy.1.in >$@.tmp && mv $@.tmp $@
+
+install: $(B)/ndspy $(B)/ndspy.1
 	install -D -m 0755 $(B)/ndspy $(DESTDIR)$(PREFIX)/bin/ndspy
+	install -D -m 0644 $(B)/ndspy.1 $(DESTDIR)$(MANDIR)/man1/ndspy.1
+	install -D -m 0644 agent/ndspy.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/ndspy
+
+# A .deb of what install puts in a staging tree (agent/deb.sh says why the
+# dynamic binary, and where its Depends come from).
+DEB := $(B)/ndspy_$(VERSION)_amd64.deb
+deb: $(DEB)
+
+$(DEB): $(B)/ndspy $(B)/ndspy.1 agent/ndspy.bash-completion agent/deb.sh
+	rm -rf $(B)/deb-root
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(B)/deb-root \
+		PREFIX=/usr >/dev/null
+	sh agent/deb.sh $(VERSION) $(B)/deb-root $@.tmp && mv $@.tmp $@
 
 clean:
 	rm -rf $(B)

@@ -56,7 +56,13 @@ static const char usage[] =
 	"\n"
 	"The process is paused during each scan (as `list` pauses it).\n"
 	"\n"
-	"exit status: 0 ok; 2 usage; 3 the process cannot be audited\n";
+	"exit status: 0 ok; 2 usage; 3 the process cannot be audited\n"
+	"\n"
+	"examples:\n"
+	"  ndspy audit 1234                         # a 10 s window, then findings\n"
+	"  ndspy audit 1234 --duration 60 --json    # a minute, as JSON\n"
+	"  ndspy audit 1234 --min-bytes 1048576     # unreachable: 1 MiB+ only\n"
+	"  ndspy audit 1234 --folded growth.folded  # the window's live bytes by stack\n";
 
 /* Python frames kept per buffer allocated in the window */
 #define AUDIT_DEPTH 16
@@ -179,6 +185,11 @@ static int take(struct target *t, struct census *s, bool roots,
 	return rc;
 }
 
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void stack_out(const struct audit_opts *o, const struct site *site,
 		      struct nd_buf *b)
 {
@@ -282,14 +293,16 @@ static void growth_out(const struct audit_opts *o, const struct audit_finding *x
 			nd_buf_printf(b, ", \"size\": %" PRIu64, x->buf->size);
 		nd_buf_puts(b, "}\n");
 	} else if (x->site) {
-		nd_buf_printf(b, "  growth  %" PRIu64 " buffers still live "
-				 "(%" PRIu64 " bytes) from", x->count, x->bytes);
+		nd_buf_printf(b, "  growth  %" PRIu64 " buffer%s still live "
+				 "(%" PRIu64 " byte%s) from", x->count,
+			      plural(x->count), x->bytes, plural(x->bytes));
 		stack_out(o, x->site, b);
 		nd_buf_putc(b, '\n');
 	} else {
-		nd_buf_printf(b, "  growth  %" PRIu64 " buffers of %" PRIu64
-				 " bytes still live (%" PRIu64 " bytes)\n",
-			      x->count, x->buf->size, x->bytes);
+		nd_buf_printf(b, "  growth  %" PRIu64 " buffer%s of %" PRIu64
+				 " byte%s still live (%" PRIu64 " byte%s)\n",
+			      x->count, plural(x->count), x->buf->size,
+			      plural(x->buf->size), x->bytes, plural(x->bytes));
 	}
 }
 
@@ -336,17 +349,23 @@ static void report(const struct audit_opts *o, const struct census *end,
 			      w->arrays_end, w->lost, seen->resized_untracked,
 			      w->not_stopped);
 	else
-		nd_buf_printf(b, "%" PRIu64 " allocs, %" PRIu64 " frees; %" PRIu64
-				 " bytes allocated in the window still live; "
-				 "%zu orphans (%" PRIu64 " bytes); %zu pinned "
-				 "arrays (%" PRIu64 " bytes); %zu unreachable "
-				 "(%" PRIu64 " bytes); arrays %zu -> %zu; "
-				 "%" PRIu64 " events lost; %" PRIu64 " resized, "
-				 "untracked%s\n",
-			      seen->allocs, seen->frees, fs->growth, fs->norphan,
-			      fs->orphan_bytes, fs->npinned, fs->pinned_bytes,
-			      fs->nunreachable, fs->unreachable_bytes,
-			      w->arrays_start, w->arrays_end, w->lost,
+		nd_buf_printf(b, "%" PRIu64 " alloc%s, %" PRIu64 " free%s; %"
+				 PRIu64 " byte%s allocated in the window still "
+				 "live; %zu orphan%s (%" PRIu64 " byte%s); %zu "
+				 "pinned array%s (%" PRIu64 " byte%s); %zu "
+				 "unreachable (%" PRIu64 " byte%s); arrays %zu "
+				 "-> %zu; %" PRIu64 " event%s lost; %" PRIu64
+				 " resized, untracked%s\n",
+			      seen->allocs, plural(seen->allocs), seen->frees,
+			      plural(seen->frees), fs->growth,
+			      plural(fs->growth), fs->norphan,
+			      plural(fs->norphan), fs->orphan_bytes,
+			      plural(fs->orphan_bytes), fs->npinned,
+			      plural(fs->npinned), fs->pinned_bytes,
+			      plural(fs->pinned_bytes), fs->nunreachable,
+			      fs->unreachable_bytes,
+			      plural(fs->unreachable_bytes), w->arrays_start,
+			      w->arrays_end, w->lost, plural(w->lost),
 			      seen->resized_untracked,
 			      w->not_stopped ? "; some threads did not stop "
 					       "during a scan: findings may be "

@@ -62,7 +62,13 @@ static const char usage[] =
 	"holding the data. Summary: arrays, bytes arrays own, bytes reached only\n"
 	"through views of other objects, distinct buffers.\n"
 	"\n"
-	"exit status: 0 ok; 2 usage; 3 the target cannot be opened\n";
+	"exit status: 0 ok; 2 usage; 3 the target cannot be opened\n"
+	"\n"
+	"examples:\n"
+	"  ndspy list 1234                                 # every array, then a summary\n"
+	"  ndspy list core --min-bytes 1048576             # a core's arrays of 1 MiB+\n"
+	"  ndspy list 1234 --json --no-pause               # never stopping the process\n"
+	"  ndspy list 1234 --dot | dot -Tsvg > owners.svg  # the ownership graph, as SVG\n";
 
 struct list_opts {
 	bool json, pause, dot, min_given;

@@ -53,7 +53,15 @@ static const char usage[] =
 	"\n"
 	"exit status: 0 ok; 1 an OBJECT is not an array or could not be read;\n"
 	"2 usage; 3 the target cannot be opened (no such process, permission,\n"
-	"not Python, no NumPy)\n";
+	"not Python, no NumPy)\n"
+	"\n"
+	"examples:\n"
+	"  ndspy show 1234 140234567890128                 # by address: its id()\n"
+	"  ndspy show 1234 __main__.model.weights          # by its Python path\n"
+	"  ndspy show 1234 frame:1234:0.batch              # local batch of frame 0\n"
+	"  ndspy show 1234 @_mymod:cache                   # a C extension's global\n"
+	"  ndspy show 1234 0x7f31fb56c390 --json --data 9  # JSON, the first 9 values\n"
+	"  ndspy show core __main__.weights --save w.npy   # from a core, as np.save\n";
 
 struct show_opts {
 	bool json, pause;

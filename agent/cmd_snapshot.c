@@ -58,7 +58,13 @@ static const char usage[] =
 	"--sysroot.\n"
 	"\n"
 	"exit status: 0 ok; 1 an OBJECT could not be read (the file is still\n"
-	"written); 2 usage; 3 the target cannot be opened\n";
+	"written); 2 usage; 3 the target cannot be opened\n"
+	"\n"
+	"examples:\n"
+	"  ndspy snapshot 1234 -o app.snap                        # a small core file\n"
+	"  ndspy snapshot 1234 -o app.snap --data-max 0           # only what reprs show\n"
+	"  ndspy snapshot 1234 -o app.snap \"__main__.cache['k']\"  # and what it reads\n"
+	"  ndspy snapshot core -o small.snap                      # a big core, shrunk\n";
 
 #define DATA_MAX_DEFAULT (1u << 20)
 
@@ -413,8 +419,12 @@ int cmd_snapshot(int argc, char **argv)
 	if (!rc) {
 		char size[32];
 		nd_human_size(bytes, size, sizeof(size));
-		printf("%s: %s of %s: %zu arrays, %zu names, %zu threads%s%s\n",
-		       out.path, size, t.name, tl.arrays, tl.names, tl.threads,
+		printf("%s: %s of %s: %zu array%s, %zu name%s, %zu thread%s"
+		       "%s%s\n",
+		       out.path, size, t.name, tl.arrays,
+		       tl.arrays == 1 ? "" : "s", tl.names,
+		       tl.names == 1 ? "" : "s", tl.threads,
+		       tl.threads == 1 ? "" : "s",
 		       tl.objects ? ", and the objects given" : "",
 		       t.rt.np ? "" : " (no NumPy)");
 		for (int p = 0; p < NPARTS; p++)

@@ -44,7 +44,13 @@ static const char usage[] =
 	"are read, and always released; names are looked up afterwards.\n"
 	"\n"
 	"exit status: 0 ok; 2 usage; 3 the target cannot be opened (no such\n"
-	"process, permission, not Python)\n";
+	"process, permission, not Python)\n"
+	"\n"
+	"examples:\n"
+	"  ndspy stacks 1234                     # native and Python frames\n"
+	"  ndspy stacks 1234 --locals            # and each frame's locals\n"
+	"  ndspy stacks core --json              # a core file's threads, as JSON\n"
+	"  ndspy stacks core --sysroot /srv/box  # its files under /srv/box\n";
 
 struct stacks_opts {
 	bool json, locals;

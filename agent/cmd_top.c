@@ -39,7 +39,12 @@ static const char usage[] =
 	"It ends with q, Ctrl-C, or when the process exits.\n"
 	"\n"
 	"exit status: 0 ok; 2 usage (or no terminal); 3 the process cannot be\n"
-	"watched\n";
+	"watched\n"
+	"\n"
+	"examples:\n"
+	"  ndspy top 1234                       # s sorts, q quits\n"
+	"  ndspy top 1234 --interval 5          # refreshed every 5 s\n"
+	"  ndspy top \"$(pgrep -n -f train.py)\"  # the newest train.py\n";
 
 /* Python frames kept per buffer: the line shown may be under NumPy's */
 #define TOP_DEPTH 16

@@ -57,7 +57,15 @@ static const char usage[] =
 	"  -h, --help       this text\n"
 	"\n"
 	"exit status: 0 ok; 2 usage; 3 the process cannot be watched (no such\n"
-	"process, not Python, no privilege for eBPF)\n";
+	"process, not Python, no privilege for eBPF)\n"
+	"\n"
+	"examples:\n"
+	"  ndspy watch 1234                                   # until Ctrl-C or its exit\n"
+	"  ndspy watch --json -- python3 train.py             # from its first line\n"
+	"  ndspy watch 1234 --min-bytes 1048576 --depth 0     # 1 MiB+, no stacks\n"
+	"  ndspy watch 1234 --duration 30 --html live.html    # a flame graph\n"
+	"  ndspy watch 1234 --duration 30 --pprof live.pb.gz  # go tool pprof\n"
+	"  ndspy watch 1234 --metrics 0.0.0.0:9464            # /metrics for Prometheus\n";
 
 struct watch_opts {
 	bool json, at_entry;
@@ -84,21 +92,30 @@ struct watch_state {
 	struct metrics *metrics;
 };
 
-/* The target and the names of its frames; false (said once) when the
- * frames cannot be named. */
-static bool sites_ready(struct watch_state *s)
+/* The target and the names of its frames; false (said once, unless
+ * early) when the frames cannot be named. A command is opened as early as
+ * it can be (early: from the loop, tried again until it works): events
+ * are read in batches, and a short command may be gone by its first. */
+static bool sites_ready(struct watch_state *s, bool early)
 {
 	char spec[24];
 	struct nd_err e = {0};
 
 	if (s->have_sites || !s->open_later)
 		return s->have_sites;
-	s->open_later = false;
 	snprintf(spec, sizeof(spec), "%d", (int)s->pid);
-	if (target_open(spec, &cli_target, &s->t, &e)) {
-		fprintf(stderr, "ndspy: no Python stacks: %s\n", e.msg);
+	/* naming frames needs Python only, and the first buffers come
+	 * while NumPy's import has not made its types yet */
+	struct target_opts topts = cli_target;
+	topts.numpy_optional = true;
+	if (target_open(spec, &topts, &s->t, &e)) {
+		if (!early) {
+			s->open_later = false;
+			fprintf(stderr, "ndspy: no Python stacks: %s\n", e.msg);
+		}
 		return false;
 	}
+	s->open_later = false;
 	s->have_target = true;
 	if (sites_init(&s->sites, &s->t, (unsigned)s->o->depth)) {
 		sites_free(&s->sites);
@@ -178,7 +195,7 @@ static void on_event(void *arg, const struct nd_event *ev)
 		/* named first: naming may move the sites */
 		uint32_t id = ev->stack != ND_STACK_OFF &&
 					      (shown || s->count_sites) &&
-					      sites_ready(s)
+					      sites_ready(s, false)
 				      ? sites_of(&s->sites, ev)
 				      : 0;
 		struct live_buf lb = {ev->addr, ev->size, ev->ts_ns, ev->tid, id};
@@ -240,6 +257,11 @@ static bool flush(struct watch_state *s)
 	return ok;
 }
 
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void summary(struct watch_state *s, uint64_t lost)
 {
 	struct nd_buf *b = &s->out;
@@ -256,14 +278,16 @@ static void summary(struct watch_state *s, uint64_t lost)
 			      s->seen.resized_untracked);
 		return;
 	}
-	nd_buf_printf(b, "%" PRIu64 " allocs (", s->seen.allocs);
+	nd_buf_printf(b, "%" PRIu64 " alloc%s (", s->seen.allocs,
+		      plural(s->seen.allocs));
 	size_text(b, s->seen.bytes_allocated);
-	nd_buf_printf(b, "), %" PRIu64 " frees (", s->seen.frees);
+	nd_buf_printf(b, "), %" PRIu64 " free%s (", s->seen.frees,
+		      plural(s->seen.frees));
 	size_text(b, s->seen.bytes_freed);
 	nd_buf_puts(b, " of buffers seen allocated); ");
 	size_text(b, live);
 	nd_buf_printf(b, " allocated in the window still live; %" PRIu64
-			 " events lost", lost);
+			 " event%s lost", lost, plural(lost));
 	if (s->seen.resized_untracked)
 		nd_buf_printf(b, "; %" PRIu64 " resized, untracked (their new "
 				 "buffers not seen)", s->seen.resized_untracked);
@@ -282,7 +306,12 @@ static int watch_loop(struct watch_state *s, struct watch_probe *w, pid_t pid,
 	int status;
 
 	while (!cleanup_stop_requested && !*gone && clock_ns(CLOCK_MONOTONIC) < end) {
-		int n = watch_probe_poll(w, 100);
+		if (s->open_later)
+			sites_ready(s, true);
+		/* often: frames are named from the running process, which a
+		 * short command may leave soon after its last buffer (the
+		 * reads cost ndspy a wakeup, not the target) */
+		int n = watch_probe_poll(w, 10);
 		if (n < 0) {
 			nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));
 			return cli_error(&e);
@@ -452,8 +481,9 @@ int cmd_watch(int argc, char **argv)
 	summary(&s, lost);
 	flush(&s);
 	if (lost)
-		fprintf(stderr, "ndspy: %" PRIu64 " events were lost (the ring "
-				"buffer was full)\n", lost);
+		fprintf(stderr, "ndspy: %" PRIu64 " event%s lost (the ring "
+				"buffer was full)\n", lost,
+			lost == 1 ? " was" : "s were");
 	if (command && l.pid) /* stopped early: the command runs on */
 		cli_verbosef("%s still runs, unwatched", name);
 	metrics_stop(s.metrics);

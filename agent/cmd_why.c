@@ -61,7 +61,15 @@ static const char usage[] =
 	"  -h, --help       this text\n"
 	"\n"
 	"exit status: 0 ok; 1 an OBJECT is not an array; 2 usage; 3 the target\n"
-	"cannot be opened\n";
+	"cannot be opened\n"
+	"\n"
+	"examples:\n"
+	"  ndspy why 1234                             # every array, its shortest path\n"
+	"  ndspy why 1234 __main__.view.base          # what holds this array\n"
+	"  ndspy why 1234 0x7f3a1c2b8f30 --paths 10   # by address, 10 paths\n"
+	"  ndspy why 1234 frame:1234:0.batch          # a local of a Python frame\n"
+	"  ndspy why 1234 @_mymod:cache               # a C extension's global\n"
+	"  ndspy why core --json --min-bytes 1048576  # a core's arrays of 1 MiB+\n";
 
 struct why_opts {
 	bool json, pause;

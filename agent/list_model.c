@@ -182,10 +182,11 @@ void list_summary(struct list_model *m, struct nd_buf *b)
 	}
 	nd_human_size(owned, x, sizeof(x));
 	nd_human_size(viewed, y, sizeof(y));
-	nd_buf_printf(b, "%zu arrays; %s owned by arrays, %s reached only "
+	nd_buf_printf(b, "%zu array%s; %s owned by arrays, %s reached only "
 			 "through views of other objects; %" PRIu64
-			 " distinct buffers\n",
-		      m->n, x, y, buffers);
+			 " distinct buffer%s\n",
+		      m->n, m->n == 1 ? "" : "s", x, y, buffers,
+		      buffers == 1 ? "" : "s");
 }
 
 void list_model_free(struct list_model *m)

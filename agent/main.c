@@ -32,7 +32,15 @@ static const char usage[] =
 	"Run 'ndspy COMMAND --help' for a command's options.\n"
 	"\n"
 	"exit status: 0 ok; 1 an object is not an array or could not be read;\n"
-	"2 usage; 3 the target cannot be opened\n";
+	"2 usage; 3 the target cannot be opened\n"
+	"\n"
+	"examples:\n"
+	"  ndspy show 1234 __main__.model.weights  # an array by its Python path\n"
+	"  ndspy list 1234 --min-bytes 1048576     # every array of 1 MiB or more\n"
+	"  ndspy why 1234                          # what holds each array\n"
+	"  ndspy stacks core                       # a core file's threads\n"
+	"  ndspy watch -- python3 train.py         # buffers from its first line on\n"
+	"  ndspy snapshot 1234 -o app.snap         # for later, elsewhere\n";
 
 int main(int argc, char **argv)
 {

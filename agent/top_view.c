@@ -153,11 +153,13 @@ void top_view_draw(struct top_frame *f)
 	attron(A_BOLD);
 	mvprintw(0, 0, "ndspy top: %.*s", cols > 12 ? cols - 12 : 0, f->name);
 	attroff(A_BOLD);
-	mvprintw(1, 0, "live %s in %zu buffers  allocating %s/s  allocated %s "
-		       "(%" PRIu64 " buffers)  lost %" PRIu64,
+	mvprintw(1, 0, "live %s in %zu buffer%s  allocating %s/s  allocated %s "
+		       "(%" PRIu64 " buffer%s)  lost %" PRIu64,
 		 size(s->bytes_allocated - s->bytes_freed, a), s->live.n,
+		 s->live.n == 1 ? "" : "s",
 		 size((uint64_t)((double)recent / sec), c),
-		 size(s->bytes_allocated, d), s->allocs, f->lost);
+		 size(s->bytes_allocated, d), s->allocs,
+		 s->allocs == 1 ? "" : "s", f->lost);
 	mvprintw(2, 0, "sorted by %s  (s: sort, q: quit)%s%s", sort_name[f->sort],
 		 f->note ? "  " : "", f->note ? f->note : "");
 	attron(A_REVERSE);

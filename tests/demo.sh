@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 NDSPY=build/ndspy
 ids=$(mktemp) script=$(mktemp --suffix=.py) cores=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null; rm -rf "$ids" "$script" "$cores"' EXIT
+work=$(mktemp -d)
+pid2=
+trap 'kill "$pid" $pid2 2>/dev/null; rm -rf "$ids" "$script" "$cores" "$work"' EXIT
 
 cat >"$script" <<'PY'
 import sys, time
@@ -50,3 +52,40 @@ echo "\$ gcore -o $cores/core $pid    # a core file answers the same questions"
 gcore -o "$cores/core" "$pid" >/dev/null 2>&1
 run $NDSPY list "$cores/core.$pid" --min-bytes 1000
 run $NDSPY show "$cores/core.$pid" "$column"
+
+# watch and audit: NumPy's buffers as they come and go, from eBPF probes
+cat >"$work/train.py" <<'PY'
+import numpy as np
+def load():
+    return np.zeros((1024, 1024))                  # 8 MiB
+def normalize(a):
+    return (a - a.mean()) / (a.std() + 1)          # temporaries, freed
+batch = normalize(load())
+PY
+run $NDSPY watch --min-bytes 1000000 -- "$PYTHON" "$work/train.py"
+
+cat >"$work/service.py" <<'PY'
+import ctypes, signal, time
+import numpy as np
+def leak():                     # a C extension that forgets a buffer
+    a = np.empty(3 << 20, dtype=np.uint8)
+    words = (ctypes.c_uint32 * 24).from_address(id(a))
+    at = [i for i in range(24) if words[i] == a.flags.num][-1]
+    words[at] &= ~0x4           # OWNDATA cleared: nobody frees it now
+def cache():                    # 16 MiB kept alive by an 80-byte view
+    big = np.zeros(2 << 20)
+    return big[3:13]
+def work(*_):
+    global head
+    leak()
+    head = cache()
+signal.signal(signal.SIGUSR1, work)
+while True:
+    time.sleep(1)
+PY
+"$PYTHON" "$work/service.py" &
+pid2=$!
+sleep 1   # its import done
+echo "\$ $NDSPY audit --duration 3 $pid2    # (it leaks and pins during the window)"
+( sleep 1; kill -USR1 "$pid2" ) &
+$NDSPY audit --duration 3 "$pid2"

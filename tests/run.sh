@@ -119,6 +119,8 @@ for bin in "$@"; do
 done
 # the build itself: make -j4 where Debian packages are missing
 run_suite "make" /usr/bin/python3 tests/build/test_make.py
+run_suite "install" /usr/bin/python3 tests/build/test_install.py
+run_suite "deb" /usr/bin/python3 tests/build/test_deb.py
 run_integration "" "$PYTHON" ""
 if [ "${NDSPY_MATRIX:-1}" != 0 ]; then
 	wait

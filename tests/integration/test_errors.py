@@ -4,6 +4,7 @@ import json
 import os
 import pwd
 import random
+import re
 import shutil
 import signal
 import stat
@@ -105,6 +106,44 @@ def unstoppable(t):
         zoo.stop()
 
 
+COMMANDS = ("show", "list", "why", "stacks", "snapshot", "watch", "audit",
+            "top")
+
+
+def help_examples(t):
+    """Every --help ends with "examples:" and 3-6 indented lines, each
+    "ndspy COMMAND ...  # comment" for that command (any command for the
+    top-level one), using only long options its own options list has."""
+    opts, bad = {}, []
+    for cmd in COMMANDS:
+        rc, so, _ = ndspy(cmd, "--help")
+        block = so.split("\noptions:\n", 1)[-1].split("\n\n", 1)[0]
+        opts[cmd] = set(re.findall(r"^  (?:-\w, )?(--[a-z][a-z-]*)", block,
+                                   re.M))
+        if rc != 0 or "--help" not in opts[cmd]:
+            bad.append((cmd, "exit %d, options %s" % (rc, sorted(opts[cmd]))))
+    for cmd in (None,) + COMMANDS:
+        rc, so, _ = ndspy(*([cmd, "--help"] if cmd else ["--help"]))
+        last = so.rstrip("\n").split("\n\n")[-1].split("\n")
+        if rc != 0 or last[0] != "examples:" or not 3 <= len(last) - 1 <= 6:
+            bad.append((cmd, last))
+            continue
+        for line in last[1:]:
+            words = line.split("  # ", 1)[0].split()
+            used = words[1] if len(words) > 1 else None
+            if not line.startswith("  ndspy ") or "  # " not in line or \
+                    used not in ((cmd,) if cmd else COMMANDS):
+                bad.append((cmd, line))
+                continue
+            if "--" in words:  # watch -- COMMAND: not ndspy's options
+                words = words[:words.index("--")]
+            longs = {w.split("=")[0] for w in words if w.startswith("--")}
+            if not longs <= opts[used]:
+                bad.append((cmd, line, sorted(longs - opts[used])))
+    t.ok(not bad, "every --help ends with examples of its own command and "
+         "options", bad)
+
+
 def main():
     t = Tap("errors")
     python = os.environ.get("PYTHON", "/usr/bin/python3")
@@ -113,6 +152,7 @@ def main():
     t.ok(rc == 0 and "show" in so, "--help", so)
     rc, so, _ = ndspy("show", "--help")
     t.ok(rc == 0 and "--save" in so and "--no-pause" in so, "show --help", so)
+    help_examples(t)
     rc, so, _ = ndspy("--version")
     t.ok(rc == 0 and so.startswith("ndspy "), "--version", so)
     rc, _, se = ndspy()

@@ -47,6 +47,14 @@ EDGE = re.compile(r'^\t"(0x[0-9a-f]+)" -> "(0x[0-9a-f]+)" \[label="(\w+)"\];$',
                   re.M)
 
 
+def summary_says(row, n):
+    """list's summary line counts n arrays, its nouns singular for 1."""
+    m = re.match(r"(\d+) (arrays?); .*; (\d+) distinct (buffers?)$", row)
+    return bool(m) and int(m[1]) == n and \
+        (m[2] == "array") == (m[1] == "1") and \
+        (m[4] == "buffer") == (m[3] == "1")
+
+
 def label_lines(quoted):
     """A DOT label's lines: each ends with \\l; \\" and \\\\ stand for
     themselves."""
@@ -134,9 +142,15 @@ def main():
         rc, so, se = ndspy("list", zoo.target)
         rows = so.splitlines()
         t.ok(rc == 0 and rows[0].startswith("address") and
-             "arrays;" in rows[-1] and "distinct buffers" in rows[-1] and
+             summary_says(rows[-1], len(lines)) and
              len(rows) == len(lines) + 2,
              "text: a header, a row per array, a summary", so[-400:])
+        rc, so, se = ndspy("list", "--min-bytes", big, zoo.target)
+        rows = so.splitlines()
+        t.ok(rc == 0 and rows and summary_says(
+                 rows[-1], sum(1 for x in lines if x["nbytes"] >= big)),
+             "text with --min-bytes: the summary counts those, singular "
+             "for one", so[-400:])
         types = {x["type"] for x in lines}
         t.ok({"matrix", "memmap", "recarray", "Sub", "Wide"} <= types,
              "subclasses are found (matrix, memmap, recarray, Python ones, "

@@ -397,6 +397,36 @@ def one_target(t, tmp):
         target.stop()
 
 
+SHORT = """import numpy as np
+def load():
+    return np.zeros((1024, 1024))
+batch = load()
+"""
+
+
+def short_command(t, tmp):
+    """A command that allocates and exits at once: its buffer still comes
+    with its stack (frames are named from the running process, which a
+    watch polling every 100 ms found gone)."""
+    env, argv = python_command()
+    script = os.path.join(tmp, "short.py")
+    with open(script, "w") as f:
+        f.write(SHORT)
+    p = subprocess.run([NDSPY, "watch", "--json", "--min-bytes", "8000000",
+                        "--"] + argv + [script], capture_output=True,
+                       env=env, timeout=60)
+    events = [json.loads(x) for x in p.stdout.decode().splitlines()
+              if x.startswith("{")]
+    allocs = [e for e in events if e.get("event") == "alloc"]
+    stack = allocs[0].get("stack") if len(allocs) == 1 else None
+    t.ok(p.returncode == 0 and stack and stack[0]["function"] == "load" and
+         stack[0]["line"] == 3 and stack[0]["file"] == script and
+         b"no Python stacks" not in p.stderr,
+         "a command that allocates and exits at once: its buffer's stack "
+         "is named (load, short.py:3)", (p.returncode, allocs,
+                                          p.stderr.decode()[-400:]))
+
+
 def closed_stdout(t, tmp):
     """`watch ... | head -1`: the reader gone, the watch ends on the
     failed write (not killed by SIGPIPE) and its report is still written."""
@@ -574,9 +604,11 @@ def main():
         if HOST_ROOTED:
             watch_command(t, tmp)
             closed_stdout(t, tmp)
+            short_command(t, tmp)
         else:
             for what in ("watch -- COMMAND", "the flame graph in Chromium",
-                         "stdout closed by its reader"):
+                         "stdout closed by its reader",
+                         "a command that exits at once"):
                 t.skip(what, "the target runs in a chroot (host round only)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # chroot.sh SUITE: prints the directory of a Debian SUITE chroot with Python,
 # NumPy and their headers, building it with debootstrap when it is missing.
+# bookworm is the exception: a bare system (plus $NDSPY_CHROOT_PKGS) for
+# installing ndspy's .deb into a copy of it.
 # (tests/matrix/targets says which Pythons of each chroot are tested.)
 # Chroots live in $NDSPY_CHROOT_CACHE (default /var/cache/ndspy/chroots),
 # outside the repository, and are reused. A chroot counts only once its
@@ -25,6 +27,7 @@ apt_mirror() {
 }
 
 case $suite in
+bookworm) pkgs=${NDSPY_CHROOT_PKGS:-dpkg} ;;
 bullseye) pkgs=python3-numpy,python3-dev ;;  # NumPy 1.x ships its headers
 # sid's NumPy is built for its second Python too
 sid) pkgs=python3-numpy,python3-numpy-dev,python3-dev,python3.15,python3.15-dev ;;
@@ -34,6 +37,7 @@ esac
 # A working Python + NumPy with headers in $1 (each python3.X it has)?
 usable() {
 	local py
+	[ "$suite" != bookworm ] || return 0
 	ls "$1"/usr/include/python3*/Python.h >/dev/null 2>&1 || return 1
 	for py in "$1"/usr/bin/python3.*; do
 		case $py in *-config) continue ;; esac
@@ -78,7 +82,9 @@ if ! debootstrap --variant=minbase --include="$pkgs" "$suite" "$tmp" \
 	echo "chroot.sh: debootstrap $suite failed; see $log" >&2
 	exit 1
 fi
-if ! versions=$(chroot "$tmp" /usr/bin/python3 -c \
+if [ "$suite" = bookworm ]; then
+	versions=$(chroot "$tmp" dpkg-query -W -f='${Version}' dpkg)
+elif ! versions=$(chroot "$tmp" /usr/bin/python3 -c \
 	'import sys, numpy; print(sys.version.split()[0], numpy.__version__)') ||
 	! usable "$tmp"; then
 	rm -rf "$tmp"
