@@ -39,7 +39,7 @@ UNIT_LIB   := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c)) \
               tests/fuzz/image_file.c
 
 .PHONY: all deps test-deps check test demo bench fuzz fuzz-seeds install deb \
-	clean layouts
+	static clean layouts
 
 all: deps $(B)/ndspy
 
@@ -239,6 +239,33 @@ install: $(B)/ndspy $(B)/ndspy.1
 	install -D -m 0644 $(B)/ndspy.1 $(DESTDIR)$(MANDIR)/man1/ndspy.1
 	install -D -m 0644 agent/ndspy.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/ndspy
+
+# One binary for any x86-64 Linux with BTF (5.11+): every library linked
+# in from Debian's static archives, glibc's too. Debian's libmicrohttpd.a
+# calls gnutls for TLS, which ndspy never asks for, and gnutls's static
+# library needs p11-kit's, which Debian does not ship: those calls are
+# bound to stubs that abort (gnutls_global_init, which libmicrohttpd's
+# constructor calls, succeeds doing nothing), generated from the archive.
+MHD_A       := /usr/lib/x86_64-linux-gnu/libmicrohttpd.a
+STATIC_LIBS := -lbpf -lelf -lz -lcapstone -lunwind-x86_64 -lunwind -llzma \
+               -lprotobuf-c -lmicrohttpd -lncursesw -ltinfo -lm -pthread
+static: $(B)/ndspy-static
+
+$(GEN)/notls.c: | deps
+	@mkdir -p $(@D)
+	{ echo '/* made by the Makefile: no TLS in the static build */'; \
+	  echo '#include <stdlib.h>'; \
+	  echo 'void *gnutls_malloc;'; \
+	  echo 'int gnutls_global_init(void) { return 0; }'; \
+	  echo 'void gnutls_global_deinit(void) {}'; \
+	  nm -u $(MHD_A) 2>/dev/null | awk '$$1 == "U" && $$2 ~ /^gnutls_/ { print $$2 }' | \
+	    sort -u | grep -v -x -e gnutls_malloc -e gnutls_global_init \
+	      -e gnutls_global_deinit | \
+	    sed 's/.*/void &(void) { abort(); }/'; } >$@.tmp && mv $@.tmp $@
+
+$(B)/ndspy-static: $(AGENT_OBJ) $(PROBE_OBJ) $(GEN)/profile.pb-c.o \
+		$(GEN)/notls.o $(B)/libdecode.a | deps
+	$(CC) $(CFLAGS) $(LDFLAGS) -static -o $@ $^ $(STATIC_LIBS)
 
 # A .deb of what install puts in a staging tree (agent/deb.sh says why the
 # dynamic binary, and where its Depends come from).

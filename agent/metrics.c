@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
-#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,14 +81,16 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
 	return rc;
 }
 
-/* HOST:PORT, [V6]:PORT or PORT into a bound, listening socket. */
+/* HOST:PORT, [V6]:PORT or PORT into a bound, listening socket. HOST is
+ * an address, not a name: no resolver (the static build has no NSS). */
 static int listen_on(const char *spec, struct nd_err *e)
 {
 	char host[256] = "127.0.0.1";
 	const char *port = spec, *colon = strrchr(spec, ':');
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV | AI_PASSIVE},
-			*ai;
+	struct sockaddr_storage sa = {0};
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&sa;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&sa;
+	socklen_t len;
 
 	if (colon) {
 		size_t n = (size_t)(colon - spec);
@@ -115,24 +117,29 @@ static int listen_on(const char *spec, struct nd_err *e)
 	if (!*port || *end || p < 1 || p > 65535)
 		return nd_fail(e, ND_EUSAGE, "--metrics %.100s: the port must "
 			       "be a number from 1 to 65535", spec);
-	int rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc)
-		return nd_fail(e, ND_EUSAGE, "--metrics %.100s: %s", spec,
-			       gai_strerror(rc));
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)p);
+		len = sizeof(*v4);
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)p);
+		len = sizeof(*v6);
+	} else {
+		return nd_fail(e, ND_EUSAGE, "--metrics %.100s: HOST must be an "
+			       "address (127.0.0.1, [::1], 0.0.0.0)", spec);
+	}
+	int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) ||
-	    listen(fd, 128)) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, len) || listen(fd, 128)) {
 		int err = errno;
 		if (fd >= 0)
 			close(fd);
-		freeaddrinfo(ai);
 		return nd_fail(e, ND_EUSAGE, "--metrics %.100s: cannot listen: "
 			       "%s", spec, strerror(err));
 	}
-	freeaddrinfo(ai);
 	return fd;
 }
 

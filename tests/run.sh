@@ -121,6 +121,7 @@ done
 run_suite "make" /usr/bin/python3 tests/build/test_make.py
 run_suite "install" /usr/bin/python3 tests/build/test_install.py
 run_suite "deb" /usr/bin/python3 tests/build/test_deb.py
+run_suite "static" /usr/bin/python3 tests/build/test_static.py
 run_integration "" "$PYTHON" ""
 if [ "${NDSPY_MATRIX:-1}" != 0 ]; then
 	wait

@@ -397,17 +397,19 @@ def one_target(t, tmp):
         target.stop()
 
 
-SHORT = """import numpy as np
+SHORT = """import time
+import numpy as np
 def load():
     return np.zeros((1024, 1024))
 batch = load()
+time.sleep(0.05)
 """
 
 
 def short_command(t, tmp):
-    """A command that allocates and exits at once: its buffer still comes
+    """A command that exits 50 ms after its buffer: the buffer still comes
     with its stack (frames are named from the running process, which a
-    watch polling every 100 ms found gone)."""
+    watch reading events every 100 ms found gone)."""
     env, argv = python_command()
     script = os.path.join(tmp, "short.py")
     with open(script, "w") as f:
@@ -420,10 +422,10 @@ def short_command(t, tmp):
     allocs = [e for e in events if e.get("event") == "alloc"]
     stack = allocs[0].get("stack") if len(allocs) == 1 else None
     t.ok(p.returncode == 0 and stack and stack[0]["function"] == "load" and
-         stack[0]["line"] == 3 and stack[0]["file"] == script and
+         stack[0]["line"] == 4 and stack[0]["file"] == script and
          b"no Python stacks" not in p.stderr,
-         "a command that allocates and exits at once: its buffer's stack "
-         "is named (load, short.py:3)", (p.returncode, allocs,
+         "a command that exits 50 ms after its buffer: the buffer's stack "
+         "is named (load, short.py:4)", (p.returncode, allocs,
                                           p.stderr.decode()[-400:]))
 
 
@@ -608,7 +610,7 @@ def main():
         else:
             for what in ("watch -- COMMAND", "the flame graph in Chromium",
                          "stdout closed by its reader",
-                         "a command that exits at once"):
+                         "a command that exits soon after its buffer"):
                 t.skip(what, "the target runs in a chroot (host round only)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
