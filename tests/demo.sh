@@ -52,6 +52,14 @@ echo "\$ gcore -o $cores/core $pid    # a core file answers the same questions"
 gcore -o "$cores/core" "$pid" >/dev/null 2>&1
 run $NDSPY list "$cores/core.$pid" --min-bytes 1000
 run $NDSPY show "$cores/core.$pid" "$column"
+echo "\$ $NDSPY why $pid $column    # what keeps the view alive"
+$NDSPY why "$pid" "$column"
+echo
+run $NDSPY snapshot "$pid" -o "$cores/app.snap"
+echo "\$ ls -s --block-size=K $cores/app.snap $cores/core.$pid"
+ls -s --block-size=K "$cores/app.snap" "$cores/core.$pid"
+echo
+run $NDSPY show "$cores/app.snap" __main__.grid
 
 # watch and audit: NumPy's buffers as they come and go, from eBPF probes
 cat >"$work/train.py" <<'PY'
@@ -86,6 +94,9 @@ PY
 "$PYTHON" "$work/service.py" &
 pid2=$!
 sleep 1   # its import done
-echo "\$ $NDSPY audit --duration 3 $pid2    # (it leaks and pins during the window)"
+echo "\$ $NDSPY audit --duration 3 --folded $work/live.folded $pid2    # (it leaks and pins during the window)"
 ( sleep 1; kill -USR1 "$pid2" ) &
-$NDSPY audit --duration 3 "$pid2"
+$NDSPY audit --duration 3 --folded "$work/live.folded" "$pid2"
+echo
+echo "\$ cat $work/live.folded    # --folded: live bytes by stack (also --pprof, --html)"
+cat "$work/live.folded"
