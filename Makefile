@@ -21,7 +21,7 @@ DEB_PKGS := gcc make pkg-config libelf-dev libbpf-dev libunwind-dev libcapstone-
             util-linux debootstrap binutils libclang-rt-14-dev \
             python3-pandas python3-sklearn \
             libprotobuf-c-dev protobuf-c-compiler golang-github-google-pprof-dev \
-            zlib1g-dev libmicrohttpd-dev libncurses-dev
+            zlib1g-dev libmicrohttpd-dev libncurses-dev dpkg-dev
 # what the suites run ndspy's outputs through: dot, a Prometheus server,
 # go tool pprof, a headless browser, a terminal, man and groff (the man page)
 TEST_PKGS := graphviz prometheus golang-go chromium tmux man-db groff-base
@@ -197,7 +197,7 @@ check: deps test-deps $(B)/ndspy $(UNIT_BIN) $(SAN_B)/ndspy $(SAN_UNIT) $(FUZZ_B
 # The edit-compile-test loop: the unit tests and the host's integration
 # suites, without the matrix, the fuzzers and the sanitizer round.
 test: deps test-deps $(B)/ndspy $(UNIT_BIN)
-	@PYTHON=$(PYTHON) NDSPY_MATRIX=0 bash tests/run.sh $(UNIT_BIN)
+	@PYTHON=$(PYTHON) NDSPY_MATRIX=0 NDSPY_BUILD=0 bash tests/run.sh $(UNIT_BIN)
 
 demo: deps $(B)/ndspy
 	@PYTHON=$(PYTHON) bash tests/demo.sh
@@ -251,17 +251,20 @@ STATIC_LIBS := -lbpf -lelf -lz -lcapstone -lunwind-x86_64 -lunwind -llzma \
                -lprotobuf-c -lmicrohttpd -lncursesw -ltinfo -lm -pthread
 static: $(B)/ndspy-static
 
-$(GEN)/notls.c: | deps
+$(GEN)/notls.c: $(wildcard $(MHD_A)) | deps
 	@mkdir -p $(@D)
+	@test -r $(MHD_A) || { echo "ndspy: no $(MHD_A) (libmicrohttpd-dev)" >&2; exit 1; }
+	nm -u $(MHD_A) >$@.syms
 	{ echo '/* made by the Makefile: no TLS in the static build */'; \
 	  echo '#include <stdlib.h>'; \
 	  echo 'void *gnutls_malloc;'; \
 	  echo 'int gnutls_global_init(void) { return 0; }'; \
 	  echo 'void gnutls_global_deinit(void) {}'; \
-	  nm -u $(MHD_A) 2>/dev/null | awk '$$1 == "U" && $$2 ~ /^gnutls_/ { print $$2 }' | \
+	  awk '$$1 == "U" && $$2 ~ /^gnutls_/ { print $$2 }' $@.syms | \
 	    sort -u | grep -v -x -e gnutls_malloc -e gnutls_global_init \
 	      -e gnutls_global_deinit | \
-	    sed 's/.*/void &(void) { abort(); }/'; } >$@.tmp && mv $@.tmp $@
+	    sed 's/.*/void &(void) { abort(); }/'; } >$@.tmp && mv $@.tmp $@ && \
+	  rm -f $@.syms
 
 $(B)/ndspy-static: $(AGENT_OBJ) $(PROBE_OBJ) $(GEN)/profile.pb-c.o \
 		$(GEN)/notls.o $(B)/libdecode.a | deps
@@ -274,8 +277,8 @@ deb: $(DEB)
 
 $(DEB): $(B)/ndspy $(B)/ndspy.1 agent/ndspy.bash-completion agent/deb.sh
 	rm -rf $(B)/deb-root
-	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(B)/deb-root \
-		PREFIX=/usr >/dev/null
+	$(MAKE) --no-print-directory install DESTDIR=$(B)/deb-root PREFIX=/usr \
+		>/dev/null
 	sh agent/deb.sh $(VERSION) $(B)/deb-root $@.tmp && mv $@.tmp $@
 
 clean:

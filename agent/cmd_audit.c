@@ -185,11 +185,6 @@ static int take(struct target *t, struct census *s, bool roots,
 	return rc;
 }
 
-static const char *plural(uint64_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
 static void stack_out(const struct audit_opts *o, const struct site *site,
 		      struct nd_buf *b)
 {
@@ -295,14 +290,14 @@ static void growth_out(const struct audit_opts *o, const struct audit_finding *x
 	} else if (x->site) {
 		nd_buf_printf(b, "  growth  %" PRIu64 " buffer%s still live "
 				 "(%" PRIu64 " byte%s) from", x->count,
-			      plural(x->count), x->bytes, plural(x->bytes));
+			      nd_plural(x->count), x->bytes, nd_plural(x->bytes));
 		stack_out(o, x->site, b);
 		nd_buf_putc(b, '\n');
 	} else {
 		nd_buf_printf(b, "  growth  %" PRIu64 " buffer%s of %" PRIu64
 				 " byte%s still live (%" PRIu64 " byte%s)\n",
-			      x->count, plural(x->count), x->buf->size,
-			      plural(x->buf->size), x->bytes, plural(x->bytes));
+			      x->count, nd_plural(x->count), x->buf->size,
+			      nd_plural(x->buf->size), x->bytes, nd_plural(x->bytes));
 	}
 }
 
@@ -356,16 +351,16 @@ static void report(const struct audit_opts *o, const struct census *end,
 				 "unreachable (%" PRIu64 " byte%s); arrays %zu "
 				 "-> %zu; %" PRIu64 " event%s lost; %" PRIu64
 				 " resized, untracked%s\n",
-			      seen->allocs, plural(seen->allocs), seen->frees,
-			      plural(seen->frees), fs->growth,
-			      plural(fs->growth), fs->norphan,
-			      plural(fs->norphan), fs->orphan_bytes,
-			      plural(fs->orphan_bytes), fs->npinned,
-			      plural(fs->npinned), fs->pinned_bytes,
-			      plural(fs->pinned_bytes), fs->nunreachable,
+			      seen->allocs, nd_plural(seen->allocs), seen->frees,
+			      nd_plural(seen->frees), fs->growth,
+			      nd_plural(fs->growth), fs->norphan,
+			      nd_plural(fs->norphan), fs->orphan_bytes,
+			      nd_plural(fs->orphan_bytes), fs->npinned,
+			      nd_plural(fs->npinned), fs->pinned_bytes,
+			      nd_plural(fs->pinned_bytes), fs->nunreachable,
 			      fs->unreachable_bytes,
-			      plural(fs->unreachable_bytes), w->arrays_start,
-			      w->arrays_end, w->lost, plural(w->lost),
+			      nd_plural(fs->unreachable_bytes), w->arrays_start,
+			      w->arrays_end, w->lost, nd_plural(w->lost),
 			      seen->resized_untracked,
 			      w->not_stopped ? "; some threads did not stop "
 					       "during a scan: findings may be "

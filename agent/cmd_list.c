@@ -297,7 +297,7 @@ int cmd_list(int argc, char **argv)
 			snprintf(paused, sizeof paused,
 				 "paused %.1f ms (%d thread%s%s)",
 				 (double)fz.pause_ns / 1e6, nthreads,
-				 nthreads == 1 ? "" : "s",
+				 nd_plural(nthreads),
 				 fz.not_stopped ? ", some did not stop in time"
 						: "");
 		char scanned[SCAN_DESCRIBE];
@@ -326,12 +326,12 @@ int cmd_list(int argc, char **argv)
 				"ndspy: %" PRIu64 " array%s changed while read "
 				"(%d tries each), left out; run without "
 				"--no-pause\n",
-				m.unsteady, m.unsteady == 1 ? "" : "s",
+				m.unsteady, nd_plural(m.unsteady),
 				STEADY_TRIES);
 		if (m.changed)
 			fprintf(stderr,
 				"ndspy: %" PRIu64 " array%s left out: %s\n",
-				m.changed, m.changed == 1 ? "" : "s",
+				m.changed, nd_plural(m.changed),
 				snapshot_overflowed(t.snap)
 					? "not captured within the budget"
 					: "changed after they were read");

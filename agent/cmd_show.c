@@ -262,7 +262,7 @@ static int read_all(const char *target, const struct show_opts *o,
 	if (pause) {
 		cli_verbosef("%s paused for %.3f ms (%d thread%s%s)",
 			     t.name, (double)fz.pause_ns / 1e6, nthreads,
-			     nthreads == 1 ? "" : "s", fz.not_stopped ? ", some did not stop in time" : "");
+			     nd_plural(nthreads), fz.not_stopped ? ", some did not stop in time" : "");
 	}
 	target_close(&t);
 	return 0;

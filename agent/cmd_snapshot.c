@@ -422,9 +422,9 @@ int cmd_snapshot(int argc, char **argv)
 		printf("%s: %s of %s: %zu array%s, %zu name%s, %zu thread%s"
 		       "%s%s\n",
 		       out.path, size, t.name, tl.arrays,
-		       tl.arrays == 1 ? "" : "s", tl.names,
-		       tl.names == 1 ? "" : "s", tl.threads,
-		       tl.threads == 1 ? "" : "s",
+		       nd_plural(tl.arrays), tl.names,
+		       nd_plural(tl.names), tl.threads,
+		       nd_plural(tl.threads),
 		       tl.objects ? ", and the objects given" : "",
 		       t.rt.np ? "" : " (no NumPy)");
 		for (int p = 0; p < NPARTS; p++)

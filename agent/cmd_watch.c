@@ -83,36 +83,44 @@ struct watch_state {
 	struct nd_buf out;
 	bool oom;
 	/* the target, opened to name the frames of allocations (a command:
-	 * at its first buffer, once NumPy is there) */
+	 * as soon as it is Python, see sites_ready) */
 	struct target t;
 	bool have_target, have_sites, open_later;
 	pid_t pid;
+	const struct launch *l;  /* the command; its pid 0 once reaped */
+	int64_t next_try, wait; /* CLOCK_MONOTONIC ns; the back-off */
+	struct nd_err open_err; /* the last try's, said at the end */
 	struct sites sites;
 	bool count_sites; /* every buffer's site, for reports and metrics */
 	struct metrics *metrics;
 };
 
-/* The target and the names of its frames; false (said once, unless
- * early) when the frames cannot be named. A command is opened as early as
- * it can be (early: from the loop, tried again until it works): events
- * are read in batches, and a short command may be gone by its first. */
-static bool sites_ready(struct watch_state *s, bool early)
+static int64_t clock_ns(clockid_t c);
+
+/* The target and the names of its frames; false while the frames cannot
+ * be named. A command is opened as soon as it can be, from the loop and
+ * from its events (a short one may be gone by the time they are read),
+ * tried again from 10 ms apart up to 1 s apart, never once it is reaped
+ * (its PID may be another process's); why it failed is said at the end. */
+static bool sites_ready(struct watch_state *s)
 {
 	char spec[24];
-	struct nd_err e = {0};
+	int64_t now = clock_ns(CLOCK_MONOTONIC);
 
-	if (s->have_sites || !s->open_later)
+	if (s->have_sites || !s->open_later || now < s->next_try ||
+	    (s->l && !s->l->pid))
 		return s->have_sites;
 	snprintf(spec, sizeof(spec), "%d", (int)s->pid);
 	/* naming frames needs Python only, and the first buffers come
 	 * while NumPy's import has not made its types yet */
 	struct target_opts topts = cli_target;
 	topts.numpy_optional = true;
-	if (target_open(spec, &topts, &s->t, &e)) {
-		if (!early) {
-			s->open_later = false;
-			fprintf(stderr, "ndspy: no Python stacks: %s\n", e.msg);
-		}
+	nd_err_clear(&s->open_err);
+	if (target_open(spec, &topts, &s->t, &s->open_err)) {
+		s->wait = s->wait ? (s->wait < 500000000 ? 2 * s->wait
+							 : 1000000000)
+				  : 10000000;
+		s->next_try = now + s->wait;
 		return false;
 	}
 	s->open_later = false;
@@ -195,7 +203,7 @@ static void on_event(void *arg, const struct nd_event *ev)
 		/* named first: naming may move the sites */
 		uint32_t id = ev->stack != ND_STACK_OFF &&
 					      (shown || s->count_sites) &&
-					      sites_ready(s, false)
+					      sites_ready(s)
 				      ? sites_of(&s->sites, ev)
 				      : 0;
 		struct live_buf lb = {ev->addr, ev->size, ev->ts_ns, ev->tid, id};
@@ -257,11 +265,6 @@ static bool flush(struct watch_state *s)
 	return ok;
 }
 
-static const char *plural(uint64_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
 static void summary(struct watch_state *s, uint64_t lost)
 {
 	struct nd_buf *b = &s->out;
@@ -279,15 +282,15 @@ static void summary(struct watch_state *s, uint64_t lost)
 		return;
 	}
 	nd_buf_printf(b, "%" PRIu64 " alloc%s (", s->seen.allocs,
-		      plural(s->seen.allocs));
+		      nd_plural(s->seen.allocs));
 	size_text(b, s->seen.bytes_allocated);
 	nd_buf_printf(b, "), %" PRIu64 " free%s (", s->seen.frees,
-		      plural(s->seen.frees));
+		      nd_plural(s->seen.frees));
 	size_text(b, s->seen.bytes_freed);
 	nd_buf_puts(b, " of buffers seen allocated); ");
 	size_text(b, live);
 	nd_buf_printf(b, " allocated in the window still live; %" PRIu64
-			 " event%s lost", lost, plural(lost));
+			 " event%s lost", lost, nd_plural(lost));
 	if (s->seen.resized_untracked)
 		nd_buf_printf(b, "; %" PRIu64 " resized, untracked (their new "
 				 "buffers not seen)", s->seen.resized_untracked);
@@ -306,12 +309,11 @@ static int watch_loop(struct watch_state *s, struct watch_probe *w, pid_t pid,
 	int status;
 
 	while (!cleanup_stop_requested && !*gone && clock_ns(CLOCK_MONOTONIC) < end) {
-		if (s->open_later)
-			sites_ready(s, true);
-		/* often: frames are named from the running process, which a
-		 * short command may leave soon after its last buffer (the
-		 * reads cost ndspy a wakeup, not the target) */
-		int n = watch_probe_poll(w, 10);
+		sites_ready(s);
+		/* a command's events often: frames are named from the running
+		 * process, which a short command may leave soon after its last
+		 * buffer (the reads cost ndspy a wakeup, not the target) */
+		int n = watch_probe_poll(w, l ? 10 : 100);
 		if (n < 0) {
 			nd_fail(&e, ND_EIO, "reading events: %s", strerror(-n));
 			return cli_error(&e);
@@ -469,11 +471,15 @@ int cmd_watch(int argc, char **argv)
 		metrics_stop(s.metrics);
 		return EXIT_OK;
 	}
-	if (command)
+	if (command) {
+		s.l = &l;
 		launch_release(&l);
+	}
 	bool gone = false;
 	int status = watch_loop(&s, w, pid, command ? &l : NULL, &gone);
 	watch_probe_drain(w); /* what arrived before the end */
+	if (s.open_later && s.open_err.code)
+		fprintf(stderr, "ndspy: no Python stacks: %s\n", s.open_err.msg);
 	uint64_t lost = watch_probe_lost(w);
 	watch_probe_close(w);
 	if (gone)

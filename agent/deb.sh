@@ -6,6 +6,7 @@
 # dpkg-shlibdeps finds the binary needs, with the versions Debian's shlibs
 # files give.
 set -eu
+umask 022 # dpkg-deb wants its control directory 0755
 version=$1 staging=$(cd "$2" && pwd) out=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -13,8 +14,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/debian"
 printf 'Source: ndspy\n\nPackage: ndspy\nArchitecture: amd64\n' \
 	>"$work/debian/control"
-depends=$(cd "$work" && dpkg-shlibdeps -O -e"$staging/usr/bin/ndspy" \
-	2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+shlibs=$(cd "$work" && dpkg-shlibdeps -O -e"$staging/usr/bin/ndspy" \
+	2>"$work/err") || { cat "$work/err" >&2; exit 1; }
+depends=$(printf '%s\n' "$shlibs" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "deb.sh: dpkg-shlibdeps found no libraries" >&2; exit 1; }
 size=$(du -sk "$staging/usr" | cut -f1)
 mkdir -p "$staging/DEBIAN"

@@ -185,8 +185,8 @@ void list_summary(struct list_model *m, struct nd_buf *b)
 	nd_buf_printf(b, "%zu array%s; %s owned by arrays, %s reached only "
 			 "through views of other objects; %" PRIu64
 			 " distinct buffer%s\n",
-		      m->n, m->n == 1 ? "" : "s", x, y, buffers,
-		      buffers == 1 ? "" : "s");
+		      m->n, nd_plural(m->n), x, y, buffers,
+		      nd_plural(buffers));
 }
 
 void list_model_free(struct list_model *m)

@@ -401,7 +401,7 @@ void scan_describe(const struct scan *s, char *buf, size_t cap)
 		snprintf(large, sizeof(large), ", and all writable memory "
 			 "(%" PRIu64 " regions) for %zu type%s too large for "
 			 "pymalloc", s->regions, s->nlarge,
-			 s->nlarge == 1 ? "" : "s");
+			 nd_plural(s->nlarge));
 	if (f->way == POOLS_TABLE)
 		snprintf(buf, cap, "scanned %" PRIu64 " MiB: the blocks of %"
 			 PRIu64 " pymalloc pools in %" PRIu64 " arenas "

@@ -285,7 +285,7 @@ int target_pause(struct target *t, bool pause, bool regs, struct freeze *fz,
 				"%d ms and ran on while it was read: what %s "
 				"meanwhile may be inconsistent\n",
 			t->name, fz->not_stopped,
-			fz->not_stopped == 1 ? "" : "s", FREEZE_WAIT_MS,
+			nd_plural(fz->not_stopped), FREEZE_WAIT_MS,
 			fz->not_stopped == 1 ? "it changed" : "they changed");
 	return 0;
 }

@@ -156,10 +156,10 @@ void top_view_draw(struct top_frame *f)
 	mvprintw(1, 0, "live %s in %zu buffer%s  allocating %s/s  allocated %s "
 		       "(%" PRIu64 " buffer%s)  lost %" PRIu64,
 		 size(s->bytes_allocated - s->bytes_freed, a), s->live.n,
-		 s->live.n == 1 ? "" : "s",
+		 nd_plural(s->live.n),
 		 size((uint64_t)((double)recent / sec), c),
 		 size(s->bytes_allocated, d), s->allocs,
-		 s->allocs == 1 ? "" : "s", f->lost);
+		 nd_plural(s->allocs), f->lost);
 	mvprintw(2, 0, "sorted by %s  (s: sort, q: quit)%s%s", sort_name[f->sort],
 		 f->note ? "  " : "", f->note ? f->note : "");
 	attron(A_REVERSE);

@@ -292,8 +292,9 @@ static __always_inline int emit(struct pt_regs *ctx, __u32 tid, __u32 kind,
 		(__u64)n * sizeof(struct nd_event_frame);
 	/* Waking the reader costs the traced thread more than the probe
 	 * itself (an interrupt per event once it is behind): it polls every
-	 * 100 ms, and is woken only when the ring is half full, before it
-	 * fills. A ring that fills is counted. */
+	 * 100 ms (10 ms for a command it started), and is woken only when
+	 * the ring is half full, before it fills. A ring that fills is
+	 * counted. */
 	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= RING_BYTES / 2
 			? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&events, e, bytes, flags)) {

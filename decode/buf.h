@@ -48,6 +48,12 @@ size_t nd_utf8_encode(char *out, uint32_t cp);
 /* NUL-terminated view of the content ("" when empty or after oom). */
 const char *nd_buf_str(struct nd_buf *b);
 
+/* "s" after a count that is not 1 ("1 array", "2 arrays"). */
+static inline const char *nd_plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /* "800 B", "1.5 KiB", "2.0 GiB": sizes as every command prints them. */
 void nd_human_size(uint64_t n, char *out, size_t cap);
 

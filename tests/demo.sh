@@ -88,12 +88,13 @@ def work(*_):
     leak()
     head = cache()
 signal.signal(signal.SIGUSR1, work)
+print("ready", flush=True)
 while True:
     time.sleep(1)
 PY
-"$PYTHON" "$work/service.py" &
+"$PYTHON" "$work/service.py" >"$work/service.out" &
 pid2=$!
-sleep 1   # its import done
+for _ in $(seq 200); do [ -s "$work/service.out" ] && break; sleep 0.05; done
 echo "\$ $NDSPY audit --duration 3 --folded $work/live.folded $pid2    # (it leaks and pins during the window)"
 ( sleep 1; kill -USR1 "$pid2" ) &
 $NDSPY audit --duration 3 --folded "$work/live.folded" "$pid2"

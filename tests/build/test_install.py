@@ -256,6 +256,19 @@ def main():
                                   cwd=files)
         t.ok(words == ["rootfs"], "--sysroot completes directories",
              (words, err))
+        # one-letter files a glob of "[options]" would match
+        for name in "opnist":
+            open(os.path.join(files, name), "w").close()
+        rc, words, err = complete(completion, [ndspy, "show", "co"],
+                                  cwd=files)
+        t.ok(words == ["core.1234"], "... also where files named o, p, n, "
+             "i, s, t are", (words, err))
+        # bash breaks HOST:PORT into three words
+        rc, words, err = complete(completion, [ndspy, "watch", "--metrics",
+                                               "127.0.0.1", ":", "9464", ""])
+        t.ok(rc == 0 and str(py.pid) in words,
+             "'ndspy watch --metrics 127.0.0.1:9464 ' offers PIDs",
+             (words, err))
         rc, words, err = complete(completion,
                                   [ndspy, "watch", "--duration", ""])
         t.ok(rc == 0 and not words, "--duration SEC completes nothing",
