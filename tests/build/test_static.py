@@ -8,7 +8,6 @@ Run once, not per Python."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from tap import Tap  # noqa: E402
+from tap import Tap, free_port  # noqa: E402
 
 TARGET = """import json, sys
 import numpy as np
@@ -42,12 +41,6 @@ def inside(root, binary, *args, timeout=60):
     return subprocess.run(["unshare", "-m", "sh", "-c", script, root,
                            binary] + [str(a) for a in args],
                           capture_output=True, text=True, timeout=timeout)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main():

@@ -1,10 +1,9 @@
 """What the report and metrics suites share: profiled.py started as
 their target (its own account of what it did is the ground truth), the
-summary of a watch, free ports and plain HTTP GETs."""
+summary of a watch and plain HTTP GETs."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -72,18 +71,6 @@ class Profiled:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def python_command():
-    """$PYTHON as (environment, argv) running the interpreter itself (a
-    wrapper is asked for its executable and environment)."""
-    python = os.environ.get("PYTHON", "/usr/bin/python3")
-    r = subprocess.run(python.split() + [
-        "-c", "import json, os, sys; "
-        "print(json.dumps([sys.executable, dict(os.environ)]))"],
-        capture_output=True, text=True, timeout=60)
-    exe, env = json.loads(r.stdout)
-    return env, [exe]
-
-
 def summary_of(out):
     """The JSON summary line of watch --json (or audit --json)."""
     for line in out.decode().splitlines():
@@ -93,14 +80,6 @@ def summary_of(out):
                 return x
     return None
 
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http_get(url, timeout=2.0):

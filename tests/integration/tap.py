@@ -4,6 +4,7 @@ import json
 import os
 import resource
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -48,6 +49,27 @@ def ndspy(*args, timeout=60, env=None):
                        timeout=timeout, env=env)
     return p.returncode, p.stdout.decode("utf-8", "replace"), \
         p.stderr.decode("utf-8", "replace")
+
+
+def python_command():
+    """$PYTHON as (environment, argv) running the interpreter itself: a
+    wrapper (a pair of tests/matrix/targets that needs environment
+    variables) is asked for its executable and its environment."""
+    python = os.environ.get("PYTHON", "/usr/bin/python3")
+    r = subprocess.run(python.split() + [
+        "-c", "import json, os, sys; "
+        "print(json.dumps([sys.executable, dict(os.environ)]))"],
+        capture_output=True, text=True, timeout=60)
+    exe, env = json.loads(r.stdout)
+    return env, [exe]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def build_extension(python, root, out_dir, source, name, flags=()):

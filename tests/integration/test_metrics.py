@@ -20,10 +20,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from tap import Tap, start_watch, wait_for
+from tap import Tap, free_port, start_watch, wait_for
 
 from profiling import BIG, HOST_ROOTED, MIB, QUIET, SMALL, Profiled, \
-    free_port, http_get, summary_of
+    http_get, summary_of
 
 
 SERIES = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$')

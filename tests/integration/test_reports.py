@@ -25,12 +25,13 @@ import tempfile
 import threading
 import time
 
-from tap import HERE, NDSPY, Tap, ndspy, start_watch, wait_for
+from tap import HERE, NDSPY, Tap, ndspy, python_command, start_watch, \
+    wait_for
 from pprof_read import Malformed, read_profile
 
 import chromium
 from profiling import BIG, HOST_ROOTED, MIB, QUIET, SMALL, Profiled, \
-    python_command, summary_of
+    summary_of
 
 NONE = "[no Python stack]"
 SAMPLE_TYPES = [("inuse_space", "bytes"), ("inuse_objects", "count"),

@@ -14,8 +14,8 @@ import sys
 import tempfile
 import time
 
-from tap import (NDSPY, Tap, Zoo, ndspy, ndspy_on_sleep, start_watch,
-                 wait_for, watch_leftovers)
+from tap import (NDSPY, Tap, Zoo, ndspy, ndspy_on_sleep, python_command,
+                 start_watch, wait_for, watch_leftovers)
 
 
 def finish(p):
@@ -54,19 +54,6 @@ def probes(pid=None):
     return [x for x in json.loads(out) if x.get("fd_type") == "uprobe" and
             "python" in x.get("filename", "") and
             (pid is None or x.get("pid") == pid)]
-
-
-def python_command():
-    """$PYTHON as (environment, argv) running the interpreter itself: a
-    wrapper (a pair of tests/matrix/targets that needs environment
-    variables) is asked for its executable and its environment."""
-    python = os.environ.get("PYTHON", "/usr/bin/python3")
-    r = subprocess.run(python.split() + [
-        "-c", "import json, os, sys; "
-        "print(json.dumps([sys.executable, dict(os.environ)]))"],
-        capture_output=True, text=True, timeout=60)
-    exe, env = json.loads(r.stdout)
-    return env, [exe]
 
 
 def watch_sequence(zoo):

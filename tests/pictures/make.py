@@ -7,7 +7,6 @@ It writes, beside itself: flame.png (the --html page in Chromium), pprof.svg
 top.txt (top's screen), owners.svg (dot -Tsvg), profile.folded."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,15 +17,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from chromium import FLAGS, CHROMIUM, render  # noqa: E402
+from tap import free_port  # noqa: E402
 
 NDSPY = os.path.join(ROOT, "build", "ndspy")
 PY = "/usr/bin/python3"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_url(url, timeout=20):
