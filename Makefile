@@ -217,9 +217,11 @@ bench: deps $(B)/ndspy $(B)/bench/rawread
 	@$(PYTHON) tests/bench/bench_why.py
 
 # Rewrites decode/layout_data.h from the headers of every supported version
-# (the matrix chroots, the host, pyenv builds for 3.10 and 3.12).
+# (the matrix chroots, the free-threaded build, the host, pyenv builds for
+# 3.10 and 3.12).
 layouts: deps
-	@$(PYTHON) tests/layout/derive.py --write $$(tests/matrix/targets | \
+	@$(PYTHON) tests/layout/derive.py --write $$( \
+	  { tests/matrix/targets; tests/matrix/targets --no-numpy; } | \
 	  awk '$$2 != "/" { print $$2 }' | sort -u)
 
 # The man page: agent/ndspy.1.in with its COMMANDS, SYNOPSIS and EXAMPLES

@@ -63,6 +63,10 @@ static const struct region *find_interpreter(const struct target *t,
 	return NULL;
 }
 
+/* Only a free-threaded build (Py_GIL_DISABLED) has it: its Py_DECREF
+ * calls it when the owning thread's count reaches zero. */
+#define FREE_THREADED_SYMBOL "_Py_MergeZeroLocalRefcount"
+
 /* CPython 3.13+ publishes the offsets of its objects for debuggers in
  * _Py_DebugOffsets at the start of _PyRuntime: where the target says
  * them, they replace the table's (a distribution or a patch release may
@@ -165,13 +169,15 @@ static int find_python(const struct target *t, struct mem *mem,
 			       "in %s",
 			       t->name, r->path);
 	}
-	rt->py = nd_pylayout_find(rt->py_major, rt->py_minor);
+	bool ft = elf_obj_symbol(&o, FREE_THREADED_SYMBOL, &addr, NULL);
+	rt->py = nd_pylayout_find(rt->py_major, rt->py_minor, ft);
 	if (!rt->py) {
 		elf_obj_close(&o);
 		return nd_fail(e, ND_ETARGET,
-			       "%s: Python %d.%d is not supported "
+			       "%s: Python %d.%d%s is not supported "
 			       "(supported: %s)",
 			       t->name, rt->py_major, rt->py_minor,
+			       ft ? " (free-threaded)" : "",
 			       nd_layout_supported_python());
 	}
 	arena_loads(&o, rt);
@@ -363,8 +369,17 @@ static int find_numpy(const struct target *t, struct mem *mem,
 			so = &m->r[i];
 	if (!so)
 		return nd_fail(e, ND_ETARGET,
-			       "%s: Python %d.%d without NumPy (numpy's "
+			       "%s: Python %d.%d%s without NumPy (numpy's "
 			       "_multiarray_umath is not loaded)",
+			       t->name, rt->py_major, rt->py_minor,
+			       rt->py->free_threaded ? "t" : "");
+	/* NumPy built for a free-threaded Python has every field behind the
+	 * larger header: no NumPy of that kind could be built here to
+	 * derive and test its layout (see README) */
+	if (rt->py->free_threaded)
+		return nd_fail(e, ND_EUNSUPPORTED,
+			       "%s: NumPy on free-threaded Python %d.%dt is "
+			       "not supported yet (stacks are)",
 			       t->name, rt->py_major, rt->py_minor);
 	snprintf(rt->np_path, sizeof(rt->np_path), "%s", so->path);
 
@@ -379,7 +394,8 @@ static int find_numpy(const struct target *t, struct mem *mem,
 			       "dtype types were not found in %s",
 			       t->name, so->path);
 	if (!rt->type_type)
-		mem->read(mem, rt->array_type + 8, &rt->type_type, 8);
+		mem->read(mem, rt->array_type + (uint64_t)rt->py->ob_type,
+			  &rt->type_type, 8);
 
 	char resolved[4200];
 	int fd;
@@ -441,10 +457,13 @@ int runtime_file_layout(void *elf, int fd, const char *path,
 		return nd_fail(e, ND_ETARGET, "cannot tell the version of "
 			       "Python in %s", path);
 	}
-	*py = nd_pylayout_find(major, minor);
+	bool ft = elf_symbol_value(elf, FREE_THREADED_SYMBOL, true, &vaddr,
+				   NULL);
+	*py = nd_pylayout_find(major, minor, ft);
 	if (!*py)
-		return nd_fail(e, ND_ETARGET, "%s: Python %d.%d is not "
+		return nd_fail(e, ND_ETARGET, "%s: Python %d.%d%s is not "
 			       "supported (supported: %s)", path, major, minor,
+			       ft ? " (free-threaded)" : "",
 			       nd_layout_supported_python());
 	return 0;
 }

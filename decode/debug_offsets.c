@@ -149,11 +149,17 @@ int nd_debug_offsets(struct nd_ctx *c, uint64_t runtime,
 		return nd_fail(e, ND_ETARGET, "its _Py_DebugOffsets declares "
 			       "version 0x%" PRIx64 ", not %d.%d",
 			       version, table->major, table->minor);
-	if ((table->dbg_free_threaded && nd_u64_at(d, (size_t)table->dbg_free_threaded)) ||
-	    nd_u64_at(d, (size_t)table->dbg_ob_type) != 8)
-		return nd_fail(e, ND_ETARGET, "free-threaded CPython %d.%d is "
-			       "not supported (its object header differs)",
-			       table->major, table->minor);
+	/* the table was chosen by the build's symbols; the header's shape
+	 * is not read from here, so it must be the one the table has */
+	uint64_t ft = nd_u64_at(d, (size_t)table->dbg_free_threaded);
+	uint64_t ob_type = nd_u64_at(d, (size_t)table->dbg_ob_type);
+	if ((ft != 0) != (table->free_threaded != 0) ||
+	    ob_type != (uint64_t)table->ob_type)
+		return nd_fail(e, ND_ETARGET, "its _Py_DebugOffsets says %s "
+			       "(ob_type at %" PRIu64 "), its symbols a %s",
+			       ft ? "free-threaded" : "not free-threaded",
+			       ob_type, table->free_threaded ?
+			       "free-threaded build" : "build with a GIL");
 	*out = *table;
 	const struct field *moved[G_NGROUPS] = {0};
 	for (size_t i = 0; i < NFIELDS; i++) {

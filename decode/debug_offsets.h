@@ -13,8 +13,9 @@
  * where each offset sits in that version's _Py_DebugOffsets. Returns 1
  * when the target publishes nothing (before 3.13, no cookie): *out is
  * untouched; 0 when *out (table with every published offset read from
- * the target) is the layout to use; -1 when the target is refused: it is
- * free-threaded, declares another version, publishes an offset no object
+ * the target) is the layout to use; -1 when the target is refused: its
+ * object header is not the table's (free-threaded or not), it declares
+ * another version, publishes an offset no object
  * has, or moved a field of a struct whose other fields ndspy needs but
  * the target does not publish (e names them). */
 /* A field of the layout that some version's _Py_DebugOffsets publishes:

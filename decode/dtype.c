@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pydict.h"
 #include "pyobj.h"
 #include "read.h"
 #include "values.h"

@@ -8,10 +8,13 @@
 
 #include "layout_data.h"
 
-const struct nd_pylayout *nd_pylayout_find(int major, int minor)
+const struct nd_pylayout *nd_pylayout_find(int major, int minor,
+					   bool free_threaded)
 {
 	for (size_t i = 0; i < sizeof(py_layouts) / sizeof(py_layouts[0]); i++)
-		if (py_layouts[i].major == major && py_layouts[i].minor == minor)
+		if (py_layouts[i].major == major &&
+		    py_layouts[i].minor == minor &&
+		    py_layouts[i].free_threaded == free_threaded)
 			return &py_layouts[i];
 	return NULL;
 }
@@ -26,7 +29,7 @@ const struct nd_nplayout *nd_nplayout_find(int numpy_major)
 
 const char *nd_layout_supported_python(void)
 {
-	return "3.9-3.15";
+	return "3.9-3.15, and 3.13t free-threaded";
 }
 
 const char *nd_layout_supported_numpy(void)

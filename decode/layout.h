@@ -4,6 +4,7 @@
 #ifndef ND_LAYOUT_H
 #define ND_LAYOUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum nd_long_repr {
@@ -33,7 +34,14 @@ enum nd_frame_repr {
 
 struct nd_pylayout {
 	int major, minor;
+	/* a free-threaded build (Py_GIL_DISABLED, "3.13t"): its object header
+	 * has the owning thread, a local and a shared refcount before ob_type */
+	int free_threaded;
+	int ob_type;
 	int refcnt_bits; /* 32 where the upper half holds flags (3.14+) */
+	/* free-threaded only (-1 otherwise): uint32 ob_ref_local (all ones:
+	 * immortal) and Py_ssize_t ob_ref_shared (the count << 2, flags) */
+	int ob_ref_local, ob_ref_shared;
 	/* PyTypeObject */
 	int tp_name, tp_basicsize, tp_flags, tp_base, tp_mro;
 	/* PyTupleObject */
@@ -43,8 +51,9 @@ struct nd_pylayout {
 	int long_digits;
 	/* PyFloatObject */
 	int float_fval;
-	/* PyUnicodeObject */
-	int str_state, str_ascii_data, str_compact_data;
+	/* PyUnicodeObject; state's kind (3 bits), compact and ascii bits
+	 * start at bit str_kind_shift */
+	int str_state, str_kind_shift, str_ascii_data, str_compact_data;
 	/* PyBytesObject, PyByteArrayObject */
 	int bytes_sval, bytearray_bytes, bytearray_start;
 	/* PyMemoryViewObject: the Py_buffer copy */
@@ -174,7 +183,8 @@ struct nd_nplayout {
 };
 
 /* NULL when the version is not one we know; see nd_layout_supported(). */
-const struct nd_pylayout *nd_pylayout_find(int major, int minor);
+const struct nd_pylayout *nd_pylayout_find(int major, int minor,
+					   bool free_threaded);
 const struct nd_nplayout *nd_nplayout_find(int numpy_major);
 /* "3.9-3.15" and "1.x, 2.x", for error messages. */
 const char *nd_layout_supported_python(void);

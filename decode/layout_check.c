@@ -66,7 +66,7 @@ int nd_layout_check(struct nd_ctx *c, const struct nd_static_types *st,
 	    !word(c, st->bool_type, P->tp_mro, &mro))
 		return 0;
 	uint64_t size;
-	if (!word(c, mro, 8, &v) || v != st->tuple_type ||
+	if (!word(c, mro, P->ob_type, &v) || v != st->tuple_type ||
 	    !word(c, mro, P->ob_size, &size) ||
 	    size != 3 ||
 	    nd_read(c, mro + (uint64_t)P->tuple_item, items, sizeof(items),

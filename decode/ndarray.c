@@ -150,13 +150,15 @@ static void buffer_details(struct nd_ctx *c, struct nd_arena *a,
 	b->len = -1;
 	switch (b->kind) {
 	case ND_BASE_BYTES:
-		if (nd_read(c, b->addr + 16, &len, 8, NULL, "bytes size") == 0) {
+		if (nd_read(c, b->addr + (uint64_t)P->ob_size, &len, 8, NULL,
+			    "bytes size") == 0) {
 			b->buf = b->addr + (uint64_t)P->bytes_sval;
 			b->len = len;
 		}
 		break;
 	case ND_BASE_BYTEARRAY:
-		if (nd_read(c, b->addr + 16, &len, 8, NULL, "size") == 0 &&
+		if (nd_read(c, b->addr + (uint64_t)P->ob_size, &len, 8, NULL,
+			    "size") == 0 &&
 		    nd_read_u64(c, b->addr + (uint64_t)P->bytearray_start,
 				&v[0], NULL, "start") == 0) {
 			b->buf = v[0];

@@ -8,33 +8,56 @@
 
 #define MAX_REFCNT (1ULL << 48) /* beyond any real (or immortal) count */
 
+/* The reference count a header says (0: none). Free-threaded builds split
+ * it between the owning thread's count and everyone else's. */
+static uint64_t header_refcnt(const struct nd_pylayout *P,
+			      const unsigned char *h)
+{
+	if (!P->free_threaded) {
+		uint64_t n = nd_u64_at(h, 0);
+		return P->refcnt_bits == 32 ? n & 0xffffffffu : n;
+	}
+	uint32_t local;
+	int64_t shared;
+	memcpy(&local, h + P->ob_ref_local, 4);
+	memcpy(&shared, h + P->ob_ref_shared, 8);
+	if (local == UINT32_MAX)
+		return local; /* immortal */
+	/* the shared count is negative for a moment when another thread
+	 * has given up a reference the owner has yet to merge */
+	int64_t n = (int64_t)local + (shared >> 2);
+	return n > 0 ? (uint64_t)n : local || shared ? 1 : 0;
+}
+
 int nd_py_header(struct nd_ctx *c, uint64_t obj, int64_t *refcnt,
 		 uint64_t *type, struct nd_err *e)
 {
-	uint64_t h[2];
+	unsigned char h[ND_PYHEADER_MAX];
+	const struct nd_pylayout *P = c->py;
 
 	if (obj % 8)
 		return nd_fail(e, ND_ENOTARRAY,
 			       "0x%" PRIx64 " is not aligned like a Python object",
 			       obj);
-	int rc = nd_read(c, obj, h, sizeof(h), e, "object header");
+	int rc = nd_read(c, obj, h, (size_t)P->ob_type + 8, e,
+			 "object header");
 	if (rc)
 		return rc;
-	if (c->py->refcnt_bits == 32)
-		h[0] &= 0xffffffffu;
-	if (h[0] == 0 || h[0] >= MAX_REFCNT)
+	uint64_t n = header_refcnt(P, h);
+	if (n == 0 || n >= MAX_REFCNT)
 		return nd_fail(e, ND_ECORRUPT,
 			       "0x%" PRIx64 ": refcount %" PRId64
 			       " is not that of a live object",
-			       obj, (int64_t)h[0]);
-	if (h[1] == 0 || h[1] % 8)
+			       obj, (int64_t)n);
+	uint64_t t = nd_u64_at(h, (size_t)P->ob_type);
+	if (t == 0 || t % 8)
 		return nd_fail(e, ND_ECORRUPT,
 			       "0x%" PRIx64 ": type pointer 0x%" PRIx64
 			       " is not that of a live object",
-			       obj, h[1]);
+			       obj, t);
 	if (refcnt)
-		*refcnt = (int64_t)h[0];
-	*type = h[1];
+		*refcnt = (int64_t)n;
+	*type = t;
 	return 0;
 }
 
@@ -164,7 +187,8 @@ static int long_head(struct nd_ctx *c, uint64_t obj, bool *neg,
 		     uint64_t *ndigits, struct nd_err *e)
 {
 	uint64_t head;
-	int rc = nd_read(c, obj + 16, &head, sizeof(head), e, "int size");
+	int rc = nd_read(c, obj + (uint64_t)c->py->ob_size, &head,
+			 sizeof(head), e, "int size");
 
 	if (rc)
 		return rc;
@@ -267,9 +291,8 @@ void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *out)
 	}
 }
 
-/* The object's type must carry one of the builtin fast-subclass flags. */
-static int check_kind(struct nd_ctx *c, uint64_t obj, uint64_t flag,
-		      const char *kind, struct nd_err *e)
+int nd_py_check_kind(struct nd_ctx *c, uint64_t obj, uint64_t flag,
+		     const char *kind, struct nd_err *e)
 {
 	uint64_t type, flags;
 	int rc = nd_py_header(c, obj, NULL, &type, e);
@@ -293,11 +316,12 @@ int nd_py_tuple(struct nd_ctx *c, uint64_t obj, uint64_t *items, size_t max,
 		size_t *n, struct nd_err *e)
 {
 	int64_t size;
-	int rc = check_kind(c, obj, ND_TPFLAGS_TUPLE, "tuple", e);
+	int rc = nd_py_check_kind(c, obj, ND_TPFLAGS_TUPLE, "tuple", e);
 
 	if (rc)
 		return rc;
-	rc = nd_read(c, obj + 16, &size, sizeof(size), e, "tuple size");
+	rc = nd_read(c, obj + (uint64_t)c->py->ob_size, &size, sizeof(size),
+		     e, "tuple size");
 	if (rc)
 		return rc;
 	if (size < 0 || (uint64_t)size > max)
@@ -329,7 +353,7 @@ int nd_py_long(struct nd_ctx *c, uint64_t obj, int64_t *v, struct nd_err *e)
 	uint64_t ndigits;
 	uint32_t digits[3] = {0};
 	bool neg;
-	int rc = check_kind(c, obj, ND_TPFLAGS_LONG, "int", e);
+	int rc = nd_py_check_kind(c, obj, ND_TPFLAGS_LONG, "int", e);
 
 	if (rc || (rc = long_head(c, obj, &neg, &ndigits, e)))
 		return rc;
@@ -361,9 +385,10 @@ int nd_py_bytes(struct nd_ctx *c, uint64_t obj, void *out, size_t cap,
 		size_t *len, struct nd_err *e)
 {
 	int64_t n;
-	int rc = check_kind(c, obj, ND_TPFLAGS_BYTES, "bytes", e);
+	int rc = nd_py_check_kind(c, obj, ND_TPFLAGS_BYTES, "bytes", e);
 
-	if (rc || (rc = nd_read(c, obj + 16, &n, 8, e, "bytes size")))
+	if (rc || (rc = nd_read(c, obj + (uint64_t)c->py->ob_size, &n, 8, e,
+				"bytes size")))
 		return rc;
 	if (n < 0 || (uint64_t)n > cap)
 		return nd_fail(e, n < 0 ? ND_ECORRUPT : ND_ELIMIT,
@@ -378,41 +403,48 @@ int nd_py_bytes(struct nd_ctx *c, uint64_t obj, void *out, size_t cap,
 int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
 	      size_t *len, struct nd_err *e)
 {
-	struct {
-		int64_t length;
-		int64_t hash;
-		uint32_t state;
-	} h;
+	const struct nd_pylayout *P = c->py;
+	/* length (first after the header), hash, then state */
+	unsigned char h[32];
 	unsigned char raw[1024];
-	int rc = check_kind(c, obj, ND_TPFLAGS_UNICODE, "str", e);
+	int rc = nd_py_check_kind(c, obj, ND_TPFLAGS_UNICODE, "str", e);
+	int span = P->str_state + 4 - P->ob_size;
 
 	if (rc)
 		return rc;
-	rc = nd_read(c, obj + 16, &h, sizeof(h), e, "str header");
+	if (span < 12 || span > (int)sizeof(h))
+		return nd_fail(e, ND_EUNSUPPORTED, "str state at %d is not "
+			       "where ndspy reads it", P->str_state);
+	rc = nd_read(c, obj + (uint64_t)P->ob_size, h, (size_t)span, e,
+		     "str header");
 	if (rc)
 		return rc;
-	unsigned kind = (h.state >> 2) & 7;
-	bool compact = (h.state >> 5) & 1, ascii = (h.state >> 6) & 1;
+	int64_t length = (int64_t)nd_u64_at(h, 0);
+	uint32_t state;
+	memcpy(&state, h + span - 4, 4);
+	state >>= P->str_kind_shift;
+	unsigned kind = state & 7;
+	bool compact = (state >> 3) & 1, ascii = (state >> 4) & 1;
 	if (!compact)
 		return nd_fail(e, ND_EUNSUPPORTED,
 			       "str at 0x%" PRIx64 " uses the legacy layout", obj);
 	if ((kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1) ||
-	    h.length < 0)
+	    length < 0)
 		return nd_fail(e, ND_ECORRUPT, "str at 0x%" PRIx64 ": bad header",
 			       obj);
 	/* Each code point takes at least one byte: refuse before reading. */
-	if ((uint64_t)h.length > cap - 1)
+	if ((uint64_t)length > cap - 1)
 		return nd_fail(e, ND_ELIMIT,
 			       "str at 0x%" PRIx64 ": %" PRId64
 			       " characters is longer than accepted",
-			       obj, h.length);
+			       obj, length);
 	uint64_t data = obj + (uint64_t)(ascii ? c->py->str_ascii_data
 					       : c->py->str_compact_data);
 	size_t o = 0;
-	for (int64_t done = 0; done < h.length;) {
+	for (int64_t done = 0; done < length;) {
 		size_t n = sizeof(raw) / kind;
-		if ((int64_t)n > h.length - done)
-			n = (size_t)(h.length - done);
+		if ((int64_t)n > length - done)
+			n = (size_t)(length - done);
 		rc = nd_read(c, data + (uint64_t)done * kind, raw, n * kind, e,
 			     "str data");
 		if (rc)
@@ -442,160 +474,4 @@ int nd_py_str(struct nd_ctx *c, uint64_t obj, char *out, size_t cap,
 	if (len)
 		*len = o;
 	return 0;
-}
-
-struct dict_shape {
-	uint64_t entries;  /* address of the first entry */
-	uint64_t values;   /* split table values[], or 0 */
-	int64_t nentries;
-	int entry_size;    /* 24: hash, key, value; 16: key, value */
-	int key_off;
-};
-
-/* The entries of a keys table; values stay the caller's. */
-static int keys_shape(struct nd_ctx *c, uint64_t keys, struct dict_shape *d,
-		      struct nd_err *e)
-{
-	const struct nd_pylayout *P = c->py;
-	unsigned char k[64];
-	int64_t nentries;
-	int rc = nd_read(c, keys, k, (size_t)P->dk_indices, e,
-			 "dict keys header");
-
-	if (rc)
-		return rc;
-	memcpy(&nentries, k + P->dk_nentries, 8);
-	uint64_t size, index_bytes;
-	bool unicode = false;
-	if (P->dict_repr == ND_DICT_39) {
-		int64_t s;
-		memcpy(&s, k + P->dk_size, 8);
-		if (s < 8 || s > (1LL << 30) || (s & (s - 1)))
-			goto bad;
-		size = (uint64_t)s;
-		index_bytes = size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : 4);
-	} else {
-		unsigned log2_size = k[P->dk_size];
-		unsigned log2_ix = k[P->dk_log2_index_bytes];
-		if (log2_size < 3 || log2_size > 30 || log2_ix < log2_size ||
-		    log2_ix > log2_size + 3 || k[P->dk_kind] > 2)
-			goto bad;
-		size = 1ULL << log2_size;
-		index_bytes = 1ULL << log2_ix;
-		unicode = k[P->dk_kind] != 0; /* DICT_KEYS_GENERAL is 0 */
-	}
-	if (nentries < 0 || (uint64_t)nentries > size)
-		goto bad;
-	d->entries = keys + (uint64_t)P->dk_indices + index_bytes;
-	d->nentries = nentries;
-	d->entry_size = unicode ? P->dk_unicode_entry_size : P->dk_entry_size;
-	/* general entries start with the hash, unicode ones with the key */
-	d->key_off = unicode ? 0 : 8;
-	if (d->nentries > ND_MAX_DICT)
-		return nd_fail(e, ND_ELIMIT,
-			       "keys table at 0x%" PRIx64 ": %" PRId64
-			       " entries", keys, d->nentries);
-	return 0;
-bad:
-	return nd_fail(e, ND_ECORRUPT, "keys table at 0x%" PRIx64 " is bad",
-		       keys);
-}
-
-static int dict_shape(struct nd_ctx *c, uint64_t dict, struct dict_shape *d,
-		      struct nd_err *e)
-{
-	const struct nd_pylayout *P = c->py;
-	uint64_t keys, values;
-	int rc = check_kind(c, dict, ND_TPFLAGS_DICT, "dict", e);
-
-	if (rc)
-		return rc;
-	if ((rc = nd_read_u64(c, dict + (uint64_t)P->dict_keys, &keys, e,
-			      "dict keys")) ||
-	    (rc = nd_read_u64(c, dict + (uint64_t)P->dict_values, &values,
-			      e, "dict values")) ||
-	    (rc = keys_shape(c, keys, d, e)))
-		return rc;
-	d->values = values ? values + (uint64_t)P->dict_split_values : 0;
-	return 0;
-}
-
-static int entries_foreach(struct nd_ctx *c, const struct dict_shape *d,
-			   nd_dict_fn fn, void *arg, struct nd_err *e)
-{
-	uint64_t chunk[64 * 3];
-	const int64_t per = (int64_t)(sizeof(chunk) / (size_t)d->entry_size);
-
-	for (int64_t i = 0; i < d->nentries; i += per) {
-		int64_t n = d->nentries - i < per ? d->nentries - i : per;
-		int rc = nd_read(c, d->entries + (uint64_t)(i * d->entry_size),
-				 chunk, (size_t)(n * d->entry_size), e,
-				 "dict entries");
-		if (rc)
-			return rc;
-		for (int64_t j = 0; j < n; j++) {
-			const char *ent = (const char *)chunk + j * d->entry_size;
-			uint64_t key, value;
-			memcpy(&key, ent + d->key_off, 8);
-			if (d->values) {
-				rc = nd_read_u64(c, d->values + (uint64_t)(i + j) * 8,
-						 &value, e, "dict value");
-				if (rc)
-					return rc;
-			} else {
-				memcpy(&value, ent + d->key_off + 8, 8);
-			}
-			if (!key || !value)
-				continue; /* deleted slot */
-			rc = fn(arg, key, value);
-			if (rc)
-				return rc;
-		}
-	}
-	return 0;
-}
-
-int nd_py_dict_foreach(struct nd_ctx *c, uint64_t dict, nd_dict_fn fn,
-		       void *arg, struct nd_err *e)
-{
-	struct dict_shape d = {0};
-	int64_t used;
-	int rc = nd_py_dict_len(c, dict, &used, e);
-
-	/* empty dicts share a static keys table with a size of its own */
-	if (rc || used == 0)
-		return rc;
-	rc = dict_shape(c, dict, &d, e);
-	return rc ? rc : entries_foreach(c, &d, fn, arg, e);
-}
-
-int nd_py_split_foreach(struct nd_ctx *c, uint64_t keys, uint64_t values,
-			int64_t capacity, nd_dict_fn fn, void *arg,
-			struct nd_err *e)
-{
-	struct dict_shape d = {0};
-	int rc = keys_shape(c, keys, &d, e);
-
-	if (rc)
-		return rc;
-	/* values[] was sized when the object was made; never read past it */
-	if (capacity >= 0 && d.nentries > capacity)
-		d.nentries = capacity;
-	d.values = values;
-	return entries_foreach(c, &d, fn, arg, e);
-}
-
-int nd_py_dict_len(struct nd_ctx *c, uint64_t dict, int64_t *n,
-		   struct nd_err *e)
-{
-	int rc = check_kind(c, dict, ND_TPFLAGS_DICT, "dict", e);
-
-	if (rc)
-		return rc;
-	rc = nd_read(c, dict + (uint64_t)c->py->dict_used, n, sizeof(*n), e,
-		     "dict size");
-	if (rc == 0 && (*n < 0 || *n > ND_MAX_DICT))
-		return nd_fail(e, ND_ECORRUPT,
-			       "dict at 0x%" PRIx64 ": bad size", dict);
-	return rc;
 }

@@ -1,6 +1,7 @@
 /* Reading CPython objects of the target: headers, types, and the few builtin
- * containers the decoder needs (tuple, int, float, str, dict). Each function
- * checks what it reads and fails with a message rather than trusting it. */
+ * objects the decoder needs (tuple, int, float, str, bytes; dicts are in
+ * pydict.h). Each function checks what it reads and fails with a message
+ * rather than trusting it. */
 #ifndef ND_PYOBJ_H
 #define ND_PYOBJ_H
 
@@ -22,6 +23,9 @@
 #define ND_TPFLAGS_TYPE (1UL << 31)
 #define ND_TPFLAGS_HEAPTYPE (1UL << 9)
 
+/* Bytes of the largest object header up to ob_type's end (free-threaded). */
+#define ND_PYHEADER_MAX 32
+
 /* The object's refcount and type, with sanity checks on both. */
 int nd_py_header(struct nd_ctx *c, uint64_t obj, int64_t *refcnt,
 		 uint64_t *type, struct nd_err *e);
@@ -38,6 +42,11 @@ void nd_py_describe(struct nd_ctx *c, uint64_t obj, char *out, size_t cap);
 
 /* Whether obj is None (by its type's name, so no address is needed). */
 bool nd_py_is_none(struct nd_ctx *c, uint64_t obj);
+
+/* That obj's type carries flag, one of the builtin fast-subclass flags
+ * (a kind, "tuple", for the message when it does not). */
+int nd_py_check_kind(struct nd_ctx *c, uint64_t obj, uint64_t flag,
+		     const char *kind, struct nd_err *e);
 
 /* Items of a tuple (or tuple subclass); fails if more than max. */
 int nd_py_tuple(struct nd_ctx *c, uint64_t obj, uint64_t *items, size_t max,
@@ -81,20 +90,5 @@ struct nd_pyvalue {
 };
 /* Reads obj; strings longer than 4 KiB come back as ND_PY_OTHER. */
 void nd_py_value(struct nd_ctx *c, uint64_t obj, struct nd_pyvalue *out);
-
-/* Calls fn for each (key, value) of a dict, in insertion order; stops early
- * when fn returns non-zero and returns that value. */
-typedef int (*nd_dict_fn)(void *arg, uint64_t key, uint64_t value);
-int nd_py_dict_foreach(struct nd_ctx *c, uint64_t dict, nd_dict_fn fn,
-		       void *arg, struct nd_err *e);
-/* The same over a split table without its dict: the shared keys table and
- * the values[] array (the first value's address); capacity bounds the
- * entries read where it is known, -1 where not. */
-int nd_py_split_foreach(struct nd_ctx *c, uint64_t keys, uint64_t values,
-			int64_t capacity, nd_dict_fn fn, void *arg,
-			struct nd_err *e);
-/* Number of items in a dict. */
-int nd_py_dict_len(struct nd_ctx *c, uint64_t dict, int64_t *n,
-		   struct nd_err *e);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "ctx.h"
+#include "pydict.h"
 #include "pyobj.h"
 
 #define ND_MAX_SUBTYPES 4096

@@ -107,7 +107,7 @@ static bool still(struct nd_ctx *c, struct nd_codecache *cc,
 	uint64_t type;
 	size_t len;
 
-	memcpy(&type, span + 8, 8);
+	memcpy(&type, span + P->ob_type, 8);
 	return k->code == code && k->type == type &&
 	       k->filename == at64(span, P->co_filename) &&
 	       k->name == at64(span, P->co_name) &&

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ndarray.h"
+#include "pydict.h"
 #include "pyobj.h"
 #include "pywalk.h"
 #include "reftypes.h"

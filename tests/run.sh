@@ -76,6 +76,9 @@ if [ "${NDSPY_MATRIX:-1}" != 0 ]; then
 	# shellcheck disable=SC2086 # a list of labels
 	bash tests/matrix/targets ${NDSPY_MATRIX_PAIRS:-} >"$logs/targets.out" \
 		2>"$logs/targets.err" &
+	# shellcheck disable=SC2086
+	bash tests/matrix/targets --no-numpy ${NDSPY_MATRIX_PAIRS:-} \
+		>"$logs/bare.out" 2>"$logs/bare.err" &
 fi
 
 # The integration suites against each pair of the matrix that could be
@@ -100,20 +103,21 @@ run_matrix() {
 	done <"$logs/targets.out"
 }
 
-# Python 3.12 has no NumPy here (Debian has no 3.12, and its numpy source
-# is not served): live 3.12 processes are checked by the suites whose
-# targets need none. $1 labels the round.
-PYENV_312=${NDSPY_PYENV_312:-/root/.pyenv/versions/3.12.1/bin/python3.12}
+# The Pythons no NumPy can be built for here (3.12, and the free-threaded
+# 3.13t; see README) are checked by the suites whose targets need none.
+# $1 labels the round.
 run_no_numpy() {
-	local n
-	if [ ! -x "$PYENV_312" ]; then
-		skip "the 3.12 suites: no pyenv build at $PYENV_312"
-		return
-	fi
-	for n in stacks np25; do
-		PYTHON=$PYENV_312 run_suite "$n$1[pyenv-3.12, no NumPy]" \
-			/usr/bin/python3 "tests/integration/test_$n.py"
-	done
+	local label root py run n
+	[ "${NDSPY_MATRIX:-1}" != 0 ] || return
+	while read -r label root py; do
+		run=$py
+		[ "$root" = / ] || run="chroot $root $py"
+		for n in stacks np25; do
+			PYTHON=$run NDSPY_TARGET_ROOT=${root%/} \
+				run_suite "$n$1[$label, no NumPy]" \
+				/usr/bin/python3 "tests/integration/test_$n.py"
+		done
+	done <"$logs/bare.out"
 }
 
 for bin in "$@"; do
@@ -140,11 +144,12 @@ if [ "${NDSPY_MATRIX:-1}" != 0 ]; then
 		*": skipped: "*) skipped=$((skipped + 1)) ;;
 		*) failed=$((failed + 1)) ;;
 		esac
-	done <"$logs/targets.err"
+	done < <(cat "$logs/targets.err" "$logs/bare.err")
 	# the layout tables equal what each version's headers say
 	# shellcheck disable=SC2046 # the chroots, one word each
 	run_suite "layout" /usr/bin/python3 tests/layout/derive.py --check \
-		$(awk '$2 != "/" { print $2 }' "$logs/targets.out" | sort -u)
+		$(awk '$2 != "/" { print $2 }' "$logs/targets.out" \
+			"$logs/bare.out" | sort -u)
 fi
 run_matrix ""
 run_no_numpy ""

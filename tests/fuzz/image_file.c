@@ -48,13 +48,21 @@ int fuzz_image_parse(const uint8_t *d, size_t n, struct fuzz_image *im)
 	return 0;
 }
 
+/* py_minor: 0-6 for 3.9-3.15, 7 for the free-threaded 3.13t */
+static const struct nd_pylayout *layout_of(uint8_t py_minor)
+{
+	py_minor %= 8;
+	return py_minor == 7 ? nd_pylayout_find(3, 13, true)
+			     : nd_pylayout_find(3, 9 + py_minor, false);
+}
+
 void fuzz_image_ctx(struct fuzz_image *im, struct nd_ctx *c)
 {
 	const struct fuzz_header *h = &im->h;
 
 	*c = (struct nd_ctx){
 		.rd = {.read = image_read, .ctx = im},
-		.py = nd_pylayout_find(3, 9 + h->py_minor % 6),
+		.py = layout_of(h->py_minor),
 		.np = nd_nplayout_find(1 + h->np_major % 2),
 		.array_type = h->array_type,
 		.descr_type = h->descr_type,

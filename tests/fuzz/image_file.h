@@ -3,7 +3,7 @@
  *
  *   header (64 bytes)
  *     u8  mode       what to decode (enum below, taken modulo FUZZ_MODES)
- *     u8  py_minor   CPython 3.(9 + value % 6)
+ *     u8  py_minor   v = value % 8: CPython 3.(9 + v), 3.13t for 7
  *     u8  np_major   NumPy (1 + value % 2).x
  *     u8  nvalues    JSON values asked for
  *     u32 numpy_version  major * 100 + minor

@@ -145,7 +145,8 @@ int main(int argc, char **argv)
 	rec.inner = t.ctx.rd;
 	t.ctx.rd = (struct nd_reader){.read = record_read, .ctx = &rec};
 	struct fuzz_header h = {
-		.py_minor = (uint8_t)(t.ctx.py->minor - 9),
+		.py_minor = (uint8_t)(t.ctx.py->free_threaded
+					      ? 7 : t.ctx.py->minor - 9),
 		.np_major = (uint8_t)(t.ctx.np->major - 1),
 		.nvalues = 8,
 		.numpy_version = (uint32_t)t.ctx.numpy_version,

@@ -112,5 +112,12 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit_np25_calls(void)
 {
-	return PyModule_Create(&module);
+	PyObject *m = PyModule_Create(&module);
+#ifdef Py_GIL_DISABLED
+	/* it keeps no state: importing it must not turn the GIL back on in
+	 * a free-threaded target (the threads ndspy follows stay free) */
+	if (m)
+		PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED);
+#endif
+	return m;
 }

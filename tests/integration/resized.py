@@ -8,6 +8,7 @@ argv: TRUTH.json DIR."""
 import json
 import os
 import sys
+import sysconfig
 import threading
 import tracemalloc
 
@@ -24,7 +25,10 @@ if sys.stdin.readline() != "go\n":
 sys.path.insert(0, sys.argv[2])
 import np25_calls as np25  # noqa: E402
 
-steps = {}
+# (importing an extension that does not say it can do without the GIL
+# turns it back on in a free-threaded build)
+steps = {"free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+         "gil": getattr(sys, "_is_gil_enabled", lambda: True)()}
 
 
 def resize_here(addr, n):

@@ -51,6 +51,15 @@ def ndspy(*args, timeout=60, env=None):
         p.stderr.decode("utf-8", "replace")
 
 
+def check_gil(t, truth):
+    """On a free-threaded target (truth from the target: its build's
+    Py_GIL_DISABLED and sys._is_gil_enabled()), that the GIL stayed off:
+    what ndspy read was read from threads running free."""
+    if truth.get("free_threaded"):
+        t.ok(truth.get("gil") is False,
+             "the free-threaded target runs without the GIL", truth)
+
+
 def python_command():
     """$PYTHON as (environment, argv) running the interpreter itself: a
     wrapper (a pair of tests/matrix/targets that needs environment

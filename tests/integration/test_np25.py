@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 
-from tap import NDSPY, Tap, Zoo, build_extension, start_watch
+from tap import NDSPY, Tap, Zoo, build_extension, check_gil, start_watch
 
 
 def go(zoo):
@@ -42,6 +42,7 @@ def check_watch(t):
     summ = [x for x in ev if x["event"] == "summary"]
     summ = summ[0] if summ else {}
     t.ok(done, "the target made its calls", err.decode()[-300:])
+    check_gil(t, steps)
 
     def allocs(addr, size):
         return [x for x in ev if x["event"] == "alloc" and

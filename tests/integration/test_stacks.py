@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tap import Tap, Zoo, gcore, ndspy, ndspy_on_sleep
+from tap import Tap, Zoo, check_gil, gcore, ndspy, ndspy_on_sleep
 
 
 def threads(so):
@@ -72,6 +72,7 @@ def main():
     zoo = Zoo(script="stacked.py", args=["sleep"])
     try:
         truth = zoo.truth
+        check_gil(t, truth)
         rc, so, se = ndspy("stacks", "--json", zoo.pid)
         live = check(t, "live", so, rc, se, truth)
         core = gcore(zoo.pid, os.path.join(zoo.dir, "core"))

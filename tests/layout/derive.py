@@ -21,12 +21,14 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(ROOT, "decode", "layout_data.h")
-PYTHONS = [(3, m) for m in range(9, 16)]
+# (3, minor, free-threaded): every GIL build, and the free-threaded one
+# this machine can build (tests/matrix/freethreaded.sh)
+PYTHONS = [(3, m, 0) for m in range(9, 16)] + [(3, 13, 1)]
 NUMPYS = [1, 2]
 PY_FIELDS = [
-    "refcnt_bits", "tp_name", "tp_basicsize", "tp_flags", "tp_base",
+    "ob_type", "refcnt_bits", "ob_ref_local", "ob_ref_shared", "tp_name", "tp_basicsize", "tp_flags", "tp_base",
     "tp_mro", "tuple_item", "long_repr", "long_digits", "float_fval",
-    "str_state", "str_ascii_data", "str_compact_data", "bytes_sval",
+    "str_state", "str_kind_shift", "str_ascii_data", "str_compact_data", "bytes_sval",
     "bytearray_bytes", "bytearray_start", "mview_buf", "mview_obj",
     "mview_len", "mmap_data", "mmap_size", "cdata_ptr", "cdata_size",
     "dict_repr", "dict_used", "dict_keys", "dict_values",
@@ -105,8 +107,9 @@ class Source:
         self.label, self.root = label, root
         self.include = include       # .../include/python3.X
         self.python = python         # command running that interpreter
-        m = re.search(r"python3\.(\d+)$", include)
-        self.version = (3, int(m.group(1))) if m else None
+        m = re.search(r"python3\.(\d+)(t?)$", include)
+        self.version = (3, int(m.group(1)), int(bool(m.group(2)))) \
+            if m else None
 
     def run(self, *args):
         return subprocess.run(self.python + list(args), capture_output=True,
@@ -123,6 +126,14 @@ def sources(roots):
             python = (["chroot", root, exe] if root else [exe])
             label = os.path.basename(root) if root else "host"
             found.append(Source(label, root, inc, python))
+        # a CPython built from source into the root's /opt/NAME
+        for inc in sorted(glob.glob(root + "/opt/*/include/python3.*")):
+            exe = os.path.dirname(os.path.dirname(inc)) + "/bin/" + \
+                os.path.basename(inc)
+            if os.path.exists(inc + "/Python.h") and os.path.exists(exe):
+                python = ["chroot", root, exe[len(root):]] if root else [exe]
+                found.append(Source(os.path.basename(root) or "host", root,
+                                    inc, python))
     for inc in sorted(glob.glob("/root/.pyenv/versions/*/include/python3.*")):
         ver = inc.split("/")[4]
         exe = "/root/.pyenv/versions/%s/bin/%s" % (ver, os.path.basename(inc))
@@ -175,7 +186,7 @@ def derive_python(src):
         row.update(compile_run(src, "probe_obmalloc.c"))
     else:
         row.update(OLD_OBMALLOC)
-        row["om_pool_bits"], row["om_arena_bits"] = OLD_POOLS[src.version]
+        row["om_pool_bits"], row["om_arena_bits"] = OLD_POOLS[src.version[:2]]
     for f, v in NO_DEBUG.items():
         row.setdefault(f, v)
     rt = src.run(os.path.join(HERE, "probe_rt.py") if not src.root else
@@ -243,8 +254,9 @@ def render(py, np):
     ]
     for key in PYTHONS:
         row = py[key][0]
-        lines.append("\t{.major = %d, .minor = %d, %s}," % (
-            key[0], key[1], ", ".join(cell(f, row[f]) for f in PY_FIELDS)))
+        lines.append("\t{.major = %d, .minor = %d, .free_threaded = %d, %s},"
+                     % (key + (", ".join(cell(f, row[f])
+                                         for f in PY_FIELDS),)))
     lines += ["};", "", "static const struct nd_nplayout np_layouts[] = {"]
     for key in NUMPYS:
         row = np[key][0]
@@ -266,10 +278,15 @@ def committed():
             for k, v in cells.items():
                 row[k] = ENUMS[k].index(v) if k in ENUMS else int(v)
             if "minor" in row:
-                py[(row.pop("major"), row.pop("minor"))] = row
+                py[(row.pop("major"), row.pop("minor"),
+                    row.pop("free_threaded"))] = row
             else:
                 np[row.pop("major")] = row
     return py, np
+
+
+def version_name(key):
+    return "%d.%d%s" % (key[0], key[1], "t" if key[2] else "")
 
 
 def check(roots):
@@ -284,7 +301,7 @@ def check(roots):
                     if want.get(k) != v}
             failed += bool(diff)
             name = "%s %s layout, derived from %s" % (
-                kind, ".".join(map(str, key)) if isinstance(key, tuple)
+                kind, version_name(key) if isinstance(key, tuple)
                 else "%d.x" % key, ", ".join(labels))
             print("%s %d - layout: %s" % ("not ok" if diff else "ok", n, name))
             for k, (c, d) in sorted(diff.items()):
@@ -296,8 +313,8 @@ def check(roots):
     for key in PYTHONS:
         if key not in py:
             n += 1
-            print("ok %d - layout: Python %d.%d # SKIP no headers of it here"
-                  % ((n,) + key))
+            print("ok %d - layout: Python %s # SKIP no headers of it here"
+                  % (n, version_name(key)))
     print("1..%d" % n)
     return 1 if failed else 0
 

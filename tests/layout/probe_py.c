@@ -5,13 +5,24 @@
 #include <Python.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #define P(name, v) printf("%s %ld\n", name, (long)(v))
 
 int main(void)
 {
+	P("ob_type", offsetof(PyObject, ob_type));
+#ifdef Py_GIL_DISABLED
+	/* the owning thread's count and everyone else's */
+	P("refcnt_bits", 8 * sizeof(((PyObject *)0)->ob_ref_local));
+	P("ob_ref_local", offsetof(PyObject, ob_ref_local));
+	P("ob_ref_shared", offsetof(PyObject, ob_ref_shared));
+#else
 	/* the refcount is 32 bits where the upper half holds flags (3.14) */
 	P("refcnt_bits", 8 * sizeof(((PyObject *)0)->ob_refcnt));
+	P("ob_ref_local", -1);
+	P("ob_ref_shared", -1);
+#endif
 	P("tp_name", offsetof(PyTypeObject, tp_name));
 	P("tp_basicsize", offsetof(PyTypeObject, tp_basicsize));
 	P("tp_flags", offsetof(PyTypeObject, tp_flags));
@@ -46,6 +57,17 @@ int main(void)
 #endif
 	P("float_fval", offsetof(PyFloatObject, ob_fval));
 	P("str_state", offsetof(PyASCIIObject, state));
+	{
+		/* where the bit fields kind, compact and ascii (in that order
+		 * in every version) start: a free-threaded build gives
+		 * interned a byte of its own */
+		PyASCIIObject a;
+		unsigned int bits = 0;
+		memset(&a, 0, sizeof(a));
+		a.state.kind = 1;
+		memcpy(&bits, &a.state, sizeof(bits));
+		P("str_kind_shift", __builtin_ctz(bits));
+	}
 	P("str_ascii_data", sizeof(PyASCIIObject));
 	P("str_compact_data", sizeof(PyCompactUnicodeObject));
 	P("bytes_sval", offsetof(PyBytesObject, ob_sval));

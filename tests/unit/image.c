@@ -1,5 +1,6 @@
 #include "image.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,12 +80,26 @@ void img_w8(struct image *im, uint64_t addr, uint8_t v)
 	*(uint8_t *)img_ptr(im, addr) = v;
 }
 
-uint64_t img_object(struct image *im, uint64_t type, size_t size)
+/* A header of refcount 1: ob_refcnt, or (free-threaded) the owning
+ * thread and its local count. */
+static void header(struct image *im, uint64_t o, uint64_t type)
 {
-	uint64_t o = img_alloc(im, size < 16 ? 16 : size);
+	const struct nd_pylayout *P = im->ctx.py;
 
 	img_w64(im, o, 1);
-	img_w64(im, o + 8, type);
+	if (P->free_threaded) {
+		img_w32(im, o + (uint64_t)P->ob_ref_local, 1);
+		img_w64(im, o + (uint64_t)P->ob_ref_shared, 0);
+	}
+	img_w64(im, o + (uint64_t)P->ob_type, type);
+}
+
+uint64_t img_object(struct image *im, uint64_t type, size_t size)
+{
+	size_t min = (size_t)im->ctx.py->ob_size + 8;
+	uint64_t o = img_alloc(im, size < min ? min : size);
+
+	header(im, o, type);
 	return o;
 }
 
@@ -115,9 +130,9 @@ uint64_t img_str(struct image *im, const char *s)
 	size_t n = strlen(s);
 	uint64_t o = img_object(im, im->t_str, (size_t)P->str_ascii_data + n + 1);
 
-	img_w64(im, o + 16, n);
-	/* compact ascii, kind 1: state bits 2-4 kind, 5 compact, 6 ascii */
-	img_w32(im, o + (uint64_t)P->str_state, (1u << 2) | (1u << 5) | (1u << 6));
+	img_w64(im, o + (uint64_t)P->ob_size, n);
+	/* compact ascii, kind 1: kind, compact and ascii bits */
+	img_w32(im, o + (uint64_t)P->str_state, 0x19u << P->str_kind_shift);
 	memcpy(img_ptr(im, o + (uint64_t)P->str_ascii_data), s, n + 1);
 	return o;
 }
@@ -132,10 +147,12 @@ uint64_t img_int(struct image *im, int64_t v)
 	for (uint64_t m = mag; m; m >>= 30)
 		img_w32(im, o + (uint64_t)P->long_digits + 4 * (uint64_t)n++,
 			(uint32_t)(m & 0x3fffffff));
+	uint64_t head = o + (uint64_t)P->ob_size; /* ob_size or lv_tag */
 	if (P->long_repr == ND_LONG_OB_SIZE)
-		img_w64(im, o + 16, (uint64_t)(v < 0 ? -n : n));
+		img_w64(im, head, (uint64_t)(v < 0 ? -n : n));
 	else
-		img_w64(im, o + 16, ((uint64_t)n << 3) | (v < 0 ? 2 : v == 0 ? 1 : 0));
+		img_w64(im, head,
+			((uint64_t)n << 3) | (v < 0 ? 2 : v == 0 ? 1 : 0));
 	return o;
 }
 
@@ -144,7 +161,7 @@ uint64_t img_tuple(struct image *im, size_t n, const uint64_t *items)
 	const struct nd_pylayout *P = im->ctx.py;
 	uint64_t o = img_object(im, im->t_tuple, (size_t)P->tuple_item + 8 * n);
 
-	img_w64(im, o + 16, n);
+	img_w64(im, o + (uint64_t)P->ob_size, n);
 	for (size_t i = 0; i < n; i++)
 		img_w64(im, o + (uint64_t)P->tuple_item + 8 * i, items[i]);
 	return o;
@@ -367,19 +384,29 @@ uint64_t img_data(struct image *im, const void *src, size_t len)
 	return a;
 }
 
-void image_init(struct image *im, int py_minor, int np_major)
+struct pyver py_version(int v)
+{
+	static const int ft_minors[] = PY_FT_MINORS;
+	int gil = PY_MINOR_LAST - PY_MINOR_FIRST + 1;
+	struct pyver r = {.ft = v >= gil};
+
+	r.minor = r.ft ? ft_minors[v - gil] : PY_MINOR_FIRST + v;
+	snprintf(r.name, sizeof(r.name), "3.%d%s", r.minor, r.ft ? "t" : "");
+	return r;
+}
+
+static void init(struct image *im, int py_minor, bool ft, int np_major)
 {
 	memset(im, 0, sizeof(*im));
 	im->next = 0x7f0000000000ULL;
 	im->ctx.rd.read = image_read;
 	im->ctx.rd.ctx = im;
-	im->ctx.py = nd_pylayout_find(3, py_minor);
+	im->ctx.py = nd_pylayout_find(3, py_minor, ft);
 	im->ctx.np = nd_nplayout_find(np_major);
 	im->ctx.numpy_version = np_major == 1 ? 124 : 202;
 	/* type's own type is itself */
 	im->t_type = img_alloc(im, 416);
-	img_w64(im, im->t_type, 1);
-	img_w64(im, im->t_type + 8, im->t_type);
+	header(im, im->t_type, im->t_type);
 	img_w64(im, im->t_type + (uint64_t)im->ctx.py->tp_name, cstring(im, "type"));
 	img_w64(im, im->t_type + (uint64_t)im->ctx.py->tp_flags,
 		ND_TPFLAGS_TYPE);
@@ -401,6 +428,18 @@ void image_init(struct image *im, int py_minor, int np_major)
 	im->ctx.array_type = im->t_ndarray;
 	im->ctx.descr_type = im->t_dtype;
 	im->ctx.type_type = im->t_type;
+}
+
+void image_init(struct image *im, int py_minor, int np_major)
+{
+	init(im, py_minor, false, np_major);
+}
+
+void image_init_version(struct image *im, int v, int np_major)
+{
+	struct pyver pv = py_version(v);
+
+	init(im, pv.minor, pv.ft, np_major);
 }
 
 void image_free(struct image *im)

@@ -5,6 +5,7 @@
 #ifndef NDSPY_TEST_IMAGE_H
 #define NDSPY_TEST_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,10 @@
 /* the CPython 3.x minors decode/layout.c knows, each tested */
 #define PY_MINOR_FIRST 9
 #define PY_MINOR_LAST 15
+/* and its free-threaded builds (3.13t): PY_NVERSIONS layouts in all,
+ * numbered 0.. by py_version(), which says each one's minor and kind */
+#define PY_FT_MINORS {13}
+#define PY_NVERSIONS (PY_MINOR_LAST - PY_MINOR_FIRST + 2)
 
 struct image_seg {
 	uint64_t addr;
@@ -34,6 +39,15 @@ struct image {
 
 /* py_minor: PY_MINOR_FIRST..PY_MINOR_LAST; np_major: 1 or 2. */
 void image_init(struct image *im, int py_minor, int np_major);
+/* Layout v: 0..PY_NVERSIONS-1, the GIL builds' minors in turn, then the
+ * free-threaded ones; name is "3.13t". */
+struct pyver {
+	int minor;
+	bool ft;
+	char name[16];
+};
+struct pyver py_version(int v);
+void image_init_version(struct image *im, int v, int np_major);
 void image_free(struct image *im);
 int image_read(void *ctx, uint64_t addr, void *buf, size_t len);
 

@@ -1,7 +1,7 @@
 /* The target's _Py_DebugOffsets over ndspy's table: what it publishes is
  * read from it, and a build that moved a field of a struct whose other
  * fields it does not publish is refused, naming them. Synthetic
- * _PyRuntime images of 3.13-3.15. */
+ * _PyRuntime images of 3.13-3.15 and 3.13t. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,9 +31,9 @@ static void publish(struct image *im, uint64_t *runtime)
 	img_w64(im, *runtime + (uint64_t)L->dbg_version,
 		((uint64_t)L->major << 24) | ((uint64_t)L->minor << 16) |
 			0x02f0);
-	if (L->dbg_free_threaded)
-		img_w64(im, *runtime + (uint64_t)L->dbg_free_threaded, 0);
-	img_w64(im, *runtime + (uint64_t)L->dbg_ob_type, 8);
+	img_w64(im, *runtime + (uint64_t)L->dbg_free_threaded,
+		(uint64_t)L->free_threaded);
+	img_w64(im, *runtime + (uint64_t)L->dbg_ob_type, (uint64_t)L->ob_type);
 	img_w64(im, *runtime + (uint64_t)L->dbg_str_ascii_size,
 		(uint64_t)L->str_ascii_data);
 	for (size_t i = 0; i < n; i++) {
@@ -54,16 +54,34 @@ static int apply(struct image *im, uint64_t runtime, struct nd_pylayout *out,
 static void test_as_published(void **state)
 {
 	(void)state;
-	for (int minor = 13; minor <= PY_MINOR_LAST; minor++) {
+	for (int v = 0; v < PY_NVERSIONS; v++) {
 		struct image im;
 		struct nd_pylayout out;
 		struct nd_err e;
 		uint64_t R;
-		image_init(&im, minor, 2);
+		struct pyver pv = py_version(v);
+		if (pv.minor < 13)
+			continue;
+		image_init_version(&im, v, 2);
 		publish(&im, &R);
 		if (apply(&im, R, &out, &e))
-			fail_msg("3.%d: %s", minor, e.msg);
+			fail_msg("%s: %s", pv.name, e.msg);
 		assert_memory_equal(&out, im.ctx.py, sizeof(out));
+		/* the table was chosen by the build's symbols: a target whose
+		 * offsets say the other kind (free-threaded or not), or the
+		 * other header size, is refused */
+		const struct nd_pylayout *L = im.ctx.py;
+		assert_int_equal(L->free_threaded, pv.ft);
+		uint64_t flag = R + (uint64_t)L->dbg_free_threaded;
+		img_w64(&im, flag, !pv.ft);
+		assert_int_equal(apply(&im, R, &out, &e), -1);
+		assert_non_null(strstr(e.msg, pv.ft ? "not free-threaded"
+						 : "says free-threaded"));
+		img_w64(&im, flag, pv.ft);
+		img_w64(&im, R + (uint64_t)L->dbg_ob_type, pv.ft ? 8 : 24);
+		assert_int_equal(apply(&im, R, &out, &e), -1);
+		img_w64(&im, R + (uint64_t)L->dbg_ob_type, (uint64_t)L->ob_type);
+		assert_int_equal(apply(&im, R, &out, &e), 0);
 		/* no cookie: nothing published, the table stands */
 		memcpy(img_ptr(&im, R), "notdebug", 8);
 		assert_int_equal(apply(&im, R, &out, &e), 1);

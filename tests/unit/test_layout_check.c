@@ -1,7 +1,7 @@
 /* The table's type-object offsets against a target's own static types
- * (float, tuple, int, bool, object), in every version's layout: each
- * field moved is refused by name; what cannot be read, or a type not
- * ready yet (a core giving the file's data), is not judged. */
+ * (float, tuple, int, bool, object), in every version's layout (3.13t's
+ * too): each field moved is refused by name; what cannot be read, or a
+ * type not ready yet (a core giving the file's data), is not judged. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,15 +50,16 @@ static void test_checks(void **state)
 	};
 
 	(void)state;
-	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
+	for (int v = 0; v < PY_NVERSIONS; v++) {
 		struct image im;
 		struct nd_static_types st, none = {0};
 		struct nd_err e = {0};
-		image_init(&im, minor, 2);
+		struct pyver pv = py_version(v);
+		image_init_version(&im, v, 2);
 		const struct nd_pylayout *P = im.ctx.py;
 		statics(&im, &st);
 		if (nd_layout_check(&im.ctx, &st, &e))
-			fail_msg("3.%d: %s", minor, e.msg);
+			fail_msg("%s: %s", pv.name, e.msg);
 		assert_int_equal(nd_layout_check(&im.ctx, &none, &e), 0);
 		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 			struct nd_pylayout moved = *P;
@@ -67,7 +68,7 @@ static void test_checks(void **state)
 			e = (struct nd_err){0};
 			assert_int_equal(nd_layout_check(&im.ctx, &st, &e), -1);
 			if (!strstr(e.msg, fields[i].name))
-				fail_msg("3.%d %s: %s", minor, fields[i].name,
+				fail_msg("%s %s: %s", pv.name, fields[i].name,
 					 e.msg);
 			im.ctx.py = P;
 		}

@@ -24,12 +24,13 @@ struct world {
 	uint64_t runtime, interp, t_code;
 };
 
-static void world_init(struct world *w, int minor)
+/* v: a layout, as tests/unit/image.h numbers them */
+static void world_init(struct world *w, int v)
 {
 	struct image *im = &w->im;
 
 	memset(w, 0, sizeof(*w));
-	image_init(im, minor, 1);
+	image_init_version(im, v, 1);
 	w->t_code = img_type(im, "code", 0, 0);
 	w->runtime = img_alloc(im, 1024);
 	w->interp = img_alloc(im, 16384);
@@ -44,7 +45,7 @@ static uint64_t bytes_obj(struct image *im, const uint8_t *b, size_t n)
 	uint64_t o = img_object(im, im->t_bytes,
 				(size_t)im->ctx.py->bytes_sval + n + 1);
 
-	img_w64(im, o + 16, n);
+	img_w64(im, o + (uint64_t)im->ctx.py->ob_size, n);
 	memcpy(img_ptr(im, o + (uint64_t)im->ctx.py->bytes_sval), b, n);
 	return o;
 }
@@ -158,32 +159,33 @@ static uint64_t chain(struct world *w, uint64_t *shim1, uint64_t *shim2)
 static void test_every_version(void **state)
 {
 	(void)state;
-	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
+	for (int v = 0; v < PY_NVERSIONS; v++) {
+		struct pyver pv = py_version(v);
 		struct world w;
 		struct nd_pystacks s;
 		struct nd_err e = {0};
 		uint64_t shim1, shim2;
 
-		world_init(&w, minor);
+		world_init(&w, v);
 		const struct nd_pylayout *P = w.im.ctx.py;
 		uint64_t idle = thread(&w, 0, 0x2222, 0);
 		uint64_t busy = thread(&w, chain(&w, &shim1, &shim2), 0x1111, idle);
 		img_w64(&w.im, w.interp + (uint64_t)P->interp_threads_head, busy);
 		if (nd_py_stacks(&w.im.ctx, w.runtime, &s, &e))
-			fail_msg("3.%d: %s", minor, e.msg);
+			fail_msg("%s: %s", pv.name, e.msg);
 		assert_int_equal(s.n, 2);
 		assert_int_equal(s.t[0].thread_id, 0x1111);
 		assert_int_equal(s.t[1].thread_id, 0x2222);
 		assert_int_equal(s.t[1].n, 0);
 		const struct nd_pythread *t = &s.t[0];
 		if (t->err.code)
-			fail_msg("3.%d: %s", minor, t->err.msg);
+			fail_msg("%s: %s", pv.name, t->err.msg);
 		assert_int_equal(t->n, 3);
 		static const char *const names[] = {"inner", "outer", "<module>"};
 		static const char *const files[] = {"/app/lib.py", "/app/main.py",
 						    "/app/main.py"};
 		/* one loop call per frame before 3.11; inner() inlined after */
-		bool entry[] = {minor < 11, true, true};
+		bool entry[] = {pv.minor < 11, true, true};
 		uint64_t shims[] = {0, shim1, shim2};
 		for (int i = 0; i < 3; i++) {
 			assert_string_equal(t->f[i].name, names[i]);
@@ -191,7 +193,7 @@ static void test_every_version(void **state)
 			assert_int_equal(t->f[i].line, FIRST + 2);
 			assert_int_equal(t->f[i].eval_entry, entry[i]);
 			assert_int_equal(t->f[i].shim, shims[i]);
-			if (minor >= 11) {
+			if (pv.minor >= 11) {
 				char q[64];
 				snprintf(q, sizeof(q), "Q.%s", names[i]);
 				assert_string_equal(t->f[i].qualname, q);
@@ -211,12 +213,13 @@ static void test_every_version(void **state)
 static void test_interpreters(void **state)
 {
 	(void)state;
-	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
+	for (int v = 0; v < PY_NVERSIONS; v++) {
+		struct pyver pv = py_version(v);
 		struct world w;
 		struct nd_pystacks s;
 		struct nd_err e = {0};
 
-		world_init(&w, minor);
+		world_init(&w, v);
 		const struct nd_pylayout *P = w.im.ctx.py;
 		uint64_t sub = img_alloc(&w.im, 16384);
 		img_w64(&w.im, w.runtime + (uint64_t)P->rt_interpreters_head,
@@ -229,7 +232,7 @@ static void test_interpreters(void **state)
 		img_w64(&w.im, w.interp + (uint64_t)P->interp_threads_head,
 			thread(&w, 0, 0x2222, 0));
 		if (nd_py_stacks(&w.im.ctx, w.runtime, &s, &e))
-			fail_msg("3.%d: %s", minor, e.msg);
+			fail_msg("%s: %s", pv.name, e.msg);
 		assert_int_equal(s.n, 2);
 		assert_true(s.t[0].main_interp);
 		assert_int_equal(s.t[0].interp_id, 0);
@@ -267,25 +270,26 @@ static void test_interpreters(void **state)
 static void test_raw_frames(void **state)
 {
 	(void)state;
-	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
+	for (int v = 0; v < PY_NVERSIONS; v++) {
+		struct pyver pv = py_version(v);
 		struct world w;
 		struct nd_arena a = {0};
 		struct nd_pyframe f;
 		struct nd_err e = {0};
 
-		world_init(&w, minor);
+		world_init(&w, v);
 		const struct nd_pylayout *P = w.im.ctx.py;
 		struct nd_codecache *cc = nd_codecache_new();
 		assert_non_null(cc);
 		uint64_t code = code_obj(&w, "/app/lib.py", "inner", 0);
 		struct nd_rawframe r = {code, 0, 0};
 		if (P->frame_repr == ND_FRAME_OBJECT)
-			r.instr = minor == 9 ? ADDR : ADDR / 2;
+			r.instr = pv.minor == 9 ? ADDR : ADDR / 2;
 		else
 			r.instr = code + (uint64_t)P->co_code_adaptive + ADDR;
 		for (int twice = 0; twice < 2; twice++) {
 			if (nd_py_frame_of(&w.im.ctx, cc, &a, &r, &f, &e))
-				fail_msg("3.%d: %s", minor, e.msg);
+				fail_msg("%s: %s", pv.name, e.msg);
 			assert_string_equal(f.file, "/app/lib.py");
 			assert_string_equal(f.name, "inner");
 			assert_int_equal(f.line, FIRST + 2);
@@ -304,7 +308,7 @@ static void test_raw_frames(void **state)
 			img_w64(&w.im, code + (uint64_t)P->ob_size, 64);
 		}
 		/* ... or by something that is no code object */
-		img_w64(&w.im, code + 8, w.im.t_int);
+		img_w64(&w.im, code + (uint64_t)P->ob_type, w.im.t_int);
 		assert_true(nd_py_frame_of(&w.im.ctx, cc, &a, &r, &f, &e) < 0);
 		if (P->frame_repr == ND_FRAME_INTERP) {
 			uint64_t setup = code_obj(&w, "/app/lib.py", "setup", 100);
@@ -328,12 +332,13 @@ static void test_raw_frames(void **state)
 static void test_hostile_chains(void **state)
 {
 	(void)state;
-	for (int minor = PY_MINOR_FIRST; minor <= PY_MINOR_LAST; minor++) {
+	for (int v = 0; v < PY_NVERSIONS; v++) {
+		struct pyver pv = py_version(v);
 		struct world w;
 		struct nd_pystacks s;
 		struct nd_err e = {0};
 
-		world_init(&w, minor);
+		world_init(&w, v);
 		const struct nd_pylayout *P = w.im.ctx.py;
 		uint64_t code = code_obj(&w, "/x.py", "f", 0);
 		/* a frame chain that loops, one into unmapped memory, and a
@@ -350,7 +355,7 @@ static void test_hostile_chains(void **state)
 		uint64_t t1 = thread(&w, b, 1, t2);
 		img_w64(&w.im, w.interp + (uint64_t)P->interp_threads_head, t1);
 		if (nd_py_stacks(&w.im.ctx, w.runtime, &s, &e))
-			fail_msg("3.%d: %s", minor, e.msg);
+			fail_msg("%s: %s", pv.name, e.msg);
 		assert_int_equal(s.n, 3);
 		/* the loop is seen within a few laps, not after 4096 frames */
 		assert_int_equal(s.t[0].err.code, ND_ECORRUPT);
