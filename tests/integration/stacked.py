@@ -9,7 +9,6 @@ newest frame first.
 import json
 import os
 import sys
-import sysconfig
 import threading
 import time
 import traceback
@@ -78,9 +77,7 @@ def arrays(here):
 th = threading.Thread(target=worker, daemon=True)
 th.start()
 truth = {"pid": os.getpid(), "main_tid": threading.get_native_id(),
-         "worker": settled(th), "worker_tid": th.native_id,
-         "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-         "gil": getattr(sys, "_is_gil_enabled", lambda: True)()}
+         "worker": settled(th), "worker_tid": th.native_id}
 if sys.argv[3] == "abort":
     os.chdir(sys.argv[2])
     truth["arrays"], keep, truth["numpy"] = arrays(sys.argv[2])

@@ -1,6 +1,8 @@
 """`ndspy stacks` against a live process and its gcore core: the Python
 frames of each thread equal what the traceback module said inside it, and
-the native frames of the live process and of its core are the same."""
+the native frames of the live process and of its core are the same; and
+against threads caught running Python (in parallel on a free-threaded
+build)."""
 import json
 import os
 import subprocess
@@ -46,6 +48,33 @@ def check(t, label, so, rc, se, truth):
     return ts
 
 
+def busy(t):
+    """Threads running Python when the process is paused, each caught
+    mid-loop: every one's frames are traceback's (the newest on a line of
+    the loop), whatever it was doing, three times over."""
+    zoo = Zoo(script="spinning.py")
+    try:
+        truth = zoo.truth
+        check_gil(t, truth)
+        bad = []
+        for _ in range(3):
+            rc, so, se = ndspy("stacks", "--json", zoo.pid)
+            ts = threads(so) if rc == 0 else {}
+            for tid, want in truth["spinners"].items():
+                got = python_frames(ts.get(int(tid), {"frames": []}))
+                if not (rc == 0 and got[1:] == want[1:] and
+                        got[0][:2] == want[0][:2] and
+                        got[0][2] in truth["loop"]):
+                    bad.append((tid, rc, se, got, want))
+        t.ok(len(truth["spinners"]) == 4 and not bad,
+             "threads caught running Python: each one's frames equal "
+             "traceback's, the newest in its loop", bad[:2])
+        t.ok(zoo.running_untraced(), "the busy target runs untraced "
+             "afterwards", zoo.state())
+    finally:
+        zoo.stop()
+
+
 def at_prompt(t):
     """An interactive interpreter at its prompt: its thread state has no
     frame."""
@@ -69,10 +98,10 @@ def at_prompt(t):
 def main():
     t = Tap("stacks")
     at_prompt(t)
+    busy(t)
     zoo = Zoo(script="stacked.py", args=["sleep"])
     try:
         truth = zoo.truth
-        check_gil(t, truth)
         rc, so, se = ndspy("stacks", "--json", zoo.pid)
         live = check(t, "live", so, rc, se, truth)
         core = gcore(zoo.pid, os.path.join(zoo.dir, "core"))
