@@ -426,7 +426,11 @@ int cmd_snapshot(int argc, char **argv)
 		       nd_plural(tl.names), tl.threads,
 		       nd_plural(tl.threads),
 		       tl.objects ? ", and the objects given" : "",
-		       t.rt.np ? "" : " (no NumPy)");
+		       t.rt.np ? "" : t.rt.np_skipped[0]
+					  ? " (NumPy loaded, not read)"
+					  : " (no NumPy)");
+		if (t.rt.np_skipped[0])
+			fprintf(stderr, "ndspy: %s\n", t.rt.np_skipped);
 		for (int p = 0; p < NPARTS; p++)
 			cli_verbosef("%s: %s: %" PRIu64 " KiB kept in %.1f ms",
 				     t.name, part_name[p], tl.kept[p] >> 10,

@@ -373,15 +373,15 @@ static int find_numpy(const struct target *t, struct mem *mem,
 			       "_multiarray_umath is not loaded)",
 			       t->name, rt->py_major, rt->py_minor,
 			       rt->py->free_threaded ? "t" : "");
+	snprintf(rt->np_path, sizeof(rt->np_path), "%s", so->path);
 	/* NumPy built for a free-threaded Python has every field behind the
 	 * larger header: no NumPy of that kind could be built here to
 	 * derive and test its layout (see README) */
 	if (rt->py->free_threaded)
-		return nd_fail(e, ND_EUNSUPPORTED,
+		return nd_fail(e, ND_ETARGET,
 			       "%s: NumPy on free-threaded Python %d.%dt is "
 			       "not supported yet (stacks are)",
 			       t->name, rt->py_major, rt->py_minor);
-	snprintf(rt->np_path, sizeof(rt->np_path), "%s", so->path);
 
 	/* Type names are read through a context that knows Python's layout;
 	 * NumPy's is not needed for that yet. */
@@ -435,8 +435,13 @@ int runtime_discover(struct target *t, struct nd_err *e)
 		return rc;
 	struct nd_err np = {0};
 	rc = find_numpy(t, t->mem, rt, &np);
-	if (rc && t->numpy_optional)
-		return 0; /* rt->np stays NULL */
+	if (rc && t->numpy_optional) {
+		/* rt->np stays NULL; a NumPy loaded but not read says why */
+		if (rt->np_path[0])
+			snprintf(rt->np_skipped, sizeof(rt->np_skipped), "%s",
+				 np.msg);
+		return 0;
+	}
 	return rc ? nd_fail(e, np.code, "%s", np.msg) : 0;
 }
 

@@ -20,6 +20,8 @@ struct runtime {
 	char np_version[32];   /* "" when no file tells */
 	int np_major;
 	char np_path[4200];    /* _multiarray_umath, as mapped */
+	/* why a NumPy that is loaded was not read (numpy_optional); "" */
+	char np_skipped[sizeof(((struct nd_err *)0)->msg)];
 	uint64_t array_type;   /* &PyArray_Type */
 	uint64_t descr_type;   /* &PyArrayDescr_Type */
 	const struct nd_pylayout *py;

@@ -153,13 +153,17 @@ int nd_debug_offsets(struct nd_ctx *c, uint64_t runtime,
 	 * is not read from here, so it must be the one the table has */
 	uint64_t ft = nd_u64_at(d, (size_t)table->dbg_free_threaded);
 	uint64_t ob_type = nd_u64_at(d, (size_t)table->dbg_ob_type);
-	if ((ft != 0) != (table->free_threaded != 0) ||
-	    ob_type != (uint64_t)table->ob_type)
-		return nd_fail(e, ND_ETARGET, "its _Py_DebugOffsets says %s "
-			       "(ob_type at %" PRIu64 "), its symbols a %s",
+	if ((ft != 0) != (table->free_threaded != 0))
+		return nd_fail(e, ND_ETARGET, "its _Py_DebugOffsets says it is "
+			       "%s, its symbols that it is %s",
 			       ft ? "free-threaded" : "not free-threaded",
-			       ob_type, table->free_threaded ?
-			       "free-threaded build" : "build with a GIL");
+			       table->free_threaded ? "free-threaded"
+						    : "built with a GIL");
+	if (ob_type != (uint64_t)table->ob_type)
+		return nd_fail(e, ND_ETARGET, "its _Py_DebugOffsets puts "
+			       "PyObject.ob_type at %" PRIu64 ", not %d: an "
+			       "object header ndspy does not know", ob_type,
+			       table->ob_type);
 	*out = *table;
 	const struct field *moved[G_NGROUPS] = {0};
 	for (size_t i = 0; i < NFIELDS; i++) {

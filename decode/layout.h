@@ -182,11 +182,18 @@ struct nd_nplayout {
 	int dt_meta_base, dt_meta_num;
 };
 
+/* Bytes of the object header: where an object's own fields begin. */
+static inline int nd_header_size(const struct nd_pylayout *P)
+{
+	return P->ob_type + 8;
+}
+
 /* NULL when the version is not one we know; see nd_layout_supported(). */
 const struct nd_pylayout *nd_pylayout_find(int major, int minor,
 					   bool free_threaded);
 const struct nd_nplayout *nd_nplayout_find(int numpy_major);
-/* "3.9-3.15" and "1.x, 2.x", for error messages. */
+/* "3.9-3.15, and 3.13t free-threaded" and "1.x and 2.x", for error
+ * messages. */
 const char *nd_layout_supported_python(void);
 const char *nd_layout_supported_numpy(void);
 

@@ -23,10 +23,13 @@ static uint64_t header_refcnt(const struct nd_pylayout *P,
 	memcpy(&shared, h + P->ob_ref_shared, 8);
 	if (local == UINT32_MAX)
 		return local; /* immortal */
-	/* the shared count is negative for a moment when another thread
-	 * has given up a reference the owner has yet to merge */
 	int64_t n = (int64_t)local + (shared >> 2);
-	return n > 0 ? (uint64_t)n : local || shared ? 1 : 0;
+	if (n > 0)
+		return (uint64_t)n;
+	/* another thread gave up references the owner still counts: it is
+	 * queued for the owner to merge, and whole until then. A merged
+	 * count of 0 (shared _Py_REF_MERGED, local 0) was freed. */
+	return local > 0 && shared < 0 ? 1 : 0;
 }
 
 int nd_py_header(struct nd_ctx *c, uint64_t obj, int64_t *refcnt,

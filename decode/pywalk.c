@@ -150,7 +150,7 @@ static int inline_values(struct nd_ctx *c, uint64_t obj, uint64_t type,
 		if ((rc = nd_read(c, type + (uint64_t)P->tp_basicsize, &basicsize,
 				  8, e, "tp_basicsize")))
 			return rc;
-		if (basicsize < 16 || basicsize > 4096)
+		if (basicsize < nd_header_size(P) || basicsize > 4096)
 			return nd_fail(e, ND_ECORRUPT,
 				       "type at 0x%" PRIx64 ": bad tp_basicsize",
 				       type);
@@ -185,7 +185,7 @@ static int var_dict_slot(struct nd_ctx *c, uint64_t obj, uint64_t type,
 		return rc;
 	if (n < 0)
 		n = n == INT64_MIN ? -1 : -n;
-	if (basicsize < 16 || basicsize > 4096 || itemsize < 0 ||
+	if (basicsize < nd_header_size(P) || basicsize > 4096 || itemsize < 0 ||
 	    itemsize > 4096 || n < 0 || n > (1LL << 40))
 		return nd_fail(e, ND_ECORRUPT,
 			       "object at 0x%" PRIx64 ": bad size for its "

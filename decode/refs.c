@@ -14,9 +14,10 @@
 #define NPY_OBJECT 17
 /* collections.deque (Modules/_collectionsmodule.c, no header; the same
  * 3.9-3.15): its length is ob_size, then leftblock, rightblock,
- * leftindex; a block is leftlink, 64 items, rightlink */
-#define DEQUE_LEFTBLOCK 24
-#define DEQUE_LEFTINDEX 40
+ * leftindex (bytes past ob_size); a block is leftlink, 64 items,
+ * rightlink */
+#define DEQUE_LEFTBLOCK 8
+#define DEQUE_LEFTINDEX 24
 #define BLOCKLEN 64
 
 const char *const nd_step_names[] = {"__defaults__", "__kwdefaults__",
@@ -86,11 +87,11 @@ static int deque_items(struct nd_refs *w, uint64_t obj, nd_ref_fn fn,
 		       void *arg)
 {
 	uint64_t len, block, idx, b[BLOCKLEN + 2];
+	uint64_t size = obj + (uint64_t)w->c->py->ob_size;
 
-	if (nd_read_u64(w->c, obj + (uint64_t)w->c->py->ob_size, &len, NULL,
-			"deque") ||
-	    nd_read_u64(w->c, obj + DEQUE_LEFTBLOCK, &block, NULL, "deque") ||
-	    nd_read_u64(w->c, obj + DEQUE_LEFTINDEX, &idx, NULL, "deque") ||
+	if (nd_read_u64(w->c, size, &len, NULL, "deque") ||
+	    nd_read_u64(w->c, size + DEQUE_LEFTBLOCK, &block, NULL, "deque") ||
+	    nd_read_u64(w->c, size + DEQUE_LEFTINDEX, &idx, NULL, "deque") ||
 	    idx >= BLOCKLEN)
 		return 0;
 	if (len > ND_MAX_REFS) {

@@ -205,7 +205,8 @@ static void members(struct nd_refs *w, uint64_t type, struct nd_tinfo *t)
 			if (!name)
 				break;
 			char s[16];
-			if ((kind != T_OBJECT && kind != T_OBJECT_EX) || off < 16 ||
+			if ((kind != T_OBJECT && kind != T_OBJECT_EX) ||
+			    off < nd_header_size(P) ||
 			    off > 1 << 20 ||
 			    (nd_read_cstr(w->c, name, s, sizeof(s), NULL,
 					  "member name") == 0 &&

@@ -5,10 +5,13 @@ against threads caught running Python (in parallel on a free-threaded
 build)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
-from tap import Tap, Zoo, check_gil, gcore, ndspy, ndspy_on_sleep
+from tap import (Tap, Zoo, build_extension, check_gil, end_process, gcore,
+                 ndspy, ndspy_on_sleep)
 
 
 def threads(so):
@@ -69,10 +72,69 @@ def busy(t):
         t.ok(len(truth["spinners"]) == 4 and not bad,
              "threads caught running Python: each one's frames equal "
              "traceback's, the newest in its loop", bad[:2])
+        rc, so, se = ndspy("stacks", "--locals", "--json", zoo.pid)
+        ts = threads(so) if rc == 0 else {}
+
+        def local(tid, frame, name):
+            fs = [f for f in ts.get(tid, {"frames": []})["frames"]
+                  if f["kind"] == "python"]
+            return fs[frame].get("locals", {}).get(name, {}) if fs else {}
+        t.ok(rc == 0 and all(
+            local(int(tid), 0, "n").get("type") == "int" and
+            isinstance(local(int(tid), 0, "n").get("value"), int)
+            for tid in truth["spinners"]) and
+            local(truth["pid"], -1, "SPINNERS").get("value") == 4,
+             "--locals of threads caught running Python: each loop's n an "
+             "int, the module's SPINNERS 4", (rc, se, so[-600:]))
         t.ok(zoo.running_untraced(), "the busy target runs untraced "
              "afterwards", zoo.state())
     finally:
         zoo.stop()
+
+
+def numpy_refused(t):
+    """A free-threaded process that loaded a module named like NumPy's
+    core (NumPy itself cannot be built for it here): what reads arrays
+    refuses in one line; snapshot says what it left out; stacks goes on."""
+    name = "a free-threaded process with NumPy's core loaded"
+    python = os.environ.get("PYTHON", "/usr/bin/python3")
+    root = os.environ.get("NDSPY_TARGET_ROOT", "")
+    r = subprocess.run(python.split() + [
+        "-c", "import sysconfig; "
+        "print(sysconfig.get_config_var('Py_GIL_DISABLED'))"],
+        capture_output=True, text=True, timeout=60)
+    if r.stdout.strip() != "1":
+        t.skip(name, "not a free-threaded Python")
+        return
+    d = tempfile.mkdtemp(prefix="ndspy-test-",
+                         dir=os.path.join(root, "tmp") if root else None)
+    p = None
+    try:
+        mod = "_multiarray_umath"
+        build_extension(python, root, d, "ndspy_ext.c", mod,
+                        ["-DMODNAME=\"%s\"" % mod, "-DMODSYM=" + mod])
+        inside = d[len(root):]
+        p = subprocess.Popen(python.split() + [
+            "-c", "import sys; sys.path.insert(0, %r); import %s; "
+            "print('ready', flush=True); sys.stdin.read()" % (inside, mod)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL)
+        p.stdout.readline()
+        rc, so, se = ndspy("show", p.pid, "0x1000")
+        want = "NumPy on free-threaded Python 3."
+        t.ok(rc == 3 and se.count("\n") == 1 and want in se,
+             name + ": show refuses in one line (exit 3)", (rc, se))
+        out = os.path.join(d, "snap")
+        rs, ss, es = ndspy("snapshot", p.pid, "-o", out)
+        rk, sk, ek = ndspy("stacks", p.pid)
+        t.ok(rs == 0 and "(NumPy loaded, not read)" in ss and want in es
+             and rk == 0 and "running Python" in sk,
+             name + ": snapshot says it left NumPy out, stacks goes on",
+             (rs, ss, es, rk, ek))
+    finally:
+        if p:
+            end_process(p)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def at_prompt(t):
@@ -99,6 +161,7 @@ def main():
     t = Tap("stacks")
     at_prompt(t)
     busy(t)
+    numpy_refused(t)
     zoo = Zoo(script="stacked.py", args=["sleep"])
     try:
         truth = zoo.truth

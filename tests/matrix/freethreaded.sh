@@ -22,13 +22,16 @@ log=$cache/$name.log
 base=$(bash "$here/chroot.sh" trixie) # waits for one being built
 exec 9>"$cache/.$name.lock"
 flock 9
-if [ -f "$dir/.ndspy-ok" ]; then
+# (a stamped chroot whose interpreter went missing is built again)
+if [ -f "$dir/.ndspy-ok" ] && [ -x "$dir$prefix/bin/python3.13t" ]; then
 	echo "$dir"
 	exit 0
 fi
 rm -rf "$dir" "$dir".tmp.*
 tmp=$(mktemp -d "$dir.tmp.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT # an interrupted build leaves nothing
 echo "freethreaded.sh: building CPython 3.13t in $dir (log: $log)" >&2
+: >"$log"
 
 # (one && chain: errexit does not hold inside a function tested by if)
 build() {
@@ -56,11 +59,11 @@ build() {
 start=$SECONDS
 if ! version=$(build 2>>"$log" | tee -a "$log" | tail -n1) ||
 	[ -z "$version" ]; then
-	rm -rf "$tmp"
 	echo "freethreaded.sh: could not build CPython 3.13t; see $log" >&2
 	exit 1
 fi
 echo "freethreaded.sh: built in $((SECONDS - start)) s: $version" >>"$log"
 echo "$version" >"$tmp/.ndspy-ok"
 mv "$tmp" "$dir"
+trap - EXIT
 echo "$dir"

@@ -81,15 +81,18 @@ void img_w8(struct image *im, uint64_t addr, uint8_t v)
 }
 
 /* A header of refcount 1: ob_refcnt, or (free-threaded) the owning
- * thread and its local count. */
+ * thread (an address, as CPython's thread ids are: never a count) and its
+ * local count. */
 static void header(struct image *im, uint64_t o, uint64_t type)
 {
 	const struct nd_pylayout *P = im->ctx.py;
 
-	img_w64(im, o, 1);
 	if (P->free_threaded) {
+		img_w64(im, o, IMG_FT_TID);
 		img_w32(im, o + (uint64_t)P->ob_ref_local, 1);
 		img_w64(im, o + (uint64_t)P->ob_ref_shared, 0);
+	} else {
+		img_w64(im, o, 1);
 	}
 	img_w64(im, o + (uint64_t)P->ob_type, type);
 }

@@ -66,7 +66,9 @@ void img_w64(struct image *im, uint64_t addr, uint64_t v);
 void img_w32(struct image *im, uint64_t addr, uint32_t v);
 void img_w8(struct image *im, uint64_t addr, uint8_t v);
 
-/* An object header (refcount 1) of the given type, size bytes in all. */
+/* An object header (refcount 1) of the given type, size bytes in all; a
+ * free-threaded one is owned by thread IMG_FT_TID. */
+#define IMG_FT_TID 0x7f3a5c001740ULL
 uint64_t img_object(struct image *im, uint64_t type, size_t size);
 uint64_t img_type(struct image *im, const char *name, uint64_t base,
 		  uint64_t flags);
