@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "report_pprof.h"
 #include "spool.h"
 
 /* agent/flame.html as bytes (the Makefile makes it): the page with its
@@ -53,41 +54,6 @@ void report_abort(struct report_files *r)
 			outfile_abort(&r->out[k]);
 			r->open[k] = false;
 		}
-}
-
-size_t report_frames(const struct report_in *in, uint32_t id,
-		     const struct nd_pyframe **f)
-{
-	if (!id || !in->sites || id >= in->sites->n) {
-		*f = NULL;
-		return 0;
-	}
-	*f = in->sites->s[id].f;
-	return in->sites->s[id].n;
-}
-
-/* Text from the target in a line-based format: the separators of the
- * folded format (';', and the space before the count is the last one, so
- * spaces may stay) and control characters replaced. */
-static void put_clean(struct nd_buf *b, const char *s)
-{
-	for (; *s; s++)
-		nd_buf_putc(b, *s == ';' ? ':' : (unsigned char)*s < 0x20 ? '?'
-								  : *s);
-}
-
-void report_frame_name(const struct nd_pyframe *f, struct nd_buf *b)
-{
-	if (!f) {
-		nd_buf_puts(b, SITES_NO_STACK);
-		return;
-	}
-	put_clean(b, sites_function(f));
-	nd_buf_puts(b, " (");
-	put_clean(b, f->file);
-	if (f->line >= 0)
-		nd_buf_printf(b, ":%d", f->line);
-	nd_buf_putc(b, ')');
 }
 
 /* Site id's frames, outermost first, each through frame(); "[no Python

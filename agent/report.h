@@ -10,9 +10,8 @@
 
 #include "../decode/buf.h"
 #include "../decode/err.h"
-#include "live_table.h"
 #include "outfile.h"
-#include "sites.h"
+#include "report_stacks.h"
 
 enum report_kind { REPORT_FOLDED, REPORT_PPROF, REPORT_HTML, REPORT_KINDS };
 
@@ -45,30 +44,11 @@ bool report_wanted(const struct report_files *r);
  * destination fails early). */
 int report_create(struct report_files *r, struct nd_err *e);
 
-/* What a report is made of. sites may be NULL (no stacks: every buffer
- * at site 0). */
-struct report_in {
-	const struct live_ledger *seen;
-	const struct sites *sites;
-	const char *title;         /* "ndspy watch: process 1234 (...)" */
-	int64_t start_ns, end_ns;  /* CLOCK_REALTIME, the window */
-};
-
 /* Writes and puts in place every file asked for; on failure the others
  * are still written, and the first error is returned. */
 int report_finish(struct report_files *r, const struct report_in *in,
 		  struct nd_err *e);
 /* Removes what was created and not finished; safe to call twice. */
 void report_abort(struct report_files *r);
-
-/* Site id's frames (innermost first) and how many; none for id 0. */
-size_t report_frames(const struct report_in *in, uint32_t id,
-		     const struct nd_pyframe **f);
-/* "function (file:line)", or "[no Python stack]" for f NULL. */
-void report_frame_name(const struct nd_pyframe *f, struct nd_buf *b);
-
-/* The gzipped profile.proto (report_pprof.c) into b. */
-int report_pprof(const struct report_in *in, struct nd_buf *b,
-		 struct nd_err *e);
 
 #endif

@@ -3,6 +3,8 @@
  * sites, packed by protobuf-c and gzipped by zlib, as pprof reads it.
  * One sample per allocation stack; one Location per (function, line), one
  * Function per (function, file); Python frames, no addresses. */
+#include "report_pprof.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,6 @@
 
 #include "hash.h"
 #include "profile.pb-c.h"
-#include "report.h"
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__Sample Sample;
