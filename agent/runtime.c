@@ -67,6 +67,20 @@ static const struct region *find_interpreter(const struct target *t,
  * calls it when the owning thread's count reaches zero. */
 #define FREE_THREADED_SYMBOL "_Py_MergeZeroLocalRefcount"
 
+/* The table of Python major.minor (free-threaded or not), or a refusal
+ * naming who (the process, or the file under watch -- COMMAND). */
+static int layout_of(const char *who, int major, int minor, bool ft,
+		     const struct nd_pylayout **py, struct nd_err *e)
+{
+	*py = nd_pylayout_find(major, minor, ft);
+	if (!*py)
+		return nd_fail(e, ND_ETARGET, "%s: Python %d.%d%s is not "
+			       "supported (supported: %s)", who, major, minor,
+			       ft ? " (free-threaded)" : "",
+			       nd_layout_supported_python());
+	return 0;
+}
+
 /* CPython 3.13+ publishes the offsets of its objects for debuggers in
  * _Py_DebugOffsets at the start of _PyRuntime: where the target says
  * them, they replace the table's (a distribution or a patch release may
@@ -169,16 +183,11 @@ static int find_python(const struct target *t, struct mem *mem,
 			       "in %s",
 			       t->name, r->path);
 	}
-	bool ft = elf_obj_symbol(&o, FREE_THREADED_SYMBOL, &addr, NULL);
-	rt->py = nd_pylayout_find(rt->py_major, rt->py_minor, ft);
-	if (!rt->py) {
+	if (layout_of(t->name, rt->py_major, rt->py_minor,
+		      elf_obj_symbol(&o, FREE_THREADED_SYMBOL, &addr, NULL),
+		      &rt->py, e)) {
 		elf_obj_close(&o);
-		return nd_fail(e, ND_ETARGET,
-			       "%s: Python %d.%d%s is not supported "
-			       "(supported: %s)",
-			       t->name, rt->py_major, rt->py_minor,
-			       ft ? " (free-threaded)" : "",
-			       nd_layout_supported_python());
+		return -1;
 	}
 	arena_loads(&o, rt);
 	int rc = debug_offsets(t, mem, rt, e);
@@ -462,13 +471,8 @@ int runtime_file_layout(void *elf, int fd, const char *path,
 		return nd_fail(e, ND_ETARGET, "cannot tell the version of "
 			       "Python in %s", path);
 	}
-	bool ft = elf_symbol_value(elf, FREE_THREADED_SYMBOL, true, &vaddr,
-				   NULL);
-	*py = nd_pylayout_find(major, minor, ft);
-	if (!*py)
-		return nd_fail(e, ND_ETARGET, "%s: Python %d.%d%s is not "
-			       "supported (supported: %s)", path, major, minor,
-			       ft ? " (free-threaded)" : "",
-			       nd_layout_supported_python());
-	return 0;
+	return layout_of(path, major, minor,
+			 elf_symbol_value(elf, FREE_THREADED_SYMBOL, true,
+					  &vaddr, NULL),
+			 py, e);
 }

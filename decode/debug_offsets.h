@@ -15,9 +15,9 @@
  * untouched; 0 when *out (table with every published offset read from
  * the target) is the layout to use; -1 when the target is refused: its
  * object header is not the table's (free-threaded or not), it declares
- * another version, publishes an offset no object
- * has, or moved a field of a struct whose other fields ndspy needs but
- * the target does not publish (e names them). */
+ * another version, publishes an offset no object has, or moved a field
+ * of a struct whose other fields ndspy needs but the target does not
+ * publish (e names them). */
 /* A field of the layout that some version's _Py_DebugOffsets publishes:
  * where the layout keeps its offset (ours) and its place in the table
  * (dbg); both are offsets into struct nd_pylayout of an int. */

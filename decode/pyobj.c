@@ -42,7 +42,7 @@ int nd_py_header(struct nd_ctx *c, uint64_t obj, int64_t *refcnt,
 		return nd_fail(e, ND_ENOTARRAY,
 			       "0x%" PRIx64 " is not aligned like a Python object",
 			       obj);
-	int rc = nd_read(c, obj, h, (size_t)P->ob_type + 8, e,
+	int rc = nd_read(c, obj, h, (size_t)nd_header_size(P), e,
 			 "object header");
 	if (rc)
 		return rc;

@@ -81,14 +81,15 @@ if [ "${NDSPY_MATRIX:-1}" != 0 ]; then
 		>"$logs/bare.out" 2>"$logs/bare.err" &
 fi
 
-# The integration suites against each pair of the matrix that could be
-# built (unless NDSPY_MATRIX=0), but the host's own Python, which the
-# first round ran. $1 labels the round; $2, if given, lists the only
-# labels it takes.
-run_matrix() {
-	local round=$1 only=${2:-} label root py
+# Runs $4 (LABEL PYTHON ROOT: the suites of one pair) against each pair of
+# $3 (an output of tests/matrix/targets: the pairs that could be built),
+# unless NDSPY_MATRIX=0 (then $2 names what is skipped), but the host's
+# own Python, which the first round ran. LABEL is $1[PAIR] and ROOT "" for
+# the host's. $5, if given, lists the only pairs taken.
+run_pairs() {
+	local round=$1 what=$2 list=$3 suites=$4 only=${5:-} label root py
 	if [ "${NDSPY_MATRIX:-1}" = 0 ]; then
-		skip "the Python/NumPy matrix (NDSPY_MATRIX=0)"
+		skip "$what (NDSPY_MATRIX=0)"
 		return
 	fi
 	while read -r label root py; do
@@ -96,31 +97,36 @@ run_matrix() {
 			continue
 		fi
 		if [ "$root" = / ]; then
-			[ "$py" = "$PYTHON" ] || run_integration "$round[$label]" "$py" ""
+			[ "$py" = "$PYTHON" ] || "$suites" "$round[$label]" "$py" ""
 		else
-			run_integration "$round[$label]" "chroot $root $py" "$root"
+			"$suites" "$round[$label]" "chroot $root $py" "$root"
 		fi
-	done <"$logs/targets.out"
+	done <"$list"
+}
+
+# The integration suites against each pair of the matrix. $1 labels the
+# round; $2, if given, lists the only labels it takes.
+run_matrix() {
+	run_pairs "$1" "the Python/NumPy matrix" "$logs/targets.out" \
+		run_integration "${2:-}"
+}
+
+# The suites whose targets need no NumPy against one Python (arguments as
+# run_integration's).
+no_numpy_suites() {
+	local n
+	for n in stacks np25; do
+		PYTHON=$2 NDSPY_TARGET_ROOT=$3 \
+			run_suite "$n${1%]}, no NumPy]" /usr/bin/python3 \
+			"tests/integration/test_$n.py"
+	done
 }
 
 # The Pythons no NumPy can be built for here (3.12, and the free-threaded
-# 3.13t; see README) are checked by the suites whose targets need none.
-# $1 labels the round.
+# 3.13t; see README). $1 labels the round.
 run_no_numpy() {
-	local label root py run n
-	if [ "${NDSPY_MATRIX:-1}" = 0 ]; then
-		skip "the Pythons without NumPy (NDSPY_MATRIX=0)"
-		return
-	fi
-	while read -r label root py; do
-		run=$py
-		[ "$root" = / ] || run="chroot $root $py"
-		for n in stacks np25; do
-			PYTHON=$run NDSPY_TARGET_ROOT=${root%/} \
-				run_suite "$n$1[$label, no NumPy]" \
-				/usr/bin/python3 "tests/integration/test_$n.py"
-		done
-	done <"$logs/bare.out"
+	run_pairs "$1" "the Pythons without NumPy" "$logs/bare.out" \
+		no_numpy_suites
 }
 
 for bin in "$@"; do

@@ -26,9 +26,11 @@ DATA = os.path.join(ROOT, "decode", "layout_data.h")
 PYTHONS = [(3, m, 0) for m in range(9, 16)] + [(3, 13, 1)]
 NUMPYS = [1, 2]
 PY_FIELDS = [
-    "ob_type", "refcnt_bits", "ob_ref_local", "ob_ref_shared", "tp_name", "tp_basicsize", "tp_flags", "tp_base",
+    "ob_type", "refcnt_bits", "ob_ref_local", "ob_ref_shared", "tp_name",
+    "tp_basicsize", "tp_flags", "tp_base",
     "tp_mro", "tuple_item", "long_repr", "long_digits", "float_fval",
-    "str_state", "str_kind_shift", "str_ascii_data", "str_compact_data", "bytes_sval",
+    "str_state", "str_kind_shift", "str_ascii_data", "str_compact_data",
+    "bytes_sval",
     "bytearray_bytes", "bytearray_start", "mview_buf", "mview_obj",
     "mview_len", "mmap_data", "mmap_size", "cdata_ptr", "cdata_size",
     "dict_repr", "dict_used", "dict_keys", "dict_values",
