@@ -3,17 +3,21 @@
 spin_inner(), called by spin_outer(). truth.json (argv[1]) holds each
 one's stack as traceback saw it on entering spin_inner(), newest frame
 first, the lines the loop spans, and whether the build is free-threaded
-and its GIL on. stdin closing ends it."""
+and its GIL on. It says ready only once every thread has marked itself
+from inside the loop: a thread just released by the barrier may still be
+in threading.py for a while. stdin closing ends it."""
 import json
 import os
 import sys
 import sysconfig
 import threading
+import time
 import traceback
 
 SPINNERS = 4
 entered = threading.Barrier(SPINNERS + 1)
 stacks = {}
+looping = set()
 
 
 def frames(stack):
@@ -21,12 +25,15 @@ def frames(stack):
 
 
 def spin_inner():
-    stacks[threading.get_native_id()] = frames(traceback.extract_stack())
+    me = threading.get_native_id()
+    stacks[me] = frames(traceback.extract_stack())
     entered.wait()
     n = 0
     while True:  # loop
         n += 1  # loop
         n ^= 0x5a5a  # loop
+        if me not in looping:  # loop
+            looping.add(me)  # loop
 
 
 def spin_outer():
@@ -36,6 +43,8 @@ def spin_outer():
 for _ in range(SPINNERS):
     threading.Thread(target=spin_outer, daemon=True).start()
 entered.wait()
+while len(looping) < SPINNERS:
+    time.sleep(0.01)
 with open(__file__) as f:
     loop = [i + 1 for i, line in enumerate(f)
             if line.rstrip().endswith("# loop")]
