@@ -93,7 +93,7 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o | deps
 	bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 # keep the object: the skeleton embeds it, make need not rebuild it
-.SECONDARY: $(BPF_SKEL:.skel.h=.bpf.o) $(UNIT_LIB:%.c=$(B)/san/%.o)
+.SECONDARY: $(BPF_SKEL:.skel.h=.bpf.o)
 
 # generated headers first; the .d files say who includes them
 $(PROBE_OBJ) $(AGENT_OBJ): $(BPF_SKEL) | $(GEN_H)
@@ -117,10 +117,12 @@ MODEL_SRC := probe/placement.c agent/mem.c agent/maps.c agent/pymalloc.c \
 $(B)/libmodel.a: $(MODEL_SRC:%.c=$(B)/%.o) | deps
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/tests/%: tests/unit/%.c $(UNIT_LIB) $(B)/libmodel.a $(B)/libdecode.a | deps
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(UNIT_LIB) $(B)/libmodel.a $(B)/libdecode.a \
-		-lcapstone -lcmocka -lm -pthread
+# Each source an object of its own: gcc's -MMD writes one .d per output, so
+# one command compiling several sources would keep only the last one's
+# headers, and a test would not be rebuilt when a header it includes changes.
+$(UNIT_BIN): $(B)/tests/%: $(B)/tests/unit/%.o $(UNIT_LIB:%.c=$(B)/%.o) \
+		$(B)/libmodel.a $(B)/libdecode.a | deps
+	$(CC) -o $@ $(filter %.o %.a,$^) -lcapstone -lcmocka -lm -pthread
 
 $(B)/bench/rawread: tests/bench/rawread.c | deps
 	@mkdir -p $(@D)
@@ -146,11 +148,10 @@ $(SAN_B)/ndspy: $(AGENT_SRC:%.c=$(SAN_B)/%.o) $(PROBE_SRC:%.c=$(SAN_B)/%.o) \
 		$(DECODE_SRC:%.c=$(SAN_B)/%.o) $(SAN_B)/gen/profile.pb-c.o | deps
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(SAN_B)/tests/%: tests/unit/%.c $(UNIT_LIB:%.c=$(SAN_B)/%.o) \
-		$(DECODE_SRC:%.c=$(SAN_B)/%.o) $(MODEL_SRC:%.c=$(SAN_B)/%.o) | deps
-	@mkdir -p $(@D)
-	$(CC) -O1 -g $(SAN) $(filter-out -O2 -g -MMD -MP,$(CFLAGS)) -o $@ $^ \
-		-lcapstone -lcmocka -lm -pthread
+$(SAN_UNIT): $(SAN_B)/tests/%: $(SAN_B)/tests/unit/%.o \
+		$(UNIT_LIB:%.c=$(SAN_B)/%.o) $(DECODE_SRC:%.c=$(SAN_B)/%.o) \
+		$(MODEL_SRC:%.c=$(SAN_B)/%.o) | deps
+	$(CC) $(SAN) -o $@ $(filter %.o %.a,$^) -lcapstone -lcmocka -lm -pthread
 
 # libFuzzer harnesses (tests/fuzz/): clang, with ASan and UBSan. decode/
 # alone for fuzz_decode; the whole agent for fuzz_core.
