@@ -224,10 +224,13 @@ def evaluate(path, loop_frame):
 
 def main():
     ready = threading.Event()
-    threading.Thread(target=sleeper, daemon=True,
-                     args=(ready, keep("frame_argument", np.arange(29)))
-                     ).start()
+    th = threading.Thread(target=sleeper, daemon=True,
+                          args=(ready, keep("frame_argument", np.arange(29))))
+    th.start()
     ready.wait()
+    # paths name its frames by depth: wait until Event.set() has returned
+    while sys._current_frames()[th.ident].f_code is not sleeper.__code__:
+        time.sleep(0.01)
     truth = {"pid": os.getpid(), "arrays": ARRAYS,
              "pandas": pd is not None, "sklearn": model is not None,
              "unreachable": {"leaked_from_c": leak_from_c(),

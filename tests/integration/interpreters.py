@@ -25,9 +25,11 @@ if interpreters:
     interpreters.run_string(sub, "arr = [1, 2, 3]")
     sub_id = int(sub)
     flag = os.path.join(sys.argv[2], "in-sub")
+    # binary: text mode runs Python (3.9 imports _bootlocale) after the
+    # file exists, and the flag must mean waiting_in_sub() is on top
     script = ("import time\n"
               "def waiting_in_sub():\n"
-              "    open(%r, 'w').close()\n"
+              "    open(%r, 'wb').close()\n"
               "    time.sleep(3600)\n"
               "waiting_in_sub()\n" % flag)
     threading.Thread(target=interpreters.run_string, args=(sub, script),

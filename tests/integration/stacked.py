@@ -1,11 +1,14 @@
 """A target for `ndspy stacks` and core files: the main thread runs
 inner(), called by outer(); a worker waits on an Event. truth.json
 (argv[1]) holds each thread's stack as the traceback module sees it,
-newest frame first.
+newest frame first. It says ready only once each thread is where it
+stays: the worker blocked in Condition.wait, the main thread back in
+inner() (a watchdog thread checks, then prints).
   stacked.py TRUTH DIR sleep   inner() sleeps; stdin closing ends it
   stacked.py TRUTH DIR abort   a few arrays are built (and one np.save'd
                                into DIR), then inner() calls os.abort(): the
                                kernel writes a core into DIR"""
+import inspect
 import json
 import os
 import sys
@@ -20,22 +23,39 @@ def worker():
     ev.wait()
 
 
-def watchdog():
+def watchdog(truth, main):
+    while sys._current_frames()[main].f_code is not inner.__code__:
+        time.sleep(0.01)
+    publish(truth)
     sys.stdin.read()
     os._exit(0)
+
+
+def start_watchdog(truth):
+    threading.Thread(target=watchdog, args=(truth, threading.get_ident()),
+                     daemon=True).start()
 
 
 def frames(stack):
     return [[f.filename, f.name, f.lineno] for f in reversed(stack)]
 
 
+def blocking_line():
+    """Condition.wait's line that blocks: its second waiter.acquire() (the
+    lines before it are in a function named wait too)."""
+    lines, first = inspect.getsourcelines(threading.Condition.wait)
+    return [first + i for i, line in enumerate(lines)
+            if line.strip() == "waiter.acquire()"][1]
+
+
 def settled(th):
     """The worker's stack once it blocks inside Event.wait."""
-    last = None
+    last, at = None, blocking_line()
     for _ in range(500):
         frame = sys._current_frames().get(th.ident)
         now = frames(traceback.extract_stack(frame)) if frame else None
-        if now and now == last and now[0][1] == "wait":
+        if now and now == last and now[0][1:] == ["wait", at] and \
+                frame.f_code is threading.Condition.wait.__code__:
             return now
         last = now
         time.sleep(0.02)
@@ -52,7 +72,7 @@ def inner(truth):
     # one line each: the stack recorded is the one the call runs in
     if sys.argv[3] == "abort":
         truth["main"] = frames(traceback.extract_stack()); publish(truth); os.abort()  # noqa: E702,E501
-    truth["main"] = frames(traceback.extract_stack()); publish(truth); time.sleep(1000)  # noqa: E702,E501
+    truth["main"] = frames(traceback.extract_stack()); start_watchdog(truth); time.sleep(1000)  # noqa: E702,E501
 
 
 def outer(truth):
@@ -81,6 +101,4 @@ truth = {"pid": os.getpid(), "main_tid": threading.get_native_id(),
 if sys.argv[3] == "abort":
     os.chdir(sys.argv[2])
     truth["arrays"], keep, truth["numpy"] = arrays(sys.argv[2])
-else:
-    threading.Thread(target=watchdog, daemon=True).start()
 outer(truth)

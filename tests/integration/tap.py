@@ -237,11 +237,12 @@ def ndspy_on_sleep(*args):
         sleep.wait()
 
 
-def start_watch(pid, *opts):
+def start_watch(pid, *opts, out=subprocess.PIPE):
     """A running `ndspy watch -v OPTS... PID`, once its probes are in (the
-    two lines -v prints then)."""
+    two lines -v prints then). Its output goes to OUT: a file where it is
+    long, since a pipe nobody reads stops the watch draining its ring."""
     p = subprocess.Popen([NDSPY, "watch", "-v"] + list(opts) + [str(pid)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=out, stderr=subprocess.PIPE)
     lines = [p.stderr.readline().decode() for _ in range(2)]
     return p, lines
 

@@ -16,7 +16,7 @@ import time
 from tap import Tap, Zoo, ndspy, NDSPY, wait_for
 
 NOT_PYTHON = ["sleep", "300"]
-NO_NUMPY = ["-c", "import time; time.sleep(300)"]
+NO_NUMPY = ["-c", "import time; print('ready', flush=True); time.sleep(300)"]
 
 
 def one_line(se):
@@ -179,9 +179,14 @@ def main():
 
     # a process without Python, and a Python without NumPy
     sleeper = subprocess.Popen(NOT_PYTHON)
-    nonumpy = subprocess.Popen(python.split() + NO_NUMPY)
-    time.sleep(0.3)
+    nonumpy = subprocess.Popen(python.split() + NO_NUMPY,
+                               stdout=subprocess.PIPE)
     try:
+        # until then the one is a fork of this Python, the other chroot
+        nonumpy.stdout.readline()
+        while not os.readlink("/proc/%d/exe" % sleeper.pid).endswith(
+                "/sleep"):
+            time.sleep(0.01)
         expect(t, "not a Python process", ["show", sleeper.pid, "0x1000"], 3,
                ["not a Python process"])
         expect(t, "Python without NumPy", ["show", nonumpy.pid, "0x1000"], 3,

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 
 from tap import Tap, Zoo, start_watch
@@ -21,10 +22,15 @@ FUNCTIONS = {  # the innermost names among the target's own frames
 }
 
 
-def events(p):
+def events(p, out=None):
+    """The events of watch P after SIGINT, from its pipe or from OUT, the
+    file it wrote them to."""
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=30)
-    return [json.loads(x) for x in out.decode().split("\n") if x], \
+    got, err = p.communicate(timeout=30)
+    if out:
+        out.seek(0)
+        got = out.read()
+    return [json.loads(x) for x in got.decode().split("\n") if x], \
         err.decode()
 
 
@@ -90,12 +96,13 @@ def main():
         t.ok(ev0 and all("stack" not in x for x in ev0),
              "--depth 0: no stacks", ev0[:3])
         # many buffers: every one named, none lost
-        wb, _ = start_watch(zoo.pid, "--json")
-        zoo.proc.stdin.write(b"busy\n")
-        zoo.proc.stdin.flush()
-        made = int(zoo.proc.stdout.readline())
-        time.sleep(0.3)
-        evb, errb = events(wb)
+        with tempfile.TemporaryFile() as out:
+            wb, _ = start_watch(zoo.pid, "--json", out=out)
+            zoo.proc.stdin.write(b"busy\n")
+            zoo.proc.stdin.flush()
+            made = int(zoo.proc.stdout.readline())
+            time.sleep(0.3)
+            evb, errb = events(wb, out)
         busy = [x for x in evb if x["event"] == "alloc" and
                 x["size"] == 8 * 1005]
         summ = evb[-1] if evb else {}
