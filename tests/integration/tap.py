@@ -4,6 +4,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -14,6 +15,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 NDSPY = os.environ.get("NDSPY", os.path.join(ROOT, "build", "ndspy"))
+# Started in the background by a shell without job control, the suites
+# inherit SIGINT ignored, and so would every program they start: a SIGINT
+# that reaches ndspy before it installs its handler would be dropped, and a
+# watch would run on. exec resets a handled signal to the default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Tap:
