@@ -229,8 +229,12 @@ def main():
     th.start()
     ready.wait()
     # paths name its frames by depth: wait until Event.set() has returned
-    while sys._current_frames()[th.ident].f_code is not sleeper.__code__:
+    for _ in range(1000):
+        if sys._current_frames()[th.ident].f_code is sleeper.__code__:
+            break
         time.sleep(0.01)
+    else:
+        raise RuntimeError("the sleeper did not return from Event.set()")
     truth = {"pid": os.getpid(), "arrays": ARRAYS,
              "pandas": pd is not None, "sklearn": model is not None,
              "unreachable": {"leaked_from_c": leak_from_c(),

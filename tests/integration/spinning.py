@@ -43,8 +43,12 @@ def spin_outer():
 for _ in range(SPINNERS):
     threading.Thread(target=spin_outer, daemon=True).start()
 entered.wait()
-while len(looping) < SPINNERS:
+for _ in range(1000):
+    if len(looping) == SPINNERS:
+        break
     time.sleep(0.01)
+else:
+    raise RuntimeError("the spinners did not reach their loop")
 with open(__file__) as f:
     loop = [i + 1 for i, line in enumerate(f)
             if line.rstrip().endswith("# loop")]
